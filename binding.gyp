@@ -1,0 +1,32 @@
+{
+  "targets": [
+    {
+      "target_name": "node_ostree",
+      "sources": [
+        "native/addon.cc",
+        "native/args.cc",
+        "native/errors.cc",
+        "native/gvariant.cc",
+        "native/sha256.cc",
+        "native/checksum.cc",
+        "native/xattr.cc",
+        "native/lock.cc",
+        "native/fsutil.cc",
+        "native/objects.cc",
+        "native/checkout.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NAPI_DISABLE_CPP_EXCEPTIONS",
+        "_GNU_SOURCE",
+        "_FILE_OFFSET_BITS=64"
+      ],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-fvisibility=hidden", "-O2"],
+      "cflags": ["-fvisibility=hidden", "-O2"]
+    }
+  ]
+}

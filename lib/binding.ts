@@ -1,0 +1,100 @@
+// The one place that loads the native addon (node-gyp-build: prebuilds/ first
+// unless a local build exists; PREBUILDS_ONLY=1 forces prebuilds). Everything
+// else imports `native()` from here. The interface below is the whole private
+// boundary: flat `concept_verb` functions, all async except `version`.
+import * as path from 'node:path';
+
+/** An xattr as it crosses the boundary: name without NUL, raw value. */
+export type XattrList = Array<[string, Buffer]>;
+
+export interface ChecksumOptions {
+  /** Where metadata comes from: the file itself ('fs', default) or, for a
+   *  bare-user object, its `user.ostreemeta` xattr (symlinks stored as files). */
+  source?: 'fs' | 'bare-user';
+  /** Override uid/gid (commit --owner-uid/--owner-gid). */
+  uid?: number;
+  gid?: number;
+  /** uid=gid=0, regular files mode & (S_IFREG|0755), no xattrs. */
+  canonicalPermissions?: boolean;
+  /** Don't read xattrs at all. */
+  skipXattrs?: boolean;
+}
+
+export interface FileChecksum {
+  checksum: string;
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  symlinkTarget: string | null;
+  xattrs: XattrList;
+  dev: number;
+  ino: number;
+  nlink: number;
+}
+
+export interface ImportEntry {
+  /** File to copy from (regular file content). Omit for symlinks (bare/bare-user-only) or `data`. */
+  src?: string;
+  /** Literal content (bare-user symlink: target + NUL). */
+  data?: Buffer;
+  /** Create a symlink with this target instead of a file. */
+  symlinkTarget?: string;
+  /** Final path; written via a temp file in dirname(dest) and linked without replace. */
+  dest: string;
+  /** Permission bits to fchmod (files only). */
+  mode: number;
+  uid?: number;
+  gid?: number;
+  xattrs?: XattrList;
+  /** Set mtime to 0 (regular files). */
+  mtimeZero?: boolean;
+}
+
+export interface ImportResult { written: number; existed: number }
+
+export type CheckoutOp =
+  | { op: 'mkdir'; path: string; mode: number }
+  | { op: 'link'; src: string; dest: string }
+  | { op: 'copy'; src: string; dest: string; mode: number; uid?: number; gid?: number; xattrs?: XattrList }
+  | { op: 'symlink'; target: string; dest: string; uid?: number; gid?: number; xattrs?: XattrList }
+  | { op: 'dirmeta'; path: string; mode: number; uid?: number; gid?: number; xattrs?: XattrList; mtimeZero?: boolean };
+
+export interface CheckoutOptions {
+  /** On link failure with EXDEV/EMLINK/EPERM: copy instead (default true). */
+  copyFallback?: boolean;
+  /** What to do with an existing destination: 'error' (EEXIST), 'replace' (atomic rename over), 'skip'. */
+  overwrite?: 'error' | 'replace' | 'skip';
+  fsync?: boolean;
+}
+
+export interface CheckoutResult { linked: number; copied: number; skipped: number }
+
+export interface NativeBinding {
+  version(): string;
+  checksum_files(paths: string[], opts: ChecksumOptions): Promise<FileChecksum[]>;
+  objects_import(entries: ImportEntry[], opts: { fsync?: boolean }): Promise<ImportResult>;
+  xattrs_get(path: string): Promise<XattrList>;
+  xattrs_set(path: string, xattrs: XattrList): Promise<void>;
+  lock_open(path: string): Promise<object>;
+  /** Non-blocking attempt; resolves false when another holder conflicts (EAGAIN). */
+  lock_try(handle: object, type: 'shared' | 'exclusive' | 'unlock'): Promise<boolean>;
+  lock_close(handle: object): Promise<void>;
+  /** 'ofd' or 'flock' — which primitive the handle uses. */
+  lock_kind(handle: object): string;
+  fs_syncfs(path: string): Promise<void>;
+  fs_fsync(path: string): Promise<void>;
+  checkout_batch(ops: CheckoutOp[], opts: CheckoutOptions): Promise<CheckoutResult>;
+}
+
+let cached: NativeBinding | undefined;
+
+/** Load the addon once (lazily: CLI start-up must not pay for it unless used). */
+export function native(): NativeBinding {
+  if (!cached) {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const load = require('node-gyp-build') as (dir: string) => NativeBinding;
+    cached = load(path.join(__dirname, '..'));
+  }
+  return cached;
+}

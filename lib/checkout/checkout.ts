@@ -1,0 +1,268 @@
+// Checkout: materialise a commit (or a subpath) into a directory. Mirrors
+// ostree-repo-checkout.c (FORMATS.md §6). TS walks the dirtrees and builds a
+// plan; the native executor runs it in batches: mkdirs (pre-order), then
+// files (hardlink with copy fallback, copies, symlinks), then directory
+// metadata (post-order, so read-only directories are filled first).
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { OstreeError, throwAborted, isErrno } from '../errors';
+import { Repo, tmpName } from '../repo/repo';
+import { chunk, mapLimit } from '../repo/transaction';
+import { ObjectType, validateDirTree, validateFilename, isLink, DirMeta, parseDirMeta, FileHeader } from '../objects/formats';
+import { native, CheckoutOp } from '../binding';
+import type { Progress } from '../commit/commit';
+
+export type OverwriteMode = 'none' | 'union-files' | 'add-files' | 'union-identical';
+
+export interface CheckoutOptions {
+  /** 'user' (-U): no chown, no xattrs, suid/sgid stripped from copies. */
+  mode?: 'none' | 'user';
+  overwrite?: OverwriteMode;
+  subpath?: string;
+  /** Process .wh. whiteout files. */
+  whiteouts?: boolean;
+  /** Fail instead of copying when a hardlink is impossible. */
+  requireHardlinks?: boolean;
+  /** Always copy (-C). */
+  forceCopy?: boolean;
+  /** Mask directory modes with 0775 (--bareuseronly-dirs). */
+  bareuseronlyDirs?: boolean;
+  fsync?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface CheckoutResult {
+  linked: number;
+  copied: number;
+  skipped: number;
+  dirs: number;
+}
+
+interface FileTask {
+  checksum: string;
+  dest: string;
+}
+
+/** Resolve a path inside a commit's tree: returns a dir (tree, meta) or a file checksum. */
+export async function resolveSubpath(
+  repo: Repo,
+  rootTree: string,
+  rootMeta: string,
+  subpath: string,
+): Promise<{ kind: 'dir'; tree: string; meta: string } | { kind: 'file'; checksum: string; name: string }> {
+  const parts = subpath.split('/').filter((p) => p !== '' && p !== '.');
+  let tree = rootTree;
+  let meta = rootMeta;
+  for (let i = 0; i < parts.length; i++) {
+    const dt = await repo.readDirTree(tree);
+    const name = parts[i];
+    const d = dt.dirs.find(([n]) => n === name);
+    if (d) {
+      tree = d[1];
+      meta = d[2];
+      continue;
+    }
+    const f = dt.files.find(([n]) => n === name);
+    if (f && i === parts.length - 1) return { kind: 'file', checksum: f[1], name };
+    throw new OstreeError('OSTREE_NOT_FOUND', `No such file or directory: ${subpath}`, { data: { path: subpath } });
+  }
+  return { kind: 'dir', tree, meta };
+}
+
+/** `ostree checkout COMMIT DEST`. */
+export async function checkout(repo: Repo, commitChecksum: string, dest: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
+  const c = await repo.readCommit(commitChecksum);
+  const target = path.resolve(dest);
+  const src = opts.subpath ? await resolveSubpath(repo, c.rootTree, c.rootMeta, opts.subpath) : ({ kind: 'dir', tree: c.rootTree, meta: c.rootMeta } as const);
+  const userMode = opts.mode === 'user';
+  const overwrite = opts.overwrite ?? 'none';
+  const nativeOverwrite = overwrite === 'none' ? 'error' : overwrite === 'add-files' ? 'skip' : 'replace';
+
+  const mkdirs: CheckoutOp[] = [];
+  const dirmetas: CheckoutOp[] = [];
+  const files: FileTask[] = [];
+  const metaCache = new Map<string, DirMeta>();
+  const whiteoutRemovals: string[] = [];
+  const opaqueDirs: string[] = [];
+
+  const loadMeta = async (csum: string) => {
+    let m = metaCache.get(csum);
+    if (!m) {
+      m = parseDirMeta((await repo.loadMetadata(ObjectType.DirMeta, csum)) as Buffer);
+      metaCache.set(csum, m);
+    }
+    return m;
+  };
+
+  const dirMetaOp = (p: string, m: DirMeta, created: boolean): CheckoutOp => {
+    let mode = m.mode & 0o7777;
+    if (repo.mode === 'bare-user-only' || opts.bareuseronlyDirs) mode &= 0o775;
+    const op: CheckoutOp = { op: 'dirmeta', path: p, mode, mtimeZero: created && !opts.forceCopy };
+    if (!userMode) {
+      op.uid = m.uid;
+      op.gid = m.gid;
+      if (created && m.xattrs.length) op.xattrs = m.xattrs;
+    }
+    return op;
+  };
+
+  const walk = async (tree: string, meta: string, p: string, isRoot: boolean): Promise<void> => {
+    throwAborted(opts.signal);
+    const dt = await repo.readDirTree(tree);
+    validateDirTree(dt);
+    let existed = false;
+    if (isRoot || overwrite !== 'none') {
+      try {
+        const st = await fsp.lstat(p);
+        if (!st.isDirectory()) {
+          if (overwrite === 'union-files' && !isRoot) {
+            await fsp.rm(p, { force: true });
+          } else {
+            throw new OstreeError('OSTREE_EXISTS', `Checkout target ${p} exists and is not a directory`, { data: { path: p } });
+          }
+        } else existed = true;
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) throw err;
+      }
+      if (existed && isRoot && overwrite === 'none') {
+        throw new OstreeError('OSTREE_EXISTS', `Checkout target ${p} already exists`, { data: { path: p } });
+      }
+    }
+    if (!existed) mkdirs.push({ op: 'mkdir', path: p, mode: 0o700 });
+    for (const [name, csum] of dt.files) {
+      if (opts.whiteouts && name.startsWith('.wh.')) {
+        if (name === '.wh..wh..opq') opaqueDirs.push(p);
+        else {
+          const victim = name.slice(4);
+          validateFilename(victim);
+          whiteoutRemovals.push(path.join(p, victim));
+        }
+        continue;
+      }
+      files.push({ checksum: csum, dest: path.join(p, name) });
+    }
+    for (const [name, t, m] of dt.dirs) await walk(t, m, path.join(p, name), false);
+    dirmetas.push(dirMetaOp(p, await loadMeta(meta), !existed));
+  };
+
+  if (src.kind === 'dir') {
+    await walk(src.tree, src.meta, target, true);
+  } else {
+    validateFilename(src.name);
+    try {
+      await fsp.lstat(target);
+    } catch {
+      mkdirs.push({ op: 'mkdir', path: target, mode: 0o755 });
+    }
+    files.push({ checksum: src.checksum, dest: path.join(target, src.name) });
+  }
+
+  const n = native();
+  // Whiteouts remove from the existing destination before anything is written.
+  for (const d of opaqueDirs) {
+    for (const e of await fsp.readdir(d).catch(() => [] as string[])) await fsp.rm(path.join(d, e), { recursive: true, force: true });
+  }
+  for (const w of whiteoutRemovals) await fsp.rm(w, { recursive: true, force: true });
+
+  const result: CheckoutResult = { linked: 0, copied: 0, skipped: 0, dirs: mkdirs.length };
+  const copts = { copyFallback: !opts.requireHardlinks, overwrite: nativeOverwrite as 'error' | 'skip' | 'replace', fsync: opts.fsync ?? false };
+  if (mkdirs.length) await n.checkout_batch(mkdirs, copts);
+
+  // Files: decide per object how to materialise it.
+  const headers = new Map<string, { header: FileHeader; size: number; objectPath: string; payloadIsFile: boolean }>();
+  const uniq = [...new Set(files.map((f) => f.checksum))];
+  await mapLimit(uniq, 16, async (csum) => {
+    const o = await repo.loadFile(csum);
+    headers.set(csum, { header: o.header, size: o.size, objectPath: o.objectPath, payloadIsFile: o.payloadIsFile });
+  });
+
+  const canHardlink =
+    !opts.forceCopy && ((repo.mode === 'bare' && !userMode) || ((repo.mode === 'bare-user' || repo.mode === 'bare-user-only') && userMode));
+  const ops: CheckoutOp[] = [];
+  const jsWrites: FileTask[] = [];
+  for (const f of files) {
+    const o = headers.get(f.checksum)!;
+    const h = o.header;
+    if (isLink(h.mode)) {
+      const op: CheckoutOp = { op: 'symlink', target: h.symlinkTarget, dest: f.dest };
+      if (!userMode) {
+        op.uid = h.uid;
+        op.gid = h.gid;
+        if (h.xattrs.length) op.xattrs = h.xattrs;
+      }
+      ops.push(op);
+      continue;
+    }
+    const ownerReadable = (h.mode & 0o400) !== 0;
+    if (canHardlink && o.size > 0 && (ownerReadable || !userMode)) {
+      ops.push({ op: 'link', src: o.objectPath, dest: f.dest });
+      continue;
+    }
+    if (opts.requireHardlinks && !(o.size === 0)) {
+      throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Unable to do hardlink checkout of ${f.dest}: repository mode ${repo.mode} needs a copy`);
+    }
+    let mode = h.mode & 0o7777;
+    if (userMode) {
+      mode &= ~0o6000;
+      mode |= 0o400;
+    }
+    if (o.payloadIsFile) {
+      const op: CheckoutOp = { op: 'copy', src: o.objectPath, dest: f.dest, mode };
+      if (!userMode) {
+        op.uid = h.uid;
+        op.gid = h.gid;
+        if (h.xattrs.length) op.xattrs = h.xattrs;
+      }
+      ops.push(op);
+    } else {
+      jsWrites.push(f);
+    }
+  }
+  let done = 0;
+  const total = ops.length + jsWrites.length;
+  await mapLimit(chunk(ops, 512), 4, async (batch) => {
+    throwAborted(opts.signal);
+    const r = await n.checkout_batch(batch, copts);
+    result.linked += r.linked;
+    result.copied += r.copied;
+    result.skipped += r.skipped;
+    done += batch.length;
+    opts.onProgress?.({ phase: 'checkout', loaded: done, total });
+  });
+  // Archive objects: decompress to a temp file next to the target, then place it natively.
+  await mapLimit(chunk(jsWrites, 64), 4, async (batch) => {
+    throwAborted(opts.signal);
+    const staged: CheckoutOp[] = [];
+    const temps: string[] = [];
+    try {
+      for (const f of batch) {
+        const o = await repo.loadFile(f.checksum);
+        const data = await o.readPayload();
+        const tmp = path.join(path.dirname(f.dest), tmpName('co'));
+        await fsp.writeFile(tmp, data, { mode: 0o600, flag: 'wx' });
+        temps.push(tmp);
+        let mode = o.header.mode & 0o7777;
+        if (userMode) mode = (mode & ~0o6000) | 0o400;
+        const op: CheckoutOp = { op: 'copy', src: tmp, dest: f.dest, mode };
+        if (!userMode) {
+          op.uid = o.header.uid;
+          op.gid = o.header.gid;
+          if (o.header.xattrs.length) op.xattrs = o.header.xattrs;
+        }
+        staged.push(op);
+      }
+      const r = await n.checkout_batch(staged, copts);
+      result.copied += r.copied;
+      result.skipped += r.skipped;
+    } finally {
+      await Promise.all(temps.map((t) => fsp.rm(t, { force: true })));
+    }
+    done += batch.length;
+    opts.onProgress?.({ phase: 'checkout', loaded: done, total });
+  });
+  if (dirmetas.length) await n.checkout_batch(dirmetas, copts);
+  if (opts.fsync) await n.fs_syncfs(target);
+  return result;
+}
+

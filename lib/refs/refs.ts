@@ -1,0 +1,295 @@
+// Refs: read, list, write (atomic rename), delete, aliases and rev-parse.
+// Mirrors ostree-repo-refs.c (FORMATS.md §3.5, §11).
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { OstreeError, isErrno } from '../errors';
+import { Repo, writeFileAtomic } from '../repo/repo';
+import { isValidChecksum } from '../objects/formats';
+
+const REF_RE = /^(?:[\p{L}\p{N}_][-._\p{L}\p{N}_]*\/)*[\p{L}\p{N}_][-._\p{L}\p{N}_]*$/u;
+const REMOTE_RE = /^[\p{L}\p{N}_][-._\p{L}\p{N}_]*$/u;
+
+export function isValidRefName(ref: string): boolean {
+  return REF_RE.test(ref);
+}
+
+export function validateRef(ref: string): void {
+  if (!isValidRefName(ref)) throw new OstreeError('OSTREE_INVALID_REF', `Invalid ref name ${ref}`, { data: { ref } });
+}
+
+export function validateRemoteName(remote: string): void {
+  if (!REMOTE_RE.test(remote)) throw new OstreeError('OSTREE_INVALID_REF', `Invalid remote name ${remote}`, { data: { remote } });
+}
+
+/** Split `[REMOTE:]REF`. */
+export function parseRefspec(spec: string): { remote: string | null; ref: string } {
+  const colon = spec.indexOf(':');
+  if (colon >= 0) {
+    const remote = spec.slice(0, colon);
+    const ref = spec.slice(colon + 1);
+    validateRemoteName(remote);
+    validateRef(ref);
+    return { remote, ref };
+  }
+  validateRef(spec);
+  return { remote: null, ref: spec };
+}
+
+export interface RefEntry {
+  /** Refspec as ostree prints it: `ref` or `remote:ref`. */
+  name: string;
+  remote: string | null;
+  ref: string;
+  checksum: string;
+  /** For aliases: the target refspec. */
+  aliasOf?: string;
+}
+
+async function readRefFile(file: string): Promise<string | null> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'EISDIR') || isErrno(err, 'ENOTDIR')) return null;
+    throw err;
+  }
+  const csum = text.trim();
+  if (!isValidChecksum(csum)) throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Invalid checksum in ref file ${file}: '${csum}'`);
+  return csum;
+}
+
+function refFile(repo: Repo, remote: string | null, ref: string): string {
+  return remote ? path.join(repo.path, 'refs', 'remotes', remote, ref) : path.join(repo.path, 'refs', 'heads', ref);
+}
+
+/** Resolve a refspec (no parent syntax) to a checksum, or null. */
+async function resolveRefspec(repo: Repo, spec: string): Promise<string | null> {
+  const { remote, ref } = parseRefspec(spec);
+  if (remote) {
+    const c = await readRefFile(refFile(repo, remote, ref));
+    if (c) return c;
+  } else {
+    const c = await readRefFile(refFile(repo, null, ref));
+    if (c) return c;
+    // Fallbacks: refs/remotes/REF (i.e. "remote/ref"), then mirrors.
+    const r = await readRefFile(path.join(repo.path, 'refs', 'remotes', ref));
+    if (r) return r;
+    const m = await readRefFile(path.join(repo.path, 'refs', 'mirrors', ref));
+    if (m) return m;
+  }
+  if (repo.parent) return resolveRefspec(repo.parent, spec);
+  return null;
+}
+
+export interface ResolveOptions {
+  allowNoent?: boolean;
+}
+
+/**
+ * rev-parse: a checksum, a refspec, or either followed by `^` (repeatable) or
+ * `~N` to walk parents. A unique checksum prefix is accepted too.
+ */
+export async function resolveRev(repo: Repo, rev: string, opts: ResolveOptions = {}): Promise<string | null> {
+  let base = rev;
+  let up = 0;
+  for (;;) {
+    const m = /^(.*?)(\^+|~(\d*))$/.exec(base);
+    if (!m || m[1] === '') break;
+    if (m[2].startsWith('^')) up += m[2].length;
+    else up += m[3] === '' ? 1 : Number(m[3]);
+    base = m[1];
+  }
+  let csum: string | null = null;
+  if (isValidChecksum(base)) {
+    csum = base;
+  } else {
+    try {
+      csum = await resolveRefspec(repo, base);
+    } catch (err) {
+      if (!(err instanceof OstreeError && err.code === 'OSTREE_INVALID_REF')) throw err;
+      csum = null;
+    }
+    if (!csum && /^[0-9a-f]{4,63}$/.test(base)) csum = await resolvePrefix(repo, base);
+    if (!csum) {
+      if (opts.allowNoent && up === 0) return null;
+      if (!isValidRefName(base.includes(':') ? base.slice(base.indexOf(':') + 1) : base)) {
+        throw new OstreeError('OSTREE_INVALID_REF', `Invalid refspec ${base}`, { data: { ref: base } });
+      }
+      throw new OstreeError('OSTREE_REF_NOT_FOUND', `Refspec '${base}' not found`, { data: { ref: base } });
+    }
+  }
+  for (let i = 0; i < up; i++) {
+    const c = await repo.readCommit(csum);
+    if (!c.parent) {
+      throw new OstreeError('OSTREE_REF_NOT_FOUND', `Commit ${csum} has no parent`, { data: { checksum: csum } });
+    }
+    csum = c.parent;
+  }
+  return csum;
+}
+
+async function resolvePrefix(repo: Repo, prefix: string): Promise<string | null> {
+  const dir = path.join(repo.path, 'objects', prefix.slice(0, 2));
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return null;
+  }
+  const rest = prefix.slice(2);
+  const hits = names.filter((n) => n.endsWith('.commit') && n.startsWith(rest));
+  if (hits.length > 1) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Checksum prefix ${prefix} is ambiguous`);
+  return hits.length ? prefix.slice(0, 2) + hits[0].slice(0, 62) : null;
+}
+
+async function walkRefs(dir: string, prefix: string, out: Array<[string, string, string | null]>): Promise<void> {
+  let ents;
+  try {
+    ents = await fsp.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return;
+    throw err;
+  }
+  for (const e of ents) {
+    const full = path.join(dir, e.name);
+    const name = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) await walkRefs(full, name, out);
+    else if (e.isFile() || e.isSymbolicLink()) {
+      let alias: string | null = null;
+      if (e.isSymbolicLink()) alias = await fsp.readlink(full);
+      out.push([name, full, alias]);
+    }
+  }
+}
+
+export interface ListRefsOptions {
+  /** Only refs under this prefix (ostree refs PREFIX). A `remote:` prefix selects a remote. */
+  prefix?: string;
+  /** Include remote refs (default true). */
+  remotes?: boolean;
+  /** Include refs/mirrors (default false). */
+  mirrors?: boolean;
+  /** Don't resolve aliases' targets (report aliasOf). */
+}
+
+/** List refs as ostree does: local `name`, remote `remote:name`, sorted. */
+export async function listRefs(repo: Repo, opts: ListRefsOptions = {}): Promise<RefEntry[]> {
+  const out: RefEntry[] = [];
+  let remoteFilter: string | null = null;
+  let refPrefix = opts.prefix ?? '';
+  if (refPrefix.includes(':')) {
+    remoteFilter = refPrefix.slice(0, refPrefix.indexOf(':'));
+    refPrefix = refPrefix.slice(refPrefix.indexOf(':') + 1);
+  }
+  const collect = async (base: string, remote: string | null) => {
+    const items: Array<[string, string, string | null]> = [];
+    await walkRefs(base, '', items);
+    for (const [name, full, alias] of items) {
+      if (refPrefix && !(name === refPrefix || name.startsWith(refPrefix.endsWith('/') ? refPrefix : refPrefix + '/') || name.startsWith(refPrefix))) continue;
+      const checksum = await readRefFile(full);
+      if (!checksum) continue;
+      const entry: RefEntry = { name: remote ? `${remote}:${name}` : name, remote, ref: name, checksum };
+      if (alias) entry.aliasOf = path.relative(path.dirname(name), alias).startsWith('..') ? path.normalize(path.join(path.dirname(name), alias)) : path.normalize(path.join(path.dirname(name), alias));
+      out.push(entry);
+    }
+  };
+  if (remoteFilter === null) await collect(path.join(repo.path, 'refs', 'heads'), null);
+  if (opts.remotes !== false || remoteFilter) {
+    let remotes: string[] = [];
+    try {
+      remotes = (await fsp.readdir(path.join(repo.path, 'refs', 'remotes'), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    } catch {
+      /* none */
+    }
+    for (const r of remotes.sort()) {
+      if (remoteFilter && r !== remoteFilter) continue;
+      await collect(path.join(repo.path, 'refs', 'remotes', r), r);
+    }
+  }
+  out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return out;
+}
+
+/** List collection refs under refs/mirrors: entries `(collection-id, ref)`. */
+export async function listMirrorRefs(repo: Repo): Promise<Array<{ collectionId: string; ref: string; checksum: string }>> {
+  const out: Array<{ collectionId: string; ref: string; checksum: string }> = [];
+  let cids: string[] = [];
+  try {
+    cids = await fsp.readdir(path.join(repo.path, 'refs', 'mirrors'));
+  } catch {
+    return out;
+  }
+  for (const cid of cids.sort()) {
+    const items: Array<[string, string, string | null]> = [];
+    await walkRefs(path.join(repo.path, 'refs', 'mirrors', cid), '', items);
+    for (const [name, full] of items) {
+      const checksum = await readRefFile(full);
+      if (checksum) out.push({ collectionId: cid, ref: name, checksum });
+    }
+  }
+  return out;
+}
+
+/** Write (or delete, with checksum null) a ref atomically. */
+export async function setRef(repo: Repo, spec: string, checksum: string | null, opts: { fsync?: boolean } = {}): Promise<void> {
+  const { remote, ref } = parseRefspec(spec);
+  if (isValidChecksum(ref)) throw new OstreeError('OSTREE_INVALID_REF', `Invalid ref name ${ref}: refs may not look like checksums`);
+  const file = refFile(repo, remote, ref);
+  if (checksum === null) {
+    try {
+      await fsp.unlink(file);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) {
+        throw new OstreeError('OSTREE_REF_NOT_FOUND', `Refspec '${spec}' not found`, { data: { ref: spec } });
+      }
+      throw err;
+    }
+    await pruneEmptyDirs(path.dirname(file), path.join(repo.path, 'refs'));
+    return;
+  }
+  if (!isValidChecksum(checksum)) throw new OstreeError('OSTREE_INVALID_CHECKSUM', `Invalid checksum ${checksum}`);
+  const dir = path.dirname(file);
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+  } catch (err) {
+    if (isErrno(err, 'EEXIST') || isErrno(err, 'ENOTDIR')) {
+      throw new OstreeError('OSTREE_INVALID_REF', `Ref ${spec} conflicts with an existing ref`, { cause: err });
+    }
+    throw err;
+  }
+  try {
+    const st = await fsp.lstat(file);
+    if (st.isDirectory()) throw new OstreeError('OSTREE_INVALID_REF', `Ref ${spec} conflicts with existing refs under ${spec}/`);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+  }
+  await writeFileAtomic(file, checksum + '\n', { fsync: opts.fsync ?? repo.fsyncEnabled });
+}
+
+/** `ostree refs --alias --create=ALIAS TARGET`: a symlink ref. */
+export async function setRefAlias(repo: Repo, alias: string, target: string): Promise<void> {
+  validateRef(alias);
+  validateRef(target);
+  const file = refFile(repo, null, alias);
+  await fsp.mkdir(path.dirname(file), { recursive: true });
+  const rel = path.relative(path.dirname(file), refFile(repo, null, target));
+  const tmp = file + '.tmp-alias';
+  await fsp.rm(tmp, { force: true });
+  await fsp.symlink(rel, tmp);
+  await fsp.rename(tmp, file);
+}
+
+async function pruneEmptyDirs(dir: string, stop: string): Promise<void> {
+  // Keep the standard directories; remove empty intermediate ones under heads/ and remotes/X/.
+  const keep = new Set(['heads', 'remotes', 'mirrors'].map((d) => path.join(stop, d)));
+  let d = dir;
+  while (d.startsWith(stop + path.sep) && !keep.has(d)) {
+    if (path.dirname(d) === path.join(stop, 'remotes')) break;
+    try {
+      await fsp.rmdir(d);
+    } catch {
+      break;
+    }
+    d = path.dirname(d);
+  }
+}

@@ -1,0 +1,286 @@
+// Writing objects and refs. Mirrors ostree-repo-commit.c: every object is
+// written to a temp file, given its final metadata, and linked into objects/
+// without replacing (an existing object is success), children before
+// parents; before refs move, the filesystem is synced (core.fsync). The
+// whole transaction holds the repo lock shared.
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { OstreeError, isErrno, throwAborted, withContext } from '../errors';
+import { Repo, tmpName } from './repo';
+import {
+  ObjectType,
+  OBJECT_TYPE_NAMES,
+  FileHeader,
+  sha256Hex,
+  serializeZlibHeader,
+  serializeOstreeMeta,
+  headerPrefix,
+  isLink,
+  isReg,
+  contentChecksum,
+} from '../objects/formats';
+import { native, ImportEntry } from '../binding';
+import { repoLock, LockOptions } from '../lock';
+import { setRef } from '../refs/refs';
+
+/** A content object whose checksum and metadata are known, to be stored from a file or buffer. */
+export interface ContentSource {
+  checksum: string;
+  header: FileHeader;
+  /** Regular-file payload from this path... */
+  path?: string;
+  /** ...or from memory. */
+  payload?: Buffer;
+}
+
+export interface TransactionOptions extends LockOptions {}
+
+export class Transaction {
+  readonly repo: Repo;
+  private refs = new Map<string, string | null>();
+  private touchedDirs = new Set<string>();
+  private done = false;
+  private readonly signal?: AbortSignal;
+  stats = { metadataWritten: 0, contentWritten: 0, contentBytesWritten: 0 };
+
+  private constructor(repo: Repo, signal?: AbortSignal) {
+    this.repo = repo;
+    this.signal = signal;
+  }
+
+  /** prepare_transaction: take the shared repo lock. */
+  static async begin(repo: Repo, opts: TransactionOptions = {}): Promise<Transaction> {
+    throwAborted(opts.signal);
+    const lock = await repoLock(repo);
+    await lock.push('shared', opts);
+    const tx = new Transaction(repo, opts.signal);
+    await fsp.mkdir(path.join(repo.path, 'tmp'), { recursive: true });
+    return tx;
+  }
+
+  private checkAlive(): void {
+    if (this.done) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Transaction already finished');
+    throwAborted(this.signal);
+  }
+
+  /** Write a metadata object from its serialised bytes; returns its checksum. */
+  async writeMetadata(type: ObjectType, data: Buffer, expected?: string): Promise<string> {
+    this.checkAlive();
+    const checksum = sha256Hex(data);
+    if (expected && expected !== checksum) {
+      throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Corrupted ${OBJECT_TYPE_NAMES[type]} object; checksum expected='${expected}' actual='${checksum}'`);
+    }
+    if (!(await this.repo.hasObject(type, checksum, { includeParent: false }))) {
+      await this.writeObjectFile(this.repo.objectPath(checksum, type), data, 0o644);
+      this.stats.metadataWritten++;
+    }
+    if (type === ObjectType.Commit) {
+      // Writing a commit removes any tombstone with the same checksum.
+      await fsp.rm(this.repo.objectPath(checksum, ObjectType.TombstoneCommit), { force: true });
+    }
+    return checksum;
+  }
+
+  /** Detached metadata replaces an existing one (it is not content-addressed). */
+  async writeCommitMeta(commit: string, data: Buffer): Promise<void> {
+    this.checkAlive();
+    const dest = this.repo.objectPath(commit, ObjectType.CommitMeta);
+    await fsp.mkdir(path.dirname(dest), { recursive: true });
+    const tmp = path.join(this.repo.path, 'tmp', tmpName('commitmeta'));
+    await fsp.writeFile(tmp, data, { mode: 0o644 });
+    await fsp.rename(tmp, dest);
+    this.touchedDirs.add(path.dirname(dest));
+  }
+
+  private async writeObjectFile(dest: string, data: Buffer, mode: number): Promise<void> {
+    const dir = path.dirname(dest);
+    await fsp.mkdir(dir, { recursive: true });
+    const tmp = path.join(this.repo.path, 'tmp', tmpName('obj'));
+    await fsp.writeFile(tmp, data, { mode });
+    await linkNoReplace(tmp, dest);
+    this.touchedDirs.add(dir);
+  }
+
+  /** Store content objects (checksums already known) that the repo lacks. */
+  async writeContent(sources: ContentSource[]): Promise<void> {
+    this.checkAlive();
+    if (sources.length === 0) return;
+    if (this.repo.mode === 'archive') {
+      await mapLimit(sources, 4, async (s) => {
+        throwAborted(this.signal);
+        await this.writeArchiveContent(s);
+      });
+      return;
+    }
+    const entries: ImportEntry[] = [];
+    for (const s of sources) entries.push(this.bareImportEntry(s));
+    for (const e of entries) this.touchedDirs.add(path.dirname(e.dest));
+    // Chunks on several pool threads.
+    const chunks = chunk(entries, 256);
+    await mapLimit(chunks, 4, async (c) => {
+      throwAborted(this.signal);
+      const r = await native().objects_import(c, { fsync: false });
+      this.stats.contentWritten += r.written;
+    });
+    for (const s of sources) this.stats.contentBytesWritten += s.payload?.length ?? 0;
+  }
+
+  /** Verify then store a content object given as header + payload (pulls, imports). */
+  async writeContentFromBuffer(header: FileHeader, payload: Buffer, expected?: string): Promise<string> {
+    const checksum = contentChecksum(header, payload);
+    if (expected && expected !== checksum) {
+      throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Corrupted file object; checksum expected='${expected}' actual='${checksum}'`, {
+        data: { checksum: expected },
+      });
+    }
+    if (!(await this.repo.hasObject(ObjectType.File, checksum, { includeParent: false }))) {
+      await this.writeContent([{ checksum, header, payload }]);
+    }
+    return checksum;
+  }
+
+  private bareImportEntry(s: ContentSource): ImportEntry {
+    const h = s.header;
+    const dest = this.repo.objectPath(s.checksum, ObjectType.File);
+    const link = isLink(h.mode);
+    if (!link && !isReg(h.mode)) throw new OstreeError('OSTREE_UNSUPPORTED_FILE_TYPE', `Invalid file mode ${h.mode.toString(8)}`);
+    const src = s.payload ? { data: s.payload } : { src: s.path };
+    switch (this.repo.mode) {
+      case 'bare':
+        return link
+          ? { dest, symlinkTarget: h.symlinkTarget, mode: 0o777, uid: h.uid, gid: h.gid, xattrs: h.xattrs }
+          : { dest, ...src, mode: h.mode & 0o7777, uid: h.uid, gid: h.gid, xattrs: h.xattrs, mtimeZero: true };
+      case 'bare-user': {
+        const meta: [string, Buffer] = ['user.ostreemeta', serializeOstreeMeta(h)];
+        return link
+          ? { dest, data: Buffer.concat([Buffer.from(h.symlinkTarget, 'utf8'), Buffer.from([0])]), mode: 0o644, xattrs: [meta], mtimeZero: true }
+          : { dest, ...src, mode: (h.mode & 0o775) | 0o400, xattrs: [meta], mtimeZero: true };
+      }
+      case 'bare-user-only':
+        if (!link && h.mode & ~(0o100000 | 0o775)) {
+          throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Invalid mode 0${h.mode.toString(8)} with bits 040000 in bare-user-only repository`);
+        }
+        return link ? { dest, symlinkTarget: h.symlinkTarget, mode: 0o777 } : { dest, ...src, mode: h.mode & 0o7777, mtimeZero: true };
+      default:
+        throw new OstreeError('OSTREE_UNSUPPORTED_MODE', `Unexpected mode ${this.repo.mode}`);
+    }
+  }
+
+  private async writeArchiveContent(s: ContentSource): Promise<void> {
+    const h = s.header;
+    const dest = this.repo.objectPath(s.checksum, ObjectType.File);
+    const dir = path.dirname(dest);
+    await fsp.mkdir(dir, { recursive: true });
+    const tmp = path.join(this.repo.path, 'tmp', tmpName('filez'));
+    const level = this.repo.zlibLevel;
+    try {
+      if (isLink(h.mode)) {
+        const zh = serializeZlibHeader(h, 0n);
+        await fsp.writeFile(tmp, Buffer.concat([headerPrefix(zh.length), zh]), { mode: 0o644 });
+      } else if (s.payload) {
+        const zh = serializeZlibHeader(h, BigInt(s.payload.length));
+        const z = await new Promise<Buffer>((res, rej) => zlib.deflateRaw(s.payload as Buffer, { level }, (e, r) => (e ? rej(e) : res(r))));
+        await fsp.writeFile(tmp, Buffer.concat([headerPrefix(zh.length), zh, z]), { mode: 0o644 });
+      } else {
+        const st = await fsp.stat(s.path as string);
+        const zh = serializeZlibHeader(h, BigInt(st.size));
+        const out = createWriteStream(tmp, { mode: 0o644 });
+        out.write(Buffer.concat([headerPrefix(zh.length), zh]));
+        await pipeline(createReadStream(s.path as string), zlib.createDeflateRaw({ level }), out);
+      }
+      await linkNoReplace(tmp, dest);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw withContext(`Writing content object ${s.checksum}`, err);
+    }
+    this.touchedDirs.add(dir);
+    this.stats.contentWritten++;
+  }
+
+  /** Queue a ref update (null deletes), applied at commit. */
+  setRef(spec: string, checksum: string | null): void {
+    this.checkAlive();
+    this.refs.set(spec, checksum);
+  }
+
+  /** commit_transaction: sync, then move refs, then release the lock. */
+  async commit(): Promise<void> {
+    this.checkAlive();
+    try {
+      if (this.repo.fsyncEnabled && (this.touchedDirs.size || this.refs.size)) {
+        await native().fs_syncfs(path.join(this.repo.path, 'objects'));
+      }
+      for (const [spec, csum] of this.refs) await setRef(this.repo, spec, csum, { fsync: false });
+      if (this.repo.fsyncEnabled && this.refs.size) await native().fs_syncfs(path.join(this.repo.path, 'refs'));
+    } finally {
+      await this.finish();
+    }
+  }
+
+  /** abort_transaction: drop queued ref changes, release the lock. Objects already linked stay (they are valid). */
+  async abort(): Promise<void> {
+    if (this.done) return;
+    await this.finish();
+  }
+
+  private async finish(): Promise<void> {
+    this.done = true;
+    const lock = await repoLock(this.repo);
+    await lock.pop('shared');
+  }
+}
+
+/** Run `fn` inside a transaction; commits on success, aborts on error. */
+export async function withTransaction<T>(repo: Repo, fn: (tx: Transaction) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
+  const tx = await Transaction.begin(repo, opts);
+  try {
+    const r = await fn(tx);
+    await tx.commit();
+    return r;
+  } catch (err) {
+    await tx.abort();
+    throw err;
+  }
+}
+
+/** link(2) without replacing, then drop the temp name. EEXIST = already present. */
+export async function linkNoReplace(tmp: string, dest: string): Promise<boolean> {
+  try {
+    await fsp.link(tmp, dest);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return false;
+    throw err;
+  } finally {
+    await fsp.rm(tmp, { force: true });
+  }
+}
+
+export function chunk<T>(arr: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < arr.length; i += n) out.push(arr.slice(i, i + n));
+  return out;
+}
+
+/** Run `fn` over items with at most `limit` in flight; rejects on the first error. */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  let failed: unknown = null;
+  const worker = async () => {
+    while (next < items.length && failed === null) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i], i);
+      } catch (err) {
+        failed ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failed !== null) throw failed;
+  return out;
+}

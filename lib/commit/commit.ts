@@ -197,11 +197,13 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
           checksum: s.checksum,
           header: { uid: s.uid, gid: s.gid, mode: s.mode, symlinkTarget: s.symlinkTarget ?? '', xattrs: s.xattrs },
           path: f.path,
+          size: s.symlinkTarget === null ? s.size : 0,
         });
       }
       await f.tree.replaceFile(repo, f.name, s.checksum);
     }
     await tx.writeContent(dedupe(toWrite));
+    tx.stats.contentTotal += batch.length;
     done += batch.length;
     opts.onProgress?.({ phase: 'content', loaded: done, total: pending.length });
   });
@@ -315,7 +317,7 @@ export interface CommitResult {
   changed: boolean;
   rootTree: string;
   rootMeta: string;
-  stats: { metadataWritten: number; contentWritten: number };
+  stats: Transaction['stats'];
 }
 
 /** `ostree commit`: the whole operation in one transaction. */

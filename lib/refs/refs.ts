@@ -142,14 +142,17 @@ async function resolvePrefix(repo: Repo, prefix: string): Promise<string | null>
   return hits.length ? prefix.slice(0, 2) + hits[0].slice(0, 62) : null;
 }
 
+/** Walk a refs directory in raw readdir order (ostree's enumeration order). */
 async function walkRefs(dir: string, prefix: string, out: Array<[string, string, string | null]>): Promise<void> {
-  let ents;
+  let d;
   try {
-    ents = await fsp.readdir(dir, { withFileTypes: true });
+    d = await fsp.opendir(dir);
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return;
     throw err;
   }
+  const ents = [];
+  for await (const e of d) ents.push(e);
   for (const e of ents) {
     const full = path.join(dir, e.name);
     const name = prefix ? `${prefix}/${e.name}` : e.name;
@@ -162,52 +165,90 @@ async function walkRefs(dir: string, prefix: string, out: Array<[string, string,
   }
 }
 
-export interface ListRefsOptions {
-  /** Only refs under this prefix (ostree refs PREFIX). A `remote:` prefix selects a remote. */
-  prefix?: string;
-  /** Include remote refs (default true). */
-  remotes?: boolean;
-  /** Include refs/mirrors (default false). */
-  mirrors?: boolean;
-  /** Don't resolve aliases' targets (report aliasOf). */
+export interface RawRefsOptions {
+  /** `[REMOTE:]PREFIX` as given to `ostree refs PREFIX`. */
+  prefix?: string | null;
+  /** Strip the prefix from names (ostree_repo_list_refs) or keep it (list_refs_ext). */
+  cutPrefix?: boolean;
+  /** Only symlink refs, with their target refs (ALIASES flag). */
+  aliases?: boolean;
 }
 
-/** List refs as ostree does: local `name`, remote `remote:name`, sorted. */
-export async function listRefs(repo: Repo, opts: ListRefsOptions = {}): Promise<RefEntry[]> {
-  const out: RefEntry[] = [];
-  let remoteFilter: string | null = null;
-  let refPrefix = opts.prefix ?? '';
-  if (refPrefix.includes(':')) {
-    remoteFilter = refPrefix.slice(0, refPrefix.indexOf(':'));
-    refPrefix = refPrefix.slice(refPrefix.indexOf(':') + 1);
-  }
-  const collect = async (base: string, remote: string | null) => {
-    const items: Array<[string, string, string | null]> = [];
-    await walkRefs(base, '', items);
+/**
+ * Refs in ostree's enumeration order (refs/heads, then each refs/remotes/R, in
+ * readdir order), named as ostree_repo_list_refs(_ext) names them. Values are
+ * checksums, or alias targets with `aliases`.
+ */
+export async function listRefsRaw(repo: Repo, o: RawRefsOptions = {}): Promise<Array<[string, string]>> {
+  const out: Array<[string, string]> = [];
+  const add = async (items: Array<[string, string, string | null]>, remote: string | null) => {
     for (const [name, full, alias] of items) {
-      if (refPrefix && !(name === refPrefix || name.startsWith(refPrefix.endsWith('/') ? refPrefix : refPrefix + '/') || name.startsWith(refPrefix))) continue;
-      const checksum = await readRefFile(full);
-      if (!checksum) continue;
-      const entry: RefEntry = { name: remote ? `${remote}:${name}` : name, remote, ref: name, checksum };
-      if (alias) entry.aliasOf = path.relative(path.dirname(name), alias).startsWith('..') ? path.normalize(path.join(path.dirname(name), alias)) : path.normalize(path.join(path.dirname(name), alias));
-      out.push(entry);
+      const key = remote ? `${remote}:${name}` : name;
+      if (o.aliases) {
+        if (alias !== null) out.push([key, path.normalize(path.join(path.dirname(name), alias))]);
+        continue;
+      }
+      const c = await readRefFile(full);
+      if (c) out.push([key, c]);
     }
   };
-  if (remoteFilter === null) await collect(path.join(repo.path, 'refs', 'heads'), null);
-  if (opts.remotes !== false || remoteFilter) {
-    let remotes: string[] = [];
+  if (o.prefix) {
+    const { remote, ref } = parseRefspec(o.prefix);
+    const base = remote ? path.join(repo.path, 'refs', 'remotes', remote) : path.join(repo.path, 'refs', 'heads');
+    const p = path.join(base, ref);
+    let st;
     try {
-      remotes = (await fsp.readdir(path.join(repo.path, 'refs', 'remotes'), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
-    } catch {
-      /* none */
+      st = await fsp.stat(p);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return out;
+      throw err;
     }
-    for (const r of remotes.sort()) {
-      if (remoteFilter && r !== remoteFilter) continue;
-      await collect(path.join(repo.path, 'refs', 'remotes', r), r);
+    const items: Array<[string, string, string | null]> = [];
+    if (st.isDirectory()) {
+      await walkRefs(p, o.cutPrefix ? '' : ref, items);
+    } else {
+      const l = await fsp.lstat(p);
+      items.push([ref, p, l.isSymbolicLink() ? await fsp.readlink(p) : null]);
     }
+    await add(items, remote);
+    return out;
   }
-  out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const heads: Array<[string, string, string | null]> = [];
+  await walkRefs(path.join(repo.path, 'refs', 'heads'), '', heads);
+  await add(heads, null);
+  let d;
+  try {
+    d = await fsp.opendir(path.join(repo.path, 'refs', 'remotes'));
+  } catch {
+    return out;
+  }
+  const remotes: string[] = [];
+  for await (const e of d) if (e.isDirectory()) remotes.push(e.name);
+  for (const r of remotes) {
+    const items: Array<[string, string, string | null]> = [];
+    await walkRefs(path.join(repo.path, 'refs', 'remotes', r), '', items);
+    await add(items, r);
+  }
   return out;
+}
+
+export interface ListRefsOptions {
+  /** Only refs whose name starts with this `[REMOTE:]PREFIX` (names keep the prefix). */
+  prefix?: string;
+}
+
+/** List local and remote refs (`name` or `remote:name`), sorted by name. */
+export async function listRefs(repo: Repo, opts: ListRefsOptions = {}): Promise<RefEntry[]> {
+  const raw = await listRefsRaw(repo, { prefix: opts.prefix ?? null, cutPrefix: false });
+  const aliases = new Map(await listRefsRaw(repo, { prefix: opts.prefix ?? null, cutPrefix: false, aliases: true }));
+  const out: RefEntry[] = raw.map(([name, checksum]) => {
+    const colon = name.indexOf(':');
+    const e: RefEntry = { name, remote: colon >= 0 ? name.slice(0, colon) : null, ref: colon >= 0 ? name.slice(colon + 1) : name, checksum };
+    const a = aliases.get(name);
+    if (a !== undefined) e.aliasOf = a;
+    return e;
+  });
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** List collection refs under refs/mirrors: entries `(collection-id, ref)`. */

@@ -32,6 +32,8 @@ export interface ContentSource {
   header: FileHeader;
   /** Regular-file payload from this path... */
   path?: string;
+  /** Payload size (for statistics). */
+  size?: number;
   /** ...or from memory. */
   payload?: Buffer;
 }
@@ -44,7 +46,7 @@ export class Transaction {
   private touchedDirs = new Set<string>();
   private done = false;
   private readonly signal?: AbortSignal;
-  stats = { metadataWritten: 0, contentWritten: 0, contentBytesWritten: 0 };
+  stats = { metadataTotal: 0, metadataWritten: 0, contentTotal: 0, contentWritten: 0, contentBytesWritten: 0 };
 
   private constructor(repo: Repo, signal?: AbortSignal) {
     this.repo = repo;
@@ -70,6 +72,7 @@ export class Transaction {
   async writeMetadata(type: ObjectType, data: Buffer, expected?: string): Promise<string> {
     this.checkAlive();
     const checksum = sha256Hex(data);
+    this.stats.metadataTotal++;
     if (expected && expected !== checksum) {
       throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Corrupted ${OBJECT_TYPE_NAMES[type]} object; checksum expected='${expected}' actual='${checksum}'`);
     }
@@ -125,12 +128,13 @@ export class Transaction {
       const r = await native().objects_import(c, { fsync: false });
       this.stats.contentWritten += r.written;
     });
-    for (const s of sources) this.stats.contentBytesWritten += s.payload?.length ?? 0;
+    for (const s of sources) this.stats.contentBytesWritten += s.payload?.length ?? s.size ?? 0;
   }
 
   /** Verify then store a content object given as header + payload (pulls, imports). */
   async writeContentFromBuffer(header: FileHeader, payload: Buffer, expected?: string): Promise<string> {
     const checksum = contentChecksum(header, payload);
+    this.stats.contentTotal++;
     if (expected && expected !== checksum) {
       throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Corrupted file object; checksum expected='${expected}' actual='${checksum}'`, {
         data: { checksum: expected },

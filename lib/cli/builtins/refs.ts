@@ -1,0 +1,71 @@
+// ostree refs (ot-builtin-refs.c): listings come out in GHashTable order, as ostree prints them.
+import type { CommandSpec, ParsedArgs } from '../options';
+import { UsageError, str } from '../options';
+import type { Ctx } from '../main';
+import { OstreeError } from '../../errors';
+
+export const spec: CommandSpec = {
+  name: 'refs',
+  params: '[PREFIX]',
+  summary: 'List refs',
+  repo: true,
+  options: [
+    { long: 'delete', arg: 'none', description: 'Delete refs which match PREFIX, rather than listing them' },
+    { long: 'list', arg: 'none', description: 'Do not remove the prefix from the refs' },
+    { long: 'alias', short: 'A', arg: 'none', description: 'If used with --create, create an alias, otherwise just list aliases' },
+    { long: 'create', arg: 'string', argName: 'NEWREF', description: 'Create a new ref for an existing commit' },
+    { long: 'collections', short: 'c', arg: 'none', description: 'Enable listing collection IDs for refs' },
+    { long: 'force', arg: 'none', description: 'Overwrite existing refs when creating' },
+  ],
+};
+
+export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
+  const repo = await ctx.openRepo();
+  const refs = await import('../../refs/refs');
+  const { ghashOrder } = await import('../../ghash');
+  const create = str(args.opts.create);
+  const del = !!args.opts.delete;
+  const alias = !!args.opts.alias;
+  if (create && args.positional.length > 1) throw new UsageError('You must specify only 1 existing ref when creating a new ref');
+  if (args.positional.length === 0) {
+    if (del) throw new UsageError('At least one PREFIX is required when deleting refs');
+    if (create) throw new UsageError('You must specify an existing ref when creating a new ref');
+  }
+  if (args.opts.collections) {
+    const cid = repo.collectionId;
+    const entries: string[] = [];
+    const local = await refs.listRefsRaw(repo, { prefix: args.positional[0] ?? null, cutPrefix: false });
+    for (const [name] of local) if (!name.includes(':')) entries.push(`(${cid ?? '(null)'}, ${name})`);
+    for (const m of await refs.listMirrorRefs(repo)) entries.push(`(${m.collectionId}, ${m.ref})`);
+    for (const e of ghashOrder(entries)) ctx.out(e + '\n');
+    return 0;
+  }
+  const prefixes = args.positional.length ? args.positional : [null];
+  for (const prefix of prefixes) {
+    if (create) {
+      const existing = await refs.resolveRev(repo, create, { allowNoent: true }).catch(() => null);
+      const aliasMap = new Map(await refs.listRefsRaw(repo, { aliases: true }));
+      const replacingAlias = alias && aliasMap.has(create);
+      if (!replacingAlias && existing && !args.opts.force) {
+        throw new OstreeError('OSTREE_EXISTS', `--create specified but ref ${create} already exists`);
+      }
+      if (alias) {
+        await refs.setRefAlias(repo, create, prefix as string);
+      } else {
+        const csum = (await refs.resolveRev(repo, prefix as string)) as string;
+        await refs.setRef(repo, create, csum);
+      }
+      continue;
+    }
+    const list = await refs.listRefsRaw(repo, { prefix, cutPrefix: !(del || args.opts.list || alias), aliases: alias && !del });
+    if (del) {
+      for (const [name] of list) await refs.setRef(repo, name, null);
+      continue;
+    }
+    const values = new Map(list);
+    for (const name of ghashOrder(list.map(([n]) => n))) {
+      ctx.out(alias ? `${name} -> ${values.get(name)}\n` : `${name}\n`);
+    }
+  }
+  return 0;
+}

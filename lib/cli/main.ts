@@ -1,0 +1,170 @@
+#!/usr/bin/env node
+// node-ostree CLI: the same sub-commands, flags, output and exit codes as
+// `ostree` 2022.7. A thin client of the library; each builtin is loaded only
+// when invoked so start-up stays close to bare `node`.
+import { parseArgs, formatHelp, CommandSpec, ParsedArgs, UsageError, allOptions } from './options';
+import type { Repo } from '../repo/repo';
+
+export interface Ctx {
+  /** Resolved --repo (or OSTREE_REPO / cwd). */
+  repoPath(): string;
+  openRepo(): Promise<Repo>;
+  out(s: string): void;
+  err(s: string): void;
+  verbose: boolean;
+}
+
+export interface Builtin {
+  spec: CommandSpec;
+  run(args: ParsedArgs, ctx: Ctx): Promise<number | void>;
+}
+
+/** name -> [summary, loader]. Order is ostree's help order. */
+export const COMMANDS: Array<[string, string, () => Builtin]> = [
+  ['cat', 'Concatenate contents of files', () => require('./builtins/cat')],
+  ['checkout', 'Check out a commit into a filesystem tree', () => require('./builtins/checkout')],
+  ['checksum', 'Checksum a file or directory', () => require('./builtins/checksum')],
+  ['commit', 'Commit a new revision', () => require('./builtins/commit')],
+  ['config', 'Change repo configuration settings', () => require('./builtins/config')],
+  ['diff', 'Compare directory TARGETDIR against revision REV', () => require('./builtins/diff')],
+  ['fsck', 'Check the repository for consistency', () => require('./builtins/fsck')],
+  ['init', 'Initialize a new empty repository', () => require('./builtins/init')],
+  ['log', 'Show log starting at commit or ref', () => require('./builtins/log')],
+  ['ls', 'List file paths', () => require('./builtins/ls')],
+  ['prune', 'Search for unreachable objects', () => require('./builtins/prune')],
+  ['pull-local', 'Copy data from SRC_REPO', () => require('./builtins/pull-local')],
+  ['refs', 'List refs', () => require('./builtins/refs')],
+  ['reset', 'Reset a REF to a previous COMMIT', () => require('./builtins/reset')],
+  ['rev-parse', 'Output the target of a rev', () => require('./builtins/rev-parse')],
+  ['show', 'Output a metadata object', () => require('./builtins/show')],
+];
+
+export const VERSION = '0.1.0';
+
+export const FEATURES = ['node-addon', 'ofd-locks', 'xattrs', 'archive', 'bare-user', 'bare-user-only', 'bare'];
+
+function versionText(): string {
+  return `node-ostree:\n Version: '${VERSION}'\n Features:\n${FEATURES.map((f) => `  - ${f}\n`).join('')}`;
+}
+
+function topHelp(): string {
+  const cmds = COMMANDS.map(([n, s]) => `  ${n.padEnd(18)}${s}\n`).join('');
+  return (
+    'Usage:\n  ostree [OPTION…] COMMAND\n\nBuiltin Commands:\n' +
+    cmds +
+    '\nHelp Options:\n  -h, --help        Show help options\n\nApplication Options:\n' +
+    '  -v, --verbose     Print debug information during command processing\n' +
+    '  --version         Print version information and exit\n\n'
+  );
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const out = (s: string) => void process.stdout.write(s);
+  const err = (s: string) => void process.stderr.write(s);
+  // The command is the first non-option argument (options may precede it).
+  let cmdIndex = -1;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('-')) {
+      cmdIndex = i;
+      break;
+    }
+    if (a === '--repo' || a === '--sysroot') i++;
+  }
+  if (cmdIndex < 0) {
+    if (argv.includes('--version')) {
+      out(versionText());
+      return 0;
+    }
+    if (argv.includes('--help') || argv.includes('-h')) {
+      out(topHelp());
+      return 0;
+    }
+    err(topHelp());
+    err('error: No command specified\n');
+    return 1;
+  }
+  const name = argv[cmdIndex];
+  const entry = COMMANDS.find(([n]) => n === name);
+  if (!entry) {
+    err(topHelp());
+    err(`error: Unknown command '${name}'\n`);
+    return 1;
+  }
+  const builtin = entry[2]();
+  const rest = [...argv.slice(0, cmdIndex), ...argv.slice(cmdIndex + 1)];
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(builtin.spec, rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`error: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  if (args.opts.help) {
+    out(formatHelp(builtin.spec));
+    return 0;
+  }
+  if (args.opts.version) {
+    out(versionText());
+    return 0;
+  }
+  let repoCache: Promise<Repo> | null = null;
+  const ctx: Ctx = {
+    repoPath() {
+      const r = args.opts.repo as string | undefined;
+      if (r) return r;
+      if (process.env.OSTREE_REPO) return process.env.OSTREE_REPO;
+      return '.';
+    },
+    openRepo() {
+      if (!repoCache) {
+        const { Repo } = require('../repo/repo') as typeof import('../repo/repo');
+        const p = this.repoPath();
+        repoCache = Repo.open(p).catch((e) => {
+          if (!args.opts.repo && !process.env.OSTREE_REPO && (e as { code?: string }).code === 'OSTREE_REPO_NOT_FOUND') {
+            return Repo.open('/sysroot/ostree/repo').catch(() => {
+              throw new UsageError('Command requires a --repo argument');
+            });
+          }
+          throw e;
+        });
+      }
+      return repoCache;
+    },
+    out,
+    err,
+    verbose: !!args.opts.verbose,
+  };
+  try {
+    const rc = await builtin.run(args, ctx);
+    return rc ?? 0;
+  } catch (e) {
+    if (e instanceof UsageError && /^(usage|Usage)/.test(e.message)) {
+      err(formatHelp(builtin.spec));
+    }
+    err(`error: ${(e as Error).message}\n`);
+    if (process.env.OSTREE_DEBUG_STACK) err(`${(e as Error).stack}\n`);
+    return 1;
+  }
+}
+
+/** Used by builtins to report usage mistakes like GLib's usage errors. */
+export function usageError(spec: CommandSpec, msg: string): UsageError {
+  void allOptions(spec);
+  return new UsageError(msg);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (rc) => {
+      process.exitCode = rc;
+    },
+    (e) => {
+      process.stderr.write(`error: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,49 @@
+// addon.cc: module init and the export table only. The boundary is typed in
+// lib/binding.ts (NativeBinding); every I/O function returns a Promise.
+#include <napi.h>
+
+#include "checkout.h"
+#include "checksum.h"
+#include "fsutil.h"
+#include "lock.h"
+#include "objects.h"
+#include "xattr.h"
+
+namespace ostree {
+
+static Napi::Value Version(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), "0.1.0");
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  struct Entry {
+    const char* name;
+    Napi::Value (*fn)(const Napi::CallbackInfo&);
+  };
+  static const Entry kExports[] = {
+      {"version", Version},
+      {"checksum_files", ChecksumFiles},
+      {"objects_import", ObjectsImport},
+      {"xattrs_get", XattrsGet},
+      {"xattrs_set", XattrsSet},
+      {"lock_open", LockOpen},
+      {"lock_try", LockTry},
+      {"lock_close", LockClose},
+      {"lock_kind", LockKind},
+      {"fs_syncfs", FsSyncfs},
+      {"fs_fsync", FsFsync},
+      {"checkout_batch", CheckoutBatch},
+  };
+  for (const Entry& e : kExports) {
+    exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
+  }
+  return exports;
+}
+
+}  // namespace ostree
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  return ostree::Init(env, exports);
+}
+
+NODE_API_MODULE(node_ostree, InitAddon)

@@ -1,0 +1,28 @@
+// gvariant.{h,cc}: the two GVariant shapes the addon needs (FORMATS.md §1):
+// the content-object file header `(uuuusa(ayay))` (§2.3) and the bare-user
+// `user.ostreemeta` value `(uuua(ayay))` (§3.3). uid/gid/mode are stored
+// big-endian ("canonical" order, §1.7); xattr names carry a trailing NUL.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "xattr.h"
+
+namespace ostree {
+
+// Serializes the file header. `xattrs` must already be sorted.
+std::string BuildFileHeader(uint32_t uid, uint32_t gid, uint32_t mode,
+                            const std::string& symlink_target,
+                            const XattrList& xattrs);
+
+// Serializes `(uuua(ayay))` (dirmeta / user.ostreemeta).
+std::string BuildOstreeMeta(uint32_t uid, uint32_t gid, uint32_t mode,
+                            const XattrList& xattrs);
+
+// Parses `(uuua(ayay))`; returns false on malformed input. The xattrs come
+// back sorted, names without their NUL.
+bool ParseOstreeMeta(const std::string& data, uint32_t* uid, uint32_t* gid,
+                     uint32_t* mode, XattrList* xattrs);
+
+}  // namespace ostree

@@ -369,10 +369,11 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
       }
     }
     if (!opts.noBindings) {
+      const refs = [...(opts.branch ? [opts.branch] : []), ...(opts.bindRefs ?? [])].sort();
+      // ostree 2022.7 writes the binding even when empty (--orphan).
+      metadata.push(['ostree.ref-binding', { type: 'as', value: refs } as Variant]);
       const cid = repo.collectionId;
       if (cid) metadata.push(['ostree.collection-binding', { type: 's', value: cid } as Variant]);
-      const refs = [...(opts.branch ? [opts.branch] : []), ...(opts.bindRefs ?? [])].sort();
-      if (refs.length) metadata.push(['ostree.ref-binding', { type: 'as', value: refs } as Variant]);
     }
     const checksum = await writeCommit(tx, {
       parent,

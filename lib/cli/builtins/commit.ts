@@ -67,39 +67,25 @@ function splitKV(s: string, opt: string): [string, string] {
   return [s.slice(0, eq), s.slice(eq + 1)];
 }
 
-/** Metadata in ostree's builder order: the options as given on the command line. */
-function metadataFromArgs(argv: string[]): Promise<Array<[string, Variant]>> {
-  return (async () => {
-    const out: Array<[string, Variant]> = [];
-    let parseVariant: ((t: string) => { type: string; value: unknown }) | null = null;
-    for (let i = 0; i < argv.length; i++) {
-      const a = argv[i];
-      let name: string | null = null;
-      let val: string | null = null;
-      for (const n of ['add-metadata-string', 'add-metadata']) {
-        if (a === `--${n}`) {
-          name = n;
-          val = argv[++i];
-        } else if (a.startsWith(`--${n}=`)) {
-          name = n;
-          val = a.slice(n.length + 3);
-        }
-        if (name) break;
-      }
-      if (!name || val === null || val === undefined) continue;
-      const [k, v] = splitKV(val, name);
-      if (name === 'add-metadata-string') out.push([k, { type: 's', value: v }]);
-      else {
-        const parse = (parseVariant ??= (await import('../../gvariant/text')).parseVariant);
-        const pv = parse(v);
-        out.push([k, { type: pv.type, value: pv.value }]);
-      }
+/** Metadata in ostree's builder order: every --add-metadata-string, then every --add-metadata (each in command-line order). */
+async function metadataFromArgs(strings: string[], variants: string[]): Promise<Array<[string, Variant]>> {
+  const out: Array<[string, Variant]> = [];
+  for (const kv of strings) {
+    const [k, v] = splitKV(kv, 'add-metadata-string');
+    out.push([k, { type: 's', value: v }]);
+  }
+  if (variants.length) {
+    const { parseVariant } = await import('../../gvariant/text');
+    for (const kv of variants) {
+      const [k, v] = splitKV(kv, 'add-metadata');
+      const pv = parseVariant(v);
+      out.push([k, { type: pv.type, value: pv.value }]);
     }
-    return out;
-  })();
+  }
+  return out;
 }
 
-export async function run(args: ParsedArgs, ctx: Ctx, rawArgv: string[] = process.argv.slice(2)): Promise<number> {
+export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const repo = await ctx.openRepo();
   const { commit, parseStatOverride } = await import('../../commit/commit');
   const opts = args.opts;
@@ -125,7 +111,7 @@ export async function run(args: ParsedArgs, ctx: Ctx, rawArgv: string[] = proces
 
   let body = str(opts.body);
   if (str(opts['body-file'])) body = await fsp.readFile(str(opts['body-file']) as string, 'utf8');
-  const metadata = await metadataFromArgs(rawArgv);
+  const metadata = await metadataFromArgs(strs(opts['add-metadata-string']), strs(opts['add-metadata']));
   let detached: Array<[string, Variant]> | undefined;
   for (const kv of strs(opts['add-detached-metadata-string'])) {
     const [k, v] = splitKV(kv, 'add-detached-metadata-string');

@@ -300,7 +300,13 @@ export function corrupt(msg: string): OstreeError {
 export function deserialize<T = unknown>(type: string | GVType, data: Buffer | Uint8Array): T {
   const t = typeof type === 'string' ? parseType(type) : type;
   const b = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return decode(t, b, 0, b.length, 0) as T;
+  try {
+    return decode(t, b, 0, b.length, 0) as T;
+  } catch (err) {
+    // Any out-of-bounds read that slipped past the explicit checks is still corruption.
+    if (err instanceof RangeError) throw corrupt(`Malformed GVariant of type '${typeString(t)}': ${err.message}`);
+    throw err;
+  }
 }
 
 const MAX_DEPTH = 64;
@@ -404,7 +410,7 @@ function decode(t: GVType, b: Buffer, start: number, end: number, depth: number)
           mEnd = len - k * w;
         } else {
           k++;
-          if (k * w > len) throw corrupt('GVariant tuple framing offsets out of range');
+          if (w === 0 || k * w > len) throw corrupt('GVariant tuple framing offsets out of range');
           mEnd = readUIntLE(b, end - k * w, w);
         }
         if (pos > mEnd || mEnd > len - k * w) throw corrupt(`GVariant tuple '${t.str}' member ${i} out of range`);

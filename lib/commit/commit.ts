@@ -108,6 +108,8 @@ export interface ScanOptions {
   batchSize?: number;
   /** Native calls in flight. */
   parallelism?: number;
+  /** "dev:ino" -> content checksum of repo objects (--link-checkout-speedup). */
+  devino?: Map<string, string>;
 }
 
 interface PendingFile {
@@ -163,6 +165,16 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
         await walk(full, childRel, sub);
       } else if (e.isFile() || e.isSymbolicLink()) {
         if (t.dirs.has(e.name)) throw new OstreeError('OSTREE_EXISTS', `Can't replace directory with file: ${childRel}`);
+        if (opts.devino && e.isFile()) {
+          const st = await fsp.lstat(full, { bigint: true });
+          const hit = st.nlink > 1n ? opts.devino.get(`${st.dev}:${st.ino}`) : undefined;
+          if (hit) {
+            await t.replaceFile(repo, e.name, hit);
+            tx.stats.contentTotal++;
+            tx.stats.contentCacheHits++;
+            continue;
+          }
+        }
         pending.push({ tree: t, name: e.name, path: full, rel: childRel });
       } else {
         throw new OstreeError('OSTREE_UNSUPPORTED_FILE_TYPE', `Unsupported file type for ${full}`, { data: { path: full } });
@@ -243,8 +255,9 @@ export function parseStatOverride(text: string): Map<string, { op: '+' | '='; mo
       op = modeStr[0] as '+' | '=';
       modeStr = modeStr.slice(1);
     }
-    const mode = parseInt(modeStr, 8);
-    if (!Number.isFinite(mode)) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Malformed statoverride mode '${modeStr}'`);
+    // ostree reads the number with g_ascii_strtod: decimal, e.g. "+2048" adds S_ISUID (04000).
+    const mode = Number(modeStr);
+    if (!Number.isInteger(mode) || mode < 0) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Malformed statoverride mode '${modeStr}'`);
     m.set(l.slice(sp + 1), { op, mode });
   }
   return m;
@@ -304,6 +317,12 @@ export interface CommitOptions {
   noBindings?: boolean;
   modifier?: CommitModifier;
   skipIfUnchanged?: boolean;
+  /** Reuse checksums of files hardlinked to repo objects (--link-checkout-speedup). */
+  linkCheckoutSpeedup?: boolean;
+  /** Record ostree.sizes (archive repos only, as ostree). */
+  generateSizes?: boolean;
+  /** --tar-autocreate-parents */
+  tarAutocreateParents?: boolean;
   /** Delete source files once committed (--consume). */
   consume?: boolean;
   signal?: AbortSignal;
@@ -335,15 +354,22 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
     } else if (opts.parent !== null && opts.parent !== 'none') {
       parent = await resolveRev(repo, opts.parent);
     }
+    let devino: Map<string, string> | undefined;
+    const m = opts.modifier ?? {};
+    const metadataModified = m.ownerUid !== undefined || m.ownerGid !== undefined || m.canonicalPermissions || m.skipXattrs || m.statOverride?.size;
+    if (opts.linkCheckoutSpeedup && (repo.mode === 'bare' || repo.mode === 'bare-user') && !metadataModified) {
+      devino = await scanHardlinks(repo);
+    }
     const root = new MutableTree();
     for (const t of opts.trees) {
       if ('dir' in t) {
-        await writeDirectoryToMtree(tx, t.dir, root, { modifier: opts.modifier, signal: opts.signal, onProgress: opts.onProgress });
+        await writeDirectoryToMtree(tx, t.dir, root, { modifier: opts.modifier, signal: opts.signal, onProgress: opts.onProgress, devino });
       } else if ('ref' in t) {
         const c = await repo.readCommit(await resolveRev(repo, t.ref) as string);
         await mergeStoredTree(repo, root, c.rootTree, c.rootMeta);
       } else {
-        throw new OstreeError('OSTREE_INVALID_ARGUMENT', `--tree=tar= is not supported yet (${t.tar})`);
+        const { writeTarToMtree } = await import('./tar');
+        await writeTarToMtree(tx, t.tar, root, { modifier: opts.modifier, signal: opts.signal, autocreateParents: opts.tarAutocreateParents });
       }
     }
     if (!root.metaChecksum) {
@@ -374,6 +400,9 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
       metadata.push(['ostree.ref-binding', { type: 'as', value: refs } as Variant]);
       const cid = repo.collectionId;
       if (cid) metadata.push(['ostree.collection-binding', { type: 's', value: cid } as Variant]);
+    }
+    if (opts.generateSizes && repo.mode === 'archive') {
+      metadata.push(['ostree.sizes', { type: 'aay', value: await sizesMetadata(repo, rootTree, rootMeta) } as Variant]);
     }
     const checksum = await writeCommit(tx, {
       parent,
@@ -414,6 +443,55 @@ export async function mergeStoredTree(repo: Repo, root: MutableTree, tree: strin
     const sub = await root.ensureDir(repo, n);
     await mergeStoredTree(repo, sub, t, m);
   }
+}
+
+/** ostree_repo_scan_hardlinks: map (dev, ino) of every content object to its checksum. */
+export async function scanHardlinks(repo: Repo): Promise<Map<string, string>> {
+  const map = new Map<string, string>();
+  const files: string[] = [];
+  for await (const [csum, type] of repo.listObjects()) if (type === ObjectType.File) files.push(csum);
+  await mapLimit(files, 32, async (c) => {
+    const st = await fsp.lstat(repo.objectPath(c, ObjectType.File), { bigint: true });
+    map.set(`${st.dev}:${st.ino}`, c);
+  });
+  return map;
+}
+
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
+/** ostree.sizes: csum ‖ varint(archived) ‖ varint(unpacked) ‖ type, for every reachable object, sorted by checksum. */
+async function sizesMetadata(repo: Repo, rootTree: string, rootMeta: string): Promise<Buffer[]> {
+  const seen = new Map<string, [number, number, number]>();
+  const metaSize = async (type: ObjectType, csum: string) => {
+    const st = await fsp.stat(repo.objectPath(csum, type));
+    seen.set(csum, [st.size, st.size, type]);
+  };
+  const walk = async (tree: string, meta: string): Promise<void> => {
+    if (!seen.has(meta)) await metaSize(ObjectType.DirMeta, meta);
+    if (seen.has(tree)) return;
+    await metaSize(ObjectType.DirTree, tree);
+    const dt = await repo.readDirTree(tree);
+    for (const [, c] of dt.files) {
+      if (seen.has(c)) continue;
+      const o = await repo.loadFile(c);
+      const st = await fsp.stat(o.objectPath);
+      seen.set(c, [st.size, o.header.symlinkTarget ? Buffer.byteLength(o.header.symlinkTarget) : o.size, ObjectType.File]);
+    }
+    for (const [, t, m] of dt.dirs) await walk(t, m);
+  };
+  await walk(rootTree, rootMeta);
+  return [...seen.entries()]
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([c, [archived, unpacked, type]]) => Buffer.concat([Buffer.from(c, 'hex'), varint(archived), varint(unpacked), Buffer.from([type])]));
 }
 
 async function consumeDir(dir: string): Promise<void> {

@@ -46,7 +46,7 @@ export class Transaction {
   private touchedDirs = new Set<string>();
   private done = false;
   private readonly signal?: AbortSignal;
-  stats = { metadataTotal: 0, metadataWritten: 0, contentTotal: 0, contentWritten: 0, contentBytesWritten: 0 };
+  stats = { metadataTotal: 0, metadataWritten: 0, contentTotal: 0, contentWritten: 0, contentCacheHits: 0, contentBytesWritten: 0 };
 
   private constructor(repo: Repo, signal?: AbortSignal) {
     this.repo = repo;

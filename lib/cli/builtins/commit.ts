@@ -40,6 +40,7 @@ export const spec: CommandSpec = {
     o('no-xattrs', 'none', undefined, 'Do not import extended attributes'),
     o('link-checkout-speedup', 'none', undefined, 'Optimize for commits of trees composed of hardlinks into the repository'),
     o('devino-canonical', 'none', undefined, 'Assume hardlinked objects are unmodified.  Implies --link-checkout-speedup', 'I'),
+    o('tar-autocreate-parents', 'none', undefined, 'When loading tar archives, automatically create parent directories as needed'),
     o('skip-if-unchanged', 'none', undefined, 'If the contents are unchanged from previous commit, do nothing'),
     o('statoverride', 'filename', 'PATH', 'File containing list of modifications to make to permissions'),
     o('skip-list', 'filename', 'PATH', 'File containing list of files to skip'),
@@ -91,9 +92,6 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const opts = args.opts;
   const branch = str(opts.branch);
   if (!branch && !opts.orphan) throw new UsageError('A branch must be specified with --branch, or use --orphan');
-  if (opts['link-checkout-speedup'] || opts['devino-canonical']) {
-    // Accepted for compatibility; content is checksummed in native batches either way.
-  }
   const trees: Array<{ dir: string } | { ref: string } | { tar: string }> = [];
   if (str(opts.base)) trees.push({ ref: str(opts.base) as string });
   for (const t of strs(opts.tree)) {
@@ -132,7 +130,6 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     if (!/^(true|false|1|0|yes|no)$/.test(fsyncOpt)) throw new UsageError(`Invalid fsync policy '${fsyncOpt}'`);
     repo.config.set('core', 'fsync', /^(true|1|yes)$/.test(fsyncOpt) ? 'true' : 'false');
   }
-  if (opts['generate-sizes']) throw new OstreeError('OSTREE_INVALID_ARGUMENT', '--generate-sizes is not supported yet');
   const result = await commit(repo, {
     branch,
     orphan: !!opts.orphan,
@@ -149,6 +146,9 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     modifier,
     skipIfUnchanged: !!opts['skip-if-unchanged'],
     consume: !!opts.consume,
+    generateSizes: !!opts['generate-sizes'],
+    linkCheckoutSpeedup: !!(opts['link-checkout-speedup'] || opts['devino-canonical']),
+    tarAutocreateParents: !!opts['tar-autocreate-parents'],
   });
   if (opts['table-output']) {
     ctx.out(`Commit: ${result.checksum}\n`);
@@ -156,6 +156,7 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     ctx.out(`Metadata Written: ${result.stats.metadataWritten}\n`);
     ctx.out(`Content Total: ${result.stats.contentTotal}\n`);
     ctx.out(`Content Written: ${result.stats.contentWritten}\n`);
+    ctx.out(`Content Cache Hits: ${result.stats.contentCacheHits}\n`);
     ctx.out(`Content Bytes Written: ${result.stats.contentBytesWritten}\n`);
   } else {
     ctx.out(result.checksum + '\n');

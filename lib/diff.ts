@@ -1,0 +1,179 @@
+// Differences between two trees, each a commit or a local directory.
+// Mirrors ostree-diff.c: the same walk order (a's entries, recursing into
+// directories present in both; then b's new entries), the same notion of
+// "modified" (object checksums differ, or file types differ) and the same
+// printed form (`M    /path`).
+import type { Repo } from './repo/repo';
+import { native } from './binding';
+import { OstreeError } from './errors';
+import { RepoFile, FileInfo } from './read/repo-file';
+import { LocalFile, checksumLocalDir } from './read/local-file';
+
+export type DiffFile = RepoFile | LocalFile;
+
+export interface DiffItem {
+  src: DiffFile;
+  target: DiffFile;
+  srcInfo: FileInfo;
+  targetInfo: FileInfo;
+  /** null when the file types differ (no checksums are compared then). */
+  srcChecksum: string | null;
+  targetChecksum: string | null;
+}
+
+export interface DiffResult {
+  modified: DiffItem[];
+  removed: DiffFile[];
+  added: DiffFile[];
+}
+
+export interface DiffOptions {
+  /** Don't include local files' xattrs in their checksums (`--no-xattrs`). */
+  ignoreXattrs?: boolean;
+  /** Treat local files on the target side as owned by this uid/gid. */
+  ownerUid?: number;
+  ownerGid?: number;
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof OstreeError && err.code === 'OSTREE_NOT_FOUND';
+}
+
+async function infoOrNull(f: DiffFile): Promise<FileInfo | null> {
+  try {
+    return await f.queryInfo();
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
+
+function childOf(f: DiffFile, name: string): DiffFile {
+  return f.child(name);
+}
+
+function nameOf(f: DiffFile): string {
+  if (f instanceof LocalFile) return f.rel.slice(f.rel.lastIndexOf('/') + 1);
+  return f.name as string;
+}
+
+/** Checksums of several entries of one directory; local files go to the addon in one batch. */
+async function checksums(
+  entries: Array<{ file: DiffFile; info: FileInfo }>,
+  opts: { skipXattrs: boolean; uid?: number; gid?: number },
+): Promise<string[]> {
+  const out: string[] = new Array(entries.length);
+  const batch: number[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const { file, info } = entries[i];
+    if (file instanceof RepoFile) out[i] = file.checksum();
+    else if (info.type === 'directory') out[i] = await checksumLocalDir(file.fsPath, info, opts.skipXattrs);
+    else if (info.type === 'special') {
+      throw new OstreeError('OSTREE_UNSUPPORTED_FILE_TYPE', `Unsupported file type for ${file.fsPath}`);
+    } else batch.push(i);
+  }
+  if (batch.length) {
+    const res = await native().checksum_files(
+      batch.map((i) => (entries[i].file as LocalFile).fsPath),
+      { skipXattrs: opts.skipXattrs, uid: opts.uid, gid: opts.gid },
+    );
+    batch.forEach((i, k) => (out[i] = res[k].checksum));
+  }
+  return out;
+}
+
+async function addRecursive(d: DiffFile, added: DiffFile[]): Promise<void> {
+  for (const { file, info } of await d.children()) {
+    added.push(file);
+    if (info.type === 'directory') await addRecursive(file, added);
+  }
+}
+
+function ignoresXattrs(repo: Repo): boolean {
+  return repo.disableXattrs || repo.mode === 'bare-user-only';
+}
+
+async function diffInto(a: DiffFile, b: DiffFile, opts: DiffOptions, skipXattrs: boolean, res: DiffResult): Promise<void> {
+  const aInfo = await a.queryInfo();
+  const bInfo = await b.queryInfo();
+  // Unchanged directory trees in a repository are skipped without walking them.
+  if (aInfo.type === 'directory' && bInfo.type === 'directory' && a instanceof RepoFile && b instanceof RepoFile) {
+    if (a.treeChecksum() === b.treeChecksum()) return;
+  }
+  const uid = opts.ownerUid !== undefined && opts.ownerUid >= 0 ? opts.ownerUid : undefined;
+  const gid = opts.ownerGid !== undefined && opts.ownerGid >= 0 ? opts.ownerGid : undefined;
+
+  const aKids = await a.children();
+  // Pair each of a's entries with b's entry of the same name.
+  const pairs: Array<{ a: { file: DiffFile; info: FileInfo }; b: { file: DiffFile; info: FileInfo } | null }> = [];
+  for (const ak of aKids) {
+    const bf = childOf(b, nameOf(ak.file));
+    const bi = await infoOrNull(bf);
+    if (bi) {
+      if (uid !== undefined) bi.uid = uid;
+      if (gid !== undefined) bi.gid = gid;
+    }
+    pairs.push({ a: ak, b: bi ? { file: bf, info: bi } : null });
+  }
+  const same = pairs.filter((p) => p.b && p.a.info.type === p.b.info.type);
+  const aSums = await checksums(same.map((p) => p.a), { skipXattrs });
+  const bSums = await checksums(same.map((p) => p.b as { file: DiffFile; info: FileInfo }), { skipXattrs, uid, gid });
+  const sums = new Map(same.map((p, i) => [p, [aSums[i], bSums[i]]]));
+
+  for (const p of pairs) {
+    if (!p.b) {
+      res.removed.push(p.a.file);
+      continue;
+    }
+    const s = sums.get(p);
+    if (!s) {
+      res.modified.push({ src: p.a.file, target: p.b.file, srcInfo: p.a.info, targetInfo: p.b.info, srcChecksum: null, targetChecksum: null });
+      continue;
+    }
+    if (s[0] !== s[1]) {
+      res.modified.push({ src: p.a.file, target: p.b.file, srcInfo: p.a.info, targetInfo: p.b.info, srcChecksum: s[0], targetChecksum: s[1] });
+    }
+    if (p.a.info.type === 'directory') await diffInto(p.a.file, p.b.file, opts, skipXattrs, res);
+  }
+
+  for (const bk of await b.children()) {
+    const ai = await infoOrNull(childOf(a, nameOf(bk.file)));
+    if (ai) continue;
+    res.added.push(bk.file);
+    if (bk.info.type === 'directory') await addRecursive(bk.file, res.added);
+  }
+}
+
+/**
+ * Compare two directories (ostree_diff_dirs_with_options). `a` may be null:
+ * then everything under `b` is added.
+ */
+export async function diffDirs(a: DiffFile | null, b: DiffFile, opts: DiffOptions = {}): Promise<DiffResult> {
+  let skipXattrs = !!opts.ignoreXattrs;
+  for (const f of [a, b]) if (f instanceof RepoFile && ignoresXattrs(f.repo)) skipXattrs = true;
+  const res: DiffResult = { modified: [], removed: [], added: [] };
+  if (!a) await addRecursive(b, res.added);
+  else await diffInto(a, b, opts, skipXattrs, res);
+  return res;
+}
+
+/** Compare the trees of two commits (revs). */
+export async function diffTrees(repo: Repo, revA: string, revB: string, opts: DiffOptions = {}): Promise<DiffResult> {
+  const { root: a } = await RepoFile.forCommit(repo, revA);
+  const { root: b } = await RepoFile.forCommit(repo, revB);
+  return diffDirs(a, b, opts);
+}
+
+/** Display path of a diff entry: tree path for commits, path relative to the diffed directory for local files. */
+export function diffPath(f: DiffFile): string {
+  return f instanceof LocalFile ? f.rel : f.path;
+}
+
+/** ostree_diff_print(): `M`, then `D`, then `A` lines. */
+export function formatDiff(res: DiffResult): string {
+  let out = '';
+  for (const m of res.modified) out += `M    ${diffPath(m.src)}\n`;
+  for (const r of res.removed) out += `D    ${diffPath(r)}\n`;
+  for (const a of res.added) out += `A    ${diffPath(a)}\n`;
+  return out;
+}

@@ -142,9 +142,7 @@ export async function main(argv: string[]): Promise<number> {
     const rc = await builtin.run(args, ctx);
     return rc ?? 0;
   } catch (e) {
-    if (e instanceof UsageError && /^(usage|Usage)/.test(e.message)) {
-      err(formatHelp(builtin.spec));
-    }
+    if (e instanceof UsageError && e.showHelp) err(formatHelp(builtin.spec) + '\n');
     err(`error: ${(e as Error).message}\n`);
     if (process.env.OSTREE_DEBUG_STACK) err(`${(e as Error).stack}\n`);
     return 1;

@@ -32,10 +32,13 @@ export interface ParsedArgs {
   positional: string[];
 }
 
+/** A command-line mistake. With `showHelp`, the command's help precedes the message (ostree's usage_error). */
 export class UsageError extends Error {
-  constructor(msg: string) {
+  readonly showHelp: boolean;
+  constructor(msg: string, showHelp = false) {
     super(msg);
     this.name = 'UsageError';
+    this.showHelp = showHelp;
   }
 }
 

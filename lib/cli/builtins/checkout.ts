@@ -30,7 +30,7 @@ export const spec: CommandSpec = {
 
 export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const o = args.opts;
-  if (args.positional.length < 1) throw new UsageError('COMMIT must be specified');
+  if (args.positional.length < 1) throw new UsageError('COMMIT must be specified', true);
   if (args.positional.length > 2) throw new UsageError('Too many arguments');
   const nUnion = [o.union, o['union-add'], o['union-identical']].filter(Boolean).length;
   if (nUnion > 1) throw new UsageError('Cannot specify more than one of --union, --union-add, --union-identical');

@@ -101,10 +101,10 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     if (kind === 'dir') trees.push({ dir: v });
     else if (kind === 'ref') trees.push({ ref: v });
     else if (kind === 'tar') trees.push({ tar: v });
-    else throw new UsageError(`Invalid tree type specification '${t}'`);
+    else throw new UsageError(`Invalid tree type specification '${eq < 0 ? t : kind}'`);
   }
-  if (args.positional.length > 1) throw new UsageError('Too many arguments');
-  if (args.positional.length === 1) trees.push({ dir: args.positional[0] });
+  // Like ostree, only the first PATH is used.
+  if (args.positional.length >= 1) trees.push({ dir: args.positional[0] });
   else if (trees.length === 0) trees.push({ dir: '.' });
 
   let body = str(opts.body);

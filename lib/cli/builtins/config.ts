@@ -20,7 +20,7 @@ function splitKey(key: string): [string, string] {
 
 export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const [op, ...rest] = args.positional;
-  if (!op) throw new UsageError('OPERATION must be specified');
+  if (!op) throw new UsageError('OPERATION must be specified', true);
   const repo = await ctx.openRepo();
   const group = str(args.opts.group);
   const target = (key: string | undefined): [string, string] => {

@@ -9,7 +9,7 @@ export const spec: CommandSpec = {
   summary: 'Initialize a new empty repository',
   repo: true,
   options: [
-    { long: 'mode', arg: 'string', argName: 'MODE', description: 'Initialize repository in given mode (bare, bare-user, bare-user-only, archive)' },
+    { long: 'mode', arg: 'string', description: 'Initialize repository in given mode (bare, bare-user, bare-user-only, archive)' },
     { long: 'collection-id', arg: 'string', argName: 'COLLECTION-ID', description: 'Globally unique ID for this repository as an collection of refs for redistribution to other repositories' },
   ],
 };

@@ -29,7 +29,7 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   if (create && args.positional.length > 1) throw new UsageError('You must specify only 1 existing ref when creating a new ref');
   if (args.positional.length === 0) {
     if (del) throw new UsageError('At least one PREFIX is required when deleting refs');
-    if (create) throw new UsageError('You must specify an existing ref when creating a new ref');
+    if (create) throw new UsageError('You must specify a revision when creating a new ref');
   }
   if (args.opts.collections) {
     const cid = repo.collectionId;

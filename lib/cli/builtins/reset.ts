@@ -12,8 +12,7 @@ export const spec: CommandSpec = {
 };
 
 export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
-  if (args.positional.length < 1) throw new UsageError('A ref argument is required');
-  if (args.positional.length !== 2) throw new UsageError('A commit argument is required');
+  if (args.positional.length < 2) throw new UsageError('A REF and COMMIT argument is required', true);
   const repo = await ctx.openRepo();
   const { resolveRev, setRef } = await import('../../refs/refs');
   const { withTransaction } = await import('../../repo/transaction');

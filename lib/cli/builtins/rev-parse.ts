@@ -21,7 +21,7 @@ export const spec: CommandSpec = {
 export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const repo = await ctx.openRepo();
   if (args.opts.single) {
-    if (args.positional.length) throw new UsageError('Cannot specify arguments with --single');
+    if (args.positional.length) throw new UsageError('Cannot specify arguments with --single', true);
     const { ObjectType } = await import('../../objects/formats');
     const commits: string[] = [];
     for await (const [csum, type] of repo.listObjects()) if (type === ObjectType.Commit) commits.push(csum);
@@ -30,7 +30,7 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     ctx.out(commits[0] + '\n');
     return 0;
   }
-  if (args.positional.length === 0) throw new UsageError('usage error: A REV argument is required');
+  if (args.positional.length === 0) throw new UsageError('REV must be specified', true);
   const { resolveRev } = await import('../../refs/refs');
   for (const rev of args.positional) ctx.out((await resolveRev(repo, rev)) + '\n');
   return 0;

@@ -1,0 +1,83 @@
+// CLI compatibility for mistakes: the same exit status and `error:` line as
+// ostree (and the help text first where ostree prints it).
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { SKIP_INTEROP, tmpdir, cleanupTmp, ostree, ours, ok, makeTree } from './helpers/interop';
+
+afterAll(cleanupTmp);
+
+describe.skipIf(SKIP_INTEROP)('errors and usage match ostree', () => {
+  let d: string;
+  beforeAll(() => {
+    d = tmpdir();
+    makeTree(`${d}/t`, 1);
+    ok(ostree(['init', `--repo=${d}/r`, '--mode=archive']));
+    ok(ostree(['commit', `--repo=${d}/r`, '-b', 'main', '--timestamp=@1', `${d}/t`]));
+  });
+  const cases: string[][] = [
+    ['checkout'],
+    ['config'],
+    ['config', 'get'],
+    ['config', 'set', 'core.x'],
+    ['config', 'bogus'],
+    ['config', 'get', 'core.nosuch'],
+    ['config', 'get', 'nosuch.key'],
+    ['reset'],
+    ['reset', 'main'],
+    ['reset', 'main', 'nosuch'],
+    ['commit', 'TREE'],
+    ['commit', '-b', 'x', '--tree=foo=bar'],
+    ['commit', '-b', 'x', '--add-metadata-string=novalue', 'TREE'],
+    ['refs', '--delete'],
+    ['refs', '--create=x', 'a', 'b'],
+    ['refs', '--create=main', 'main'],
+    ['refs', '--create=new'],
+    ['init', '--mode=bogus'],
+    ['rev-parse'],
+    ['rev-parse', '-S', 'a'],
+    ['rev-parse', 'nosuch'],
+    ['rev-parse', 'main^'],
+    ['checkout', '-H', '-C', 'main', 'x'],
+    ['show', 'nosuch'],
+    ['log', 'nosuch'],
+    ['ls', 'main', '/nosuch'],
+    ['cat', 'main', '/nosuch'],
+    ['rev-parse', '--bogus-option', 'main'],
+    ['commit', '--owner-uid=abc', '-b', 'x', 'TREE'],
+  ];
+  for (const c of cases) {
+    it(c.join(' '), () => {
+      const args = c.map((a) => a.replace('TREE', `${d}/t`));
+      const a = ostree([`--repo=${d}/r`, ...args]);
+      const b = ours([`--repo=${d}/r`, ...args]);
+      expect(b.status).toBe(a.status);
+      const lastErr = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('error:')).pop();
+      expect(lastErr(b.stderr)).toBe(lastErr(a.stderr));
+      expect(b.stderr.includes('Usage:')).toBe(a.stderr.includes('Usage:'));
+    });
+  }
+  it('--help of every command has ostree\'s layout for the options we share', () => {
+    for (const cmd of ['rev-parse', 'refs', 'reset', 'config', 'init']) {
+      const a = ok(ostree([cmd, '--help']));
+      const b = ok(ours([cmd, '--help']));
+      expect(b, cmd).toBe(a);
+    }
+  });
+  it('--version prints a YAML-style block with a Features list', () => {
+    const v = ok(ours(['--version']));
+    expect(v).toMatch(/^node-ostree:\n Version: '\d+\.\d+\.\d+'\n Features:\n(  - [\w-]+\n?)+$/);
+  });
+  it('OSTREE_REPO is honoured', () => {
+    expect(ok(ours(['rev-parse', 'main'], { env: { OSTREE_REPO: `${d}/r` } }))).toBe(ok(ostree(['rev-parse', 'main'], { env: { OSTREE_REPO: `${d}/r` } })));
+  });
+  it('an unknown command is refused like ostree', () => {
+    const a = ostree(['bogus-command']);
+    const b = ours(['bogus-command']);
+    expect(b.status).toBe(a.status);
+    expect(b.stderr.trim().split('\n').pop()).toBe(a.stderr.trim().split('\n').pop());
+  });
+  it('options are also accepted before the command (a superset of ostree)', () => {
+    const expected = ok(ostree(['rev-parse', `--repo=${d}/r`, 'main']));
+    expect(ok(ours([`--repo=${d}/r`, 'rev-parse', 'main']))).toBe(expected);
+    expect(ok(ours(['--repo', `${d}/r`, 'rev-parse', 'main']))).toBe(expected);
+  });
+});

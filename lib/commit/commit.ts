@@ -170,7 +170,6 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
           const hit = st.nlink > 1n ? opts.devino.get(`${st.dev}:${st.ino}`) : undefined;
           if (hit) {
             await t.replaceFile(repo, e.name, hit);
-            tx.stats.contentTotal++;
             tx.stats.contentCacheHits++;
             continue;
           }

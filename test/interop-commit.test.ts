@@ -205,6 +205,50 @@ describe.skipIf(SKIP_INTEROP)('checkout interop', () => {
     expect(require('node:fs').readFileSync(`${d}/u/hello.txt`, 'utf8')).toBe('Hello, OSTree!\n');
     expect(existsSync(`${d}/u/mine`)).toBe(true);
   });
+
+  it('--union-identical accepts the same files and refuses different ones (bare-user, -U -H)', () => {
+    const d = tmpdir();
+    makeTree(`${d}/t`, 1);
+    ok(ours(['init', `--repo=${d}/r`, '--mode=bare-user']));
+    ok(ours(['commit', `--repo=${d}/r`, '-b', 'main', `${d}/t`]));
+    expect(ours(['checkout', `--repo=${d}/r`, '--union-identical', 'main', `${d}/u`]).stderr).toMatch(/requires --require-hardlinks/);
+    ok(ours(['checkout', `--repo=${d}/r`, '-U', 'main', `${d}/u`]));
+    ok(ours(['checkout', `--repo=${d}/r`, '-U', '-H', '--union-identical', 'main', `${d}/u`]));
+    // A copy with identical content is accepted too; a different file is not.
+    ok(ours(['checkout', `--repo=${d}/r`, '-U', '-C', 'main', `${d}/v`]));
+    ok(ours(['checkout', `--repo=${d}/r`, '-U', '-H', '--union-identical', 'main', `${d}/v`]));
+    writeFileSync(`${d}/v/run.sh`, 'different\n');
+    const r = ours(['checkout', `--repo=${d}/r`, '-U', '-H', '--union-identical', 'main', `${d}/v`]);
+    expect(r.status).toBe(1);
+    expect(require('node:fs').readFileSync(`${d}/v/run.sh`, 'utf8')).toBe('different\n');
+    ok(ostree(['fsck', `--repo=${d}/r`]));
+  });
+
+  it('whiteouts remove files and opaque directories', async () => {
+    const d = tmpdir();
+    mkdirSync(`${d}/base/keep/inner`, { recursive: true });
+    writeFileSync(`${d}/base/gone.txt`, 'x');
+    writeFileSync(`${d}/base/keep/inner/old`, 'x');
+    writeFileSync(`${d}/base/stay`, 'x');
+    mkdirSync(`${d}/layer/keep`, { recursive: true });
+    writeFileSync(`${d}/layer/.wh.gone.txt`, '');
+    writeFileSync(`${d}/layer/keep/.wh..wh..opq`, '');
+    writeFileSync(`${d}/layer/keep/new`, 'n');
+    ok(ours(['init', `--repo=${d}/r`, '--mode=archive']));
+    ok(ours(['commit', `--repo=${d}/r`, '-b', 'base', `${d}/base`]));
+    ok(ours(['commit', `--repo=${d}/r`, '-b', 'layer', `${d}/layer`]));
+    ok(ours(['checkout', `--repo=${d}/r`, 'base', `${d}/out`]));
+    ok(ours(['checkout', `--repo=${d}/r`, '--union', '--whiteouts', 'layer', `${d}/out`]));
+    expect(existsSync(`${d}/out/gone.txt`)).toBe(false);
+    expect(existsSync(`${d}/out/.wh.gone.txt`)).toBe(false);
+    expect(existsSync(`${d}/out/keep/inner`)).toBe(false);
+    expect(readdirSync(`${d}/out/keep`)).toEqual(['new']);
+    expect(existsSync(`${d}/out/stay`)).toBe(true);
+    // The same with ostree gives the same tree.
+    ok(ostree(['checkout', `--repo=${d}/r`, 'base', `${d}/out2`]));
+    ok(ostree(['checkout', `--repo=${d}/r`, '--union', '--whiteouts', 'layer', `${d}/out2`]));
+    expect(describeTree(`${d}/out`)).toBe(describeTree(`${d}/out2`));
+  });
 });
 
 describe('checkout refuses corrupt names', () => {
@@ -256,12 +300,12 @@ describe.skipIf(SKIP_INTEROP)('crash safety', () => {
       }
     }
     expect(killed.length).toBeGreaterThan(0);
-    const c = ok(ours(['commit', `--repo=${d}/r`, '-b', 'main', '--timestamp=@1', t]));
+    const c = ok(ours(['commit', `--repo=${d}/r`, '-b', 'main', '--parent=none', '--timestamp=@1', t]));
     const repo = await Repo.open(`${d}/r`);
     expect(await resolveRev(repo, 'main')).toBe(c);
     ok(ostree(['fsck', `--repo=${d}/r`]));
     // The same tree committed by ostree gives the same checksum.
     ok(ostree(['init', `--repo=${d}/o`, '--mode=bare-user']));
-    expect(ok(ostree(['commit', `--repo=${d}/o`, '-b', 'main', '--timestamp=@1', t]))).toBe(c);
+    expect(ok(ostree(['commit', `--repo=${d}/o`, '-b', 'main', '--parent=none', '--timestamp=@1', t]))).toBe(c);
   });
 });

@@ -70,6 +70,44 @@ export async function resolveSubpath(
   return { kind: 'dir', tree, meta };
 }
 
+/**
+ * --union-identical: returns the destinations that already hold an identical
+ * file (to be left alone); throws OSTREE_EXISTS for one that differs.
+ */
+async function identicalFilter(
+  repo: Repo,
+  files: FileTask[],
+  headers: Map<string, { header: FileHeader; size: number; objectPath: string; payloadIsFile: boolean }>,
+): Promise<Set<string>> {
+  const same = new Set<string>();
+  await mapLimit(files, 16, async (f) => {
+    let st;
+    try {
+      st = await fsp.lstat(f.dest);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return;
+      throw err;
+    }
+    const o = headers.get(f.checksum)!;
+    let identical = false;
+    if (isLink(o.header.mode)) {
+      identical = st.isSymbolicLink() && (await fsp.readlink(f.dest)) === o.header.symlinkTarget;
+    } else if (st.isFile()) {
+      const obj = await fsp.stat(o.objectPath).catch(() => null);
+      if (obj && o.payloadIsFile && obj.ino === st.ino && obj.dev === st.dev) identical = true;
+      else if (st.size === o.size) {
+        const object = await repo.loadFile(f.checksum);
+        identical = (await object.readPayload()).equals(await fsp.readFile(f.dest));
+      }
+    }
+    if (!identical) {
+      throw new OstreeError('OSTREE_EXISTS', `Refusing to overwrite non-identical file ${f.dest} (--union-identical)`, { data: { path: f.dest } });
+    }
+    same.add(f.dest);
+  });
+  return same;
+}
+
 /** `ostree checkout COMMIT DEST`. */
 export async function checkout(repo: Repo, commitChecksum: string, dest: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
   const c = await repo.readCommit(commitChecksum);
@@ -218,6 +256,15 @@ export async function checkout(repo: Repo, commitChecksum: string, dest: string,
     } else {
       jsWrites.push(f);
     }
+  }
+  if (overwrite === 'union-identical') {
+    // An existing file must be the very same object, or identical in type, content and target.
+    const keep = await identicalFilter(repo, files, headers);
+    for (let i = ops.length - 1; i >= 0; i--) {
+      const op = ops[i];
+      if ((op.op === 'link' || op.op === 'copy' || op.op === 'symlink') && keep.has(op.dest)) ops.splice(i, 1);
+    }
+    for (let i = jsWrites.length - 1; i >= 0; i--) if (keep.has(jsWrites[i].dest)) jsWrites.splice(i, 1);
   }
   let done = 0;
   const total = ops.length + jsWrites.length;

@@ -34,6 +34,7 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   if (args.positional.length > 2) throw new UsageError('Too many arguments');
   const nUnion = [o.union, o['union-add'], o['union-identical']].filter(Boolean).length;
   if (nUnion > 1) throw new UsageError('Cannot specify more than one of --union, --union-add, --union-identical');
+  if (o['union-identical'] && !o['require-hardlinks']) throw new UsageError('--union-identical requires --require-hardlinks');
   if (o['require-hardlinks'] && o['force-copy']) throw new UsageError('Cannot specify both --require-hardlinks and --force-copy');
   const repo = await ctx.openRepo();
   const { resolveRev } = await import('../../refs/refs');

@@ -12,6 +12,8 @@ describe.skipIf(SKIP_INTEROP)('errors and usage match ostree', () => {
     makeTree(`${d}/t`, 1);
     ok(ostree(['init', `--repo=${d}/r`, '--mode=archive']));
     ok(ostree(['commit', `--repo=${d}/r`, '-b', 'main', '--timestamp=@1', `${d}/t`]));
+    require('node:fs').mkdirSync(`${d}/special`);
+    expect(require('node:child_process').spawnSync('mkfifo', [`${d}/special/fifo`]).status).toBe(0);
   });
   const cases: string[][] = [
     ['checkout'],
@@ -43,10 +45,11 @@ describe.skipIf(SKIP_INTEROP)('errors and usage match ostree', () => {
     ['cat', 'main', '/nosuch'],
     ['rev-parse', '--bogus-option', 'main'],
     ['commit', '--owner-uid=abc', '-b', 'x', 'TREE'],
+    ['commit', '-b', 'x', 'SPECIAL'],
   ];
   for (const c of cases) {
     it(c.join(' '), () => {
-      const args = c.map((a) => a.replace('TREE', `${d}/t`));
+      const args = c.map((a) => a.replace('TREE', `${d}/t`).replace('SPECIAL', `${d}/special`));
       const a = ostree([`--repo=${d}/r`, ...args]);
       const b = ours([`--repo=${d}/r`, ...args]);
       expect(b.status).toBe(a.status);

@@ -176,7 +176,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
         }
         pending.push({ tree: t, name: e.name, path: full, rel: childRel });
       } else {
-        throw new OstreeError('OSTREE_UNSUPPORTED_FILE_TYPE', `Unsupported file type for ${full}`, { data: { path: full } });
+        throw new OstreeError('OSTREE_UNSUPPORTED_FILE_TYPE', `Not a regular file or symlink: ${e.name}`, { data: { path: full } });
       }
     }
   };

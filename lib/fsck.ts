@@ -1,0 +1,411 @@
+// Repository consistency check. Mirrors ot-builtin-fsck.c and
+// ostree_repo_fsck_object (FORMATS.md §10): every commit object that is not
+// partial is walked (depth 0; a parent is a commit object of its own), and
+// every object reached is re-checksummed from its stored representation in
+// the repo's mode. Missing objects mark the commits containing them partial
+// (state/<commit>.commitpartial = "f"), as ostree does; with `delete`,
+// corrupt objects are removed and treated the same way.
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { promisify } from 'node:util';
+import { isErrno, throwAborted } from './errors';
+import type { Repo } from './repo/repo';
+import { withRepoLock } from './lock';
+import { listRefs, listMirrorRefs } from './refs/refs';
+import { isNormalForm } from './gvariant/codec';
+import {
+  ObjectType,
+  OBJECT_TYPE_NAMES,
+  COMMIT_TYPE,
+  DIRTREE_TYPE,
+  DIRMETA_TYPE,
+  sha256Hex,
+  parseCommit,
+  parseDirTree,
+  parseDirMeta,
+  validateDirTree,
+  validateDirMeta,
+  validateFileMode,
+  splitFramedHeader,
+  parseZlibHeader,
+  contentChecksum,
+  isLink,
+} from './objects/formats';
+import { native, ChecksumOptions } from './binding';
+import { objectKey, parseObjectKey, traverseCommit, commitsContaining } from './traverse';
+import { mapLimit, chunk } from './repo/transaction';
+
+const inflateRaw = promisify(zlib.inflateRaw);
+
+/** Paths per native checksum call, and calls in flight. */
+const CONTENT_BATCH = 128;
+const CONTENT_PARALLEL = 4;
+const ARCHIVE_PARALLEL = 8;
+
+export interface FsckProgress {
+  /** 'refs' → 'collection-refs' → 'commits' → 'verify' (total = commits to verify) → 'objects'. */
+  phase: 'refs' | 'collection-refs' | 'commits' | 'verify' | 'objects';
+  loaded: number;
+  total: number;
+}
+
+export interface FsckIssue {
+  kind: 'missing' | 'corrupt';
+  checksum: string;
+  type: ObjectType;
+  /** Commits whose trees contain the object (sorted); empty for a ref's own commit. */
+  commits: string[];
+  /** The ref being validated, when the issue was found through one. */
+  ref?: string;
+  /** Message as ostree prints it (without the "In commits …: " prefix). */
+  message: string;
+  /** Commits marked partial because of this issue. */
+  markedPartial: string[];
+  /** True when `delete` removed the object. */
+  deleted: boolean;
+}
+
+export interface FsckOptions {
+  /** Don't stop at the first corrupt object (ostree fsck --all). */
+  all?: boolean;
+  /** Remove corrupt objects and mark the commits containing them partial. */
+  delete?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: FsckProgress) => void;
+  /** Called as each missing or corrupt object is found. */
+  onIssue?: (issue: FsckIssue) => void;
+}
+
+export interface FsckResult {
+  /** Commits whose trees were verified (the N of "object fsck of N commits"). */
+  commitsVerified: number;
+  objectsChecked: number;
+  /** Commits skipped because they are partial (state/*.commitpartial). */
+  partialCommits: string[];
+  /** The subset marked partial by an earlier fsck (FSCK_PARTIAL). */
+  fsckPartialCommits: string[];
+  issues: FsckIssue[];
+  /** Set when the check stopped early (first corrupt object without `all`, or a ref whose commit is missing). */
+  fatal: FsckIssue | null;
+  /** True when no issue was found and no commit is partial from an earlier fsck. */
+  ok: boolean;
+}
+
+/** Write state/<commit>.commitpartial; `fsck` content "f" marks FSCK_PARTIAL. */
+export async function markCommitPartial(repo: Repo, commit: string, reason: 'fsck' | 'pull' = 'pull'): Promise<void> {
+  const dir = path.join(repo.path, 'state');
+  await fsp.mkdir(dir, { recursive: true });
+  await fsp.writeFile(path.join(dir, `${commit}.commitpartial`), reason === 'fsck' ? 'f' : '', { mode: 0o644 });
+}
+
+/** Remove state/<commit>.commitpartial if present. */
+export async function clearCommitPartial(repo: Repo, commit: string): Promise<void> {
+  await fsp.rm(path.join(repo.path, 'state', `${commit}.commitpartial`), { force: true });
+}
+
+/** 'none', 'partial' (pull) or 'fsck' (marked by fsck --delete / a missing object). */
+async function partialState(repo: Repo, commit: string): Promise<'none' | 'partial' | 'fsck'> {
+  try {
+    const b = await fsp.readFile(path.join(repo.path, 'state', `${commit}.commitpartial`));
+    return b.length > 0 && b[0] === 0x66 ? 'fsck' : 'partial';
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return 'none';
+    throw err;
+  }
+}
+
+type Check = { ok: true } | { ok: false; missing: boolean; message: string };
+
+const OK: Check = { ok: true };
+
+function mismatch(what: string, expected: string, actual: string): string {
+  return `Corrupted ${what} object; checksum expected='${expected}' actual='${actual}'`;
+}
+
+/** Verify one metadata object: checksum of the bytes, normal form, structure. */
+export async function fsckMetadataObject(repo: Repo, checksum: string, type: ObjectType): Promise<Check> {
+  const name = OBJECT_TYPE_NAMES[type];
+  const prefix = `fsck ${checksum}.${name}: `;
+  let bytes: Buffer;
+  try {
+    bytes = await fsp.readFile(repo.objectPath(checksum, type));
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return { ok: false, missing: true, message: `${checksum}.${name}` };
+    return { ok: false, missing: false, message: prefix + (err as Error).message };
+  }
+  const actual = sha256Hex(bytes);
+  if (actual !== checksum) return { ok: false, missing: false, message: prefix + mismatch(name, checksum, actual) };
+  try {
+    switch (type) {
+      case ObjectType.Commit:
+        if (!isNormalForm(COMMIT_TYPE, bytes)) throw new Error('Invalid commit: not normal form');
+        parseCommit(bytes);
+        break;
+      case ObjectType.DirTree:
+        if (!isNormalForm(DIRTREE_TYPE, bytes)) throw new Error('Invalid dirtree: not normal form');
+        validateDirTree(parseDirTree(bytes));
+        break;
+      case ObjectType.DirMeta:
+        if (!isNormalForm(DIRMETA_TYPE, bytes)) throw new Error('Invalid dirmeta: not normal form');
+        validateDirMeta(parseDirMeta(bytes));
+        break;
+      default:
+        break;
+    }
+  } catch (err) {
+    return { ok: false, missing: false, message: prefix + (err as Error).message };
+  }
+  return OK;
+}
+
+function contentPrefix(checksum: string): string {
+  return `fsck content object ${checksum}: `;
+}
+
+/** Native checksum options for reading a content object stored in `repo`. */
+export function contentChecksumOptions(repo: Repo): ChecksumOptions {
+  switch (repo.mode) {
+    case 'bare-user':
+      return { source: 'bare-user' };
+    case 'bare-user-only':
+      return { source: 'fs', uid: 0, gid: 0, skipXattrs: true };
+    default:
+      return { source: 'fs', skipXattrs: repo.disableXattrs };
+  }
+}
+
+/** Verify a batch of content objects; one native call per batch (per object only to pin down a failing batch). */
+async function fsckContentBatch(repo: Repo, checksums: string[]): Promise<Check[]> {
+  if (repo.mode === 'archive') return mapLimit(checksums, ARCHIVE_PARALLEL, (c) => fsckArchiveObject(repo, c));
+  const opts = contentChecksumOptions(repo);
+  const paths = checksums.map((c) => repo.objectPath(c, ObjectType.File));
+  let results;
+  try {
+    results = await native().checksum_files(paths, opts);
+  } catch {
+    // Some object in the batch can't be read: check them one by one.
+    return mapLimit(checksums, 1, async (c, i) => {
+      try {
+        const [r] = await native().checksum_files([paths[i]], opts);
+        return judgeNative(c, r);
+      } catch (err) {
+        if (isErrno(err, 'ENOENT')) return { ok: false, missing: true, message: `${c}.file` } as Check;
+        return { ok: false, missing: false, message: contentPrefix(c) + (err as Error).message } as Check;
+      }
+    });
+  }
+  return results.map((r, i) => judgeNative(checksums[i], r));
+}
+
+function judgeNative(checksum: string, r: { checksum: string; mode: number }): Check {
+  try {
+    validateFileMode(r.mode);
+  } catch (err) {
+    return { ok: false, missing: false, message: contentPrefix(checksum) + (err as Error).message };
+  }
+  if (r.checksum !== checksum) return { ok: false, missing: false, message: contentPrefix(checksum) + mismatch('file', checksum, r.checksum) };
+  return OK;
+}
+
+/** Archive: inflate the .filez and checksum the re-serialised object stream. */
+async function fsckArchiveObject(repo: Repo, checksum: string): Promise<Check> {
+  let raw: Buffer;
+  try {
+    raw = await fsp.readFile(repo.objectPath(checksum, ObjectType.File));
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return { ok: false, missing: true, message: `${checksum}.file` };
+    return { ok: false, missing: false, message: contentPrefix(checksum) + (err as Error).message };
+  }
+  try {
+    const { header, payloadOffset } = splitFramedHeader(raw);
+    const { size, ...h } = parseZlibHeader(header);
+    validateFileMode(h.mode);
+    let payload = Buffer.alloc(0);
+    if (!isLink(h.mode)) {
+      payload = await inflateRaw(raw.subarray(payloadOffset)).catch((err) => {
+        throw new Error(zlibMessage(err));
+      });
+      if (BigInt(payload.length) !== size) {
+        throw new Error(`Corrupted file object; size ${payload.length} does not match header ${size}`);
+      }
+    }
+    const actual = contentChecksum(h, payload);
+    if (actual !== checksum) return { ok: false, missing: false, message: contentPrefix(checksum) + mismatch('file', checksum, actual) };
+    return OK;
+  } catch (err) {
+    return { ok: false, missing: false, message: contentPrefix(checksum) + (err as Error).message };
+  }
+}
+
+/** GLib's GZlibDecompressor wording for inflate failures. */
+export function zlibMessage(err: unknown): string {
+  switch ((err as { code?: string }).code) {
+    case 'Z_BUF_ERROR':
+      return 'Need more input';
+    case 'Z_DATA_ERROR':
+    case 'Z_NEED_DICT':
+      return 'Invalid compressed data';
+    default:
+      return (err as Error).message;
+  }
+}
+
+/** Delete one loose object (content or metadata) of this repo. */
+async function deleteObject(repo: Repo, checksum: string, type: ObjectType): Promise<void> {
+  await fsp.rm(repo.objectPath(checksum, type), { force: true });
+}
+
+/**
+ * Check the repository (ostree fsck). Resolves with a result describing every
+ * missing or corrupt object found; it rejects only on I/O errors it cannot
+ * attribute to an object, or when aborted.
+ */
+export async function fsck(repo: Repo, opts: FsckOptions = {}): Promise<FsckResult> {
+  const run = () => fsckLocked(repo, opts);
+  // Deleting objects must not race with writers or pulls: exclusive. Otherwise
+  // a shared hold, like any reader that may write state/ markers.
+  return withRepoLock(repo, opts.delete ? 'exclusive' : 'shared', run, { signal: opts.signal });
+}
+
+async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
+  const { signal, onProgress } = opts;
+  const result: FsckResult = {
+    commitsVerified: 0,
+    objectsChecked: 0,
+    partialCommits: [],
+    fsckPartialCommits: [],
+    issues: [],
+    fatal: null,
+    ok: false,
+  };
+  const report = (issue: FsckIssue) => {
+    result.issues.push(issue);
+    opts.onIssue?.(issue);
+  };
+
+  // --- refs: each ref's commit object must be present and intact.
+  // Returns false when the check must stop here.
+  const checkRefCommit = async (ref: string, csum: string): Promise<boolean> => {
+    throwAborted(signal);
+    const chk = await fsckMetadataObject(repo, csum, ObjectType.Commit);
+    if (chk.ok) return true;
+    const issue: FsckIssue = {
+      kind: chk.missing ? 'missing' : 'corrupt',
+      checksum: csum,
+      type: ObjectType.Commit,
+      commits: [],
+      ref,
+      message: chk.message,
+      markedPartial: [],
+      deleted: false,
+    };
+    if (!chk.missing && opts.delete) {
+      await deleteObject(repo, csum, ObjectType.Commit);
+      issue.deleted = true;
+    }
+    report(issue);
+    // A missing (or just deleted) commit can't be loaded: ostree stops.
+    if (chk.missing || issue.deleted || !opts.all) {
+      result.fatal = issue;
+      return false;
+    }
+    return true;
+  };
+  onProgress?.({ phase: 'refs', loaded: 0, total: 0 });
+  for (const r of await listRefs(repo)) if (!(await checkRefCommit(r.name, r.checksum))) return result;
+  onProgress?.({ phase: 'collection-refs', loaded: 0, total: 0 });
+  for (const m of await listMirrorRefs(repo)) {
+    if (!(await checkRefCommit(`(${m.collectionId}, ${m.ref})`, m.checksum))) return result;
+  }
+
+  // --- every commit object; partial ones are not verified.
+  onProgress?.({ phase: 'commits', loaded: 0, total: 0 });
+  const commits: string[] = [];
+  for await (const [csum, type] of repo.listObjects()) {
+    if (type !== ObjectType.Commit) continue;
+    const st = await partialState(repo, csum);
+    if (st === 'none') commits.push(csum);
+    else {
+      result.partialCommits.push(csum);
+      if (st === 'fsck') result.fsckPartialCommits.push(csum);
+    }
+  }
+  onProgress?.({ phase: 'verify', loaded: 0, total: commits.length });
+  result.commitsVerified = commits.length;
+
+  // --- reachable objects, remembering which trees contain what.
+  const reachable = new Set<string>();
+  const containers = new Map<string, Set<string>>();
+  for (const c of commits) {
+    throwAborted(signal);
+    await traverseCommit(repo, c, reachable, { maxDepth: 0, containers, onUnreadable: () => undefined });
+  }
+
+  const meta: Array<[string, ObjectType]> = [];
+  const content: string[] = [];
+  for (const key of reachable) {
+    const [csum, type] = parseObjectKey(key);
+    if (type === ObjectType.File) content.push(csum);
+    else meta.push([csum, type]);
+  }
+  const total = reachable.size;
+  let done = 0;
+  let stop = false;
+  const tick = () => {
+    done++;
+    onProgress?.({ phase: 'objects', loaded: done, total });
+  };
+
+  const handle = async (csum: string, type: ObjectType, chk: Check) => {
+    if (chk.ok) return;
+    const commitsOf = commitsContaining(containers, objectKey(csum, type));
+    const issue: FsckIssue = {
+      kind: chk.missing ? 'missing' : 'corrupt',
+      checksum: csum,
+      type,
+      commits: commitsOf,
+      message: chk.message,
+      markedPartial: [],
+      deleted: false,
+    };
+    if (!chk.missing && !opts.delete && !opts.all) {
+      stop = true;
+      result.fatal = issue;
+      report(issue);
+      return;
+    }
+    if (!chk.missing && opts.delete) {
+      await deleteObject(repo, csum, type);
+      issue.deleted = true;
+    }
+    if (chk.missing || opts.delete) {
+      for (const c of commitsOf) await markCommitPartial(repo, c, 'fsck');
+      issue.markedPartial = commitsOf;
+    }
+    report(issue);
+  };
+
+  for (const [csum, type] of meta) {
+    if (stop) break;
+    throwAborted(signal);
+    const chk = await fsckMetadataObject(repo, csum, type);
+    await handle(csum, type, chk);
+    if (!stop) tick();
+  }
+  if (!stop) {
+    await mapLimit(chunk(content, CONTENT_BATCH), CONTENT_PARALLEL, async (batch) => {
+      if (stop) return;
+      throwAborted(signal);
+      const checks = await fsckContentBatch(repo, batch);
+      for (let i = 0; i < batch.length && !stop; i++) {
+        await handle(batch[i], ObjectType.File, checks[i]);
+        if (!stop) tick();
+      }
+    });
+  }
+  result.objectsChecked = done;
+  result.ok = result.issues.length === 0 && result.fsckPartialCommits.length === 0;
+  return result;
+}
+

@@ -5,7 +5,7 @@ export { Repo, REPO_MODES } from './repo/repo';
 export type { RepoMode, CreateOptions, ContentObject } from './repo/repo';
 export { KeyFile } from './repo/keyfile';
 export { Transaction, withTransaction } from './repo/transaction';
-export { RepoLock, repoLock, withRepoLock } from './lock';
+export { RepoLock, RepoLockHold, repoLock, withRepoLock, DEFAULT_LOCK_TIMEOUT_SECS } from './lock';
 export type { LockType, LockOptions } from './lock';
 export { commit, MutableTree, writeCommit, writeDirectoryToMtree } from './commit/commit';
 export type { CommitOptions, CommitResult, CommitModifier, Progress } from './commit/commit';
@@ -15,3 +15,17 @@ export { resolveRev, listRefs, setRef, parseRefspec, isValidRefName } from './re
 export type { RefEntry } from './refs/refs';
 export * as gvariant from './gvariant/codec';
 export * from './objects/formats';
+export { fsck, markCommitPartial, clearCommitPartial } from './fsck';
+export type { FsckOptions, FsckResult, FsckIssue, FsckProgress } from './fsck';
+export { prune, pruneStaticDeltas } from './prune';
+export type { PruneOptions, PruneResult, PruneProgress } from './prune';
+export { pullLocal } from './pull-local';
+export type { PullLocalOptions, PullLocalResult, PullLocalProgress } from './pull-local';
+export { traverseCommit, objectKey } from './traverse';
+export type { TraverseOptions } from './traverse';
+export { diffTrees, diffDirs, formatDiff } from './diff';
+export type { DiffResult, DiffItem, DiffOptions } from './diff';
+export { printVariant, parseVariant } from './gvariant/text';
+export { native } from './binding';
+// Repo convenience methods (repo.commit, repo.checkout, repo.fsck, …).
+import './repo/api';

@@ -2,8 +2,13 @@
 // per Repo object, shared by all async operations on it. Mirrors the
 // "Repository locking" section of ostree-repo.c (FORMATS.md §5): OFD locks
 // with a flock fallback (native), push/pop counters, and a timeout taken from
-// core.lock-timeout-secs. Waiting is a poll on non-blocking attempts, so
-// neither the event loop nor a libuv pool thread is ever parked.
+// core.lock-timeout-secs.
+//
+// Waiting is a poll of non-blocking attempts (5 ms, doubling to 50 ms), so
+// neither the event loop nor a libuv pool thread is ever parked. Each attempt
+// is one short critical section; between attempts the other operations on
+// the same Repo keep pushing and popping (as ostree drops its mutex while it
+// sleeps), so an operation waiting to upgrade never stalls its siblings.
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OstreeError } from './errors';
@@ -12,16 +17,29 @@ import { native } from './binding';
 export type LockType = 'shared' | 'exclusive';
 
 export interface LockOptions {
-  /** Seconds to wait; -1 waits forever, 0 tries once. Defaults to core.lock-timeout-secs (30). */
+  /**
+   * Seconds to wait (fractions allowed); -1 (or Infinity) waits forever, 0
+   * tries once. Defaults to the repo's core.lock-timeout-secs (30).
+   */
   timeout?: number;
+  /** Cancels a wait; the promise rejects with OSTREE_ABORTED. */
   signal?: AbortSignal;
 }
 
-/** Default as ostree's locking was designed (2017.14 – 2023.5). */
+/** Default as ostree's locking was designed (2017.14 – 2023.5; 300 s since 2023.6). */
 export const DEFAULT_LOCK_TIMEOUT_SECS = 30;
 
 const POLL_MIN_MS = 5;
 const POLL_MAX_MS = 50;
+
+/** The native primitives the lock is built on (injectable for tests). */
+export interface LockPrimitives {
+  lock_open(path: string): Promise<object>;
+  /** One non-blocking attempt; false when another holder conflicts. */
+  lock_try(handle: object, type: LockType | 'unlock'): Promise<boolean>;
+  lock_close(handle: object): Promise<void>;
+  lock_kind(handle: object): string;
+}
 
 /** Minimal view of a Repo that the lock needs (avoids an import cycle). */
 export interface LockableRepo {
@@ -31,25 +49,32 @@ export interface LockableRepo {
   lockState: RepoLock | null;
 }
 
+type HeldState = 'unlocked' | LockType;
+
 export class RepoLock {
   readonly file: string;
+  /** Seconds: core.lock-timeout-secs, or DEFAULT_LOCK_TIMEOUT_SECS. */
+  readonly defaultTimeout: number;
+  /** True when the repo doesn't lock (core.locking=false or read-only); push/pop are no-ops. */
+  readonly disabled: boolean;
+  private readonly prims: LockPrimitives | null;
   private handle: object | null = null;
+  /** What the open file description really holds (normally equal to `state`). */
+  private held: HeldState = 'unlocked';
   private shared = 0;
   private exclusive = 0;
-  /** Serialises state transitions (one syscall sequence at a time). */
+  /** Serialises critical sections (one syscall sequence at a time). */
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly defaultTimeout: number;
-  /** True when the repo doesn't lock (core.locking=false or read-only). */
-  readonly disabled: boolean;
 
-  constructor(file: string, defaultTimeout: number, disabled: boolean) {
+  constructor(file: string, defaultTimeout: number, disabled: boolean, primitives?: LockPrimitives) {
     this.file = file;
     this.defaultTimeout = defaultTimeout;
     this.disabled = disabled;
+    this.prims = primitives ?? null;
   }
 
-  /** Current effective state. */
-  get state(): 'unlocked' | LockType {
+  /** Effective state from the counters: exclusive if any exclusive hold, else shared if any, else unlocked. */
+  get state(): HeldState {
     return this.exclusive > 0 ? 'exclusive' : this.shared > 0 ? 'shared' : 'unlocked';
   }
 
@@ -57,9 +82,13 @@ export class RepoLock {
     return { shared: this.shared, exclusive: this.exclusive };
   }
 
-  /** Which primitive is in use ('ofd' | 'flock'), once the lock file is open. */
+  /** Which primitive is in use ('ofd' | 'flock') while the lock file is open, else null. */
   get kind(): string | null {
-    return this.handle ? native().lock_kind(this.handle) : null;
+    return this.handle ? this.p.lock_kind(this.handle) : null;
+  }
+
+  private get p(): LockPrimitives {
+    return this.prims ?? native();
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -68,111 +97,217 @@ export class RepoLock {
     return run;
   }
 
-  /** Take (or count) a hold of `type`. */
+  /**
+   * Take (or count) a hold of `type`: shared on shared, or anything on
+   * exclusive, only counts; exclusive on shared upgrades. Waits as `opts` (or
+   * core.lock-timeout-secs) allows, then rejects with OSTREE_LOCKED; a
+   * cancelled wait rejects with OSTREE_ABORTED. A failed push changes nothing.
+   */
   push(type: LockType, opts: LockOptions = {}): Promise<void> {
     checkType(type);
+    const timeout = checkTimeout(opts.timeout) ?? this.defaultTimeout;
     if (this.disabled) return Promise.resolve();
-    return this.serial(async () => {
-      const cur = this.state;
-      if (cur === 'exclusive' || cur === type) {
-        this.bump(type, 1);
-        return;
-      }
-      await this.acquire(type, opts);
-      this.bump(type, 1);
-    });
+    return this.wait(type, timeout, opts.signal);
   }
 
-  /** Release one hold of `type`; downgrades or unlocks as needed. */
-  pop(type: LockType, opts: LockOptions = {}): Promise<void> {
+  private async wait(type: LockType, timeout: number, signal?: AbortSignal): Promise<void> {
+    const start = performance.now();
+    let delay = POLL_MIN_MS;
+    const wasHeld = this.state;
+    try {
+      for (;;) {
+        if (signal?.aborted) {
+          throw new OstreeError('OSTREE_ABORTED', `Waiting for the ${type} repo lock was cancelled`, { cause: signal.reason, data: { file: this.file, type } });
+        }
+        if (await this.serial(() => this.tryPush(type))) return;
+        const elapsed = performance.now() - start;
+        if (timeout >= 0 && elapsed >= timeout * 1000) {
+          const waited = Math.round(elapsed) / 1000;
+          const heldBy = type === 'shared' ? 'exclusively' : 'shared or exclusively';
+          throw new OstreeError(
+            'OSTREE_LOCKED',
+            `Locking repo ${type} failed: ${this.file} is held ${heldBy} by another process; waited ${waited.toFixed(1)}s (timeout ${timeout}s)`,
+            { data: { file: this.file, type, heldBy: type === 'shared' ? 'exclusive' : 'shared-or-exclusive', upgrade: wasHeld === 'shared', waited, timeout } },
+          );
+        }
+        const remaining = timeout >= 0 ? timeout * 1000 - elapsed : Infinity;
+        try {
+          await sleep(Math.max(1, Math.min(delay, remaining)), undefined, signal ? { signal } : undefined);
+        } catch {
+          /* aborted: reported at the top of the loop */
+        }
+        delay = Math.min(POLL_MAX_MS, delay * 2);
+      }
+    } catch (err) {
+      await this.serial(() => this.closeIfIdle());
+      throw err;
+    }
+  }
+
+  /** One attempt, inside the critical section. */
+  private async tryPush(type: LockType): Promise<boolean> {
+    const want: LockType = this.exclusive > 0 || type === 'exclusive' ? 'exclusive' : 'shared';
+    if (!(this.held === 'exclusive' || this.held === want)) {
+      if (!(await this.tryLock(want))) return false;
+    }
+    if (type === 'shared') this.shared++;
+    else this.exclusive++;
+    return true;
+  }
+
+  /** One non-blocking lock operation; keeps `held` truthful. */
+  private async tryLock(want: LockType): Promise<boolean> {
+    const p = this.p;
+    if (!this.handle) this.handle = await p.lock_open(this.file);
+    const before = this.held;
+    if (await p.lock_try(this.handle, want)) {
+      this.held = want;
+      return true;
+    }
+    if (before !== 'unlocked' && p.lock_kind(this.handle) === 'flock') {
+      // flock(2) converts by unlocking first, so a failed conversion dropped
+      // our hold: take it back at once (this fails only if someone else
+      // slipped in; the next push then retries).
+      this.held = 'unlocked';
+      if (await p.lock_try(this.handle, before)) this.held = before;
+    }
+    return false;
+  }
+
+  private async closeIfIdle(): Promise<void> {
+    if (this.handle && this.shared + this.exclusive === 0) {
+      const h = this.handle;
+      this.handle = null;
+      this.held = 'unlocked';
+      await this.p.lock_close(h);
+    }
+  }
+
+  /**
+   * Release one hold of `type`: popping the last hold unlocks (and closes the
+   * lock file); popping the last exclusive while shared holds remain
+   * downgrades to shared. Popping a type with no hold is an
+   * OSTREE_INVALID_ARGUMENT error and changes nothing. Otherwise the counters
+   * always move, even if a syscall fails (the error is still reported).
+   */
+  pop(type: LockType): Promise<void> {
     checkType(type);
     if (this.disabled) return Promise.resolve();
     return this.serial(async () => {
       if ((type === 'shared' ? this.shared : this.exclusive) === 0) {
-        throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Cannot pop repo lock: no ${type} lock is held`);
+        throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Cannot pop repo lock: no ${type} lock is held`, { data: { file: this.file, type } });
       }
-      const total = this.shared + this.exclusive;
-      if (total === 1) {
-        await native().lock_try(this.handle as object, 'unlock');
-        await native().lock_close(this.handle as object);
+      if (type === 'shared') this.shared--;
+      else this.exclusive--;
+      const next = this.state;
+      if (next === 'unlocked') {
+        const h = this.handle as object;
         this.handle = null;
-      } else if (type === 'exclusive' && this.exclusive === 1 && this.shared > 0) {
-        await this.acquire('shared', opts);
+        this.held = 'unlocked';
+        // Unlock explicitly (a forked child may briefly share the open file
+        // description), then close; closing alone also releases the lock.
+        await this.p.lock_try(h, 'unlock').catch(() => undefined);
+        await this.p.lock_close(h);
+      } else if (next === 'shared' && this.held === 'exclusive') {
+        // Neither OFD nor flock can refuse this conversion; if the primitive
+        // ever does, say so rather than leave shared holders unprotected.
+        const p = this.p;
+        if (await p.lock_try(this.handle as object, 'shared')) {
+          this.held = 'shared';
+        } else if (p.lock_kind(this.handle as object) === 'flock') {
+          this.held = 'unlocked';
+          throw new OstreeError('OSTREE_LOCKED', `Setting repo lock to shared failed: ${this.file} was taken by another process`, {
+            data: { file: this.file, type: 'shared' },
+          });
+        }
       }
-      this.bump(type, -1);
     });
   }
 
-  /** Run `fn` while holding `type`; always released. */
-  async with<T>(type: LockType, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  /** Run `fn` while holding `type`; the hold is released on every path. */
+  async with<T>(type: LockType, fn: () => Promise<T> | T, opts: LockOptions = {}): Promise<T> {
     await this.push(type, opts);
+    let result: T;
     try {
-      return await fn();
-    } finally {
-      await this.pop(type, opts);
+      result = await fn();
+    } catch (err) {
+      await this.pop(type).catch(() => undefined);
+      throw err;
     }
+    await this.pop(type);
+    return result;
   }
 
-  private bump(type: LockType, d: number): void {
-    if (type === 'shared') this.shared += d;
-    else this.exclusive += d;
+  /** Take a hold and return it as a handle (`release()`, `await using`). */
+  async hold(type: LockType, opts: LockOptions = {}): Promise<RepoLockHold> {
+    await this.push(type, opts);
+    return new RepoLockHold(this, type);
+  }
+}
+
+/**
+ * One hold on a repo lock, from `repo.lock(type)`. `release()` pops it (a
+ * second call does nothing). Where `Symbol.asyncDispose` exists (Node ≥ 18.18 /
+ * 20.4) it is also an AsyncDisposable: `await using l = await repo.lock('shared')`.
+ */
+export class RepoLockHold {
+  readonly type: LockType;
+  private readonly lock: RepoLock;
+  private done = false;
+
+  constructor(lock: RepoLock, type: LockType) {
+    this.lock = lock;
+    this.type = type;
   }
 
-  private async acquire(type: LockType, opts: LockOptions): Promise<void> {
-    const n = native();
-    if (!this.handle) this.handle = await n.lock_open(this.file);
-    const timeout = opts.timeout ?? this.defaultTimeout;
-    const start = Date.now();
-    let delay = POLL_MIN_MS;
-    for (;;) {
-      if (opts.signal?.aborted) {
-        await this.closeIfUnheld();
-        throw new OstreeError('OSTREE_ABORTED', `Waiting for ${type} repo lock was cancelled`, { cause: opts.signal.reason });
-      }
-      if (await n.lock_try(this.handle as object, type)) return;
-      const waited = (Date.now() - start) / 1000;
-      if (timeout >= 0 && waited >= timeout) {
-        await this.closeIfUnheld();
-        throw new OstreeError(
-          'OSTREE_LOCKED',
-          `Locking repo ${type} failed: ${this.file} is held by another process; waited ${waited.toFixed(1)}s (timeout ${timeout}s)`,
-          { data: { file: this.file, type, waited, timeout } },
-        );
-      }
-      const remaining = timeout >= 0 ? timeout * 1000 - (Date.now() - start) : Infinity;
-      try {
-        await sleep(Math.max(1, Math.min(delay, remaining)), undefined, opts.signal ? { signal: opts.signal } : undefined);
-      } catch {
-        /* aborted: checked at the top of the loop */
-      }
-      delay = Math.min(POLL_MAX_MS, delay * 2);
-    }
+  get released(): boolean {
+    return this.done;
   }
 
-  private async closeIfUnheld(): Promise<void> {
-    if (this.handle && this.shared + this.exclusive === 0) {
-      await native().lock_close(this.handle);
-      this.handle = null;
-    }
+  async release(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    await this.lock.pop(this.type);
   }
+
+  declare [Symbol.asyncDispose]: () => Promise<void>;
+}
+
+if (typeof Symbol.asyncDispose === 'symbol') {
+  Object.defineProperty(RepoLockHold.prototype, Symbol.asyncDispose, {
+    value: function (this: RepoLockHold) {
+      return this.release();
+    },
+    writable: true,
+    configurable: true,
+  });
 }
 
 function checkType(type: string): void {
-  if (type !== 'shared' && type !== 'exclusive') throw new TypeError(`Invalid lock type '${type}'`);
+  if (type !== 'shared' && type !== 'exclusive') throw new TypeError(`Invalid lock type '${type}': expected 'shared' or 'exclusive'`);
 }
 
-/** The lock of a repo object (created on first use). */
+function checkTimeout(t: unknown): number | undefined {
+  if (t === undefined) return undefined;
+  if (typeof t !== 'number' || Number.isNaN(t)) throw new TypeError('The "timeout" option must be a number of seconds');
+  if (t < -1) throw new RangeError(`Invalid lock timeout ${t}: expected -1 (forever), 0 (one try) or a number of seconds`);
+  return t === Infinity ? -1 : t;
+}
+
+/** The lock of a repo object (created on first use from its config). */
 export async function repoLock(repo: LockableRepo): Promise<RepoLock> {
   if (!repo.lockState) {
     const enabled = repo.config.getBoolean('core', 'locking', true) && (await repo.isWritable());
-    const timeout = repo.config.getInteger('core', 'lock-timeout-secs', DEFAULT_LOCK_TIMEOUT_SECS);
-    repo.lockState ??= new RepoLock(path.join(repo.path, '.lock'), timeout, !enabled);
+    // -1 waits forever (as does any other negative value here; ostree treats -2 as core.locking=false).
+    const t = repo.config.getInteger('core', 'lock-timeout-secs', DEFAULT_LOCK_TIMEOUT_SECS);
+    repo.lockState ??= new RepoLock(path.join(repo.path, '.lock'), t < 0 ? -1 : t, !enabled);
   }
   return repo.lockState;
 }
 
 /** Run `fn` holding the repo lock of `type` (released on every path). */
-export async function withRepoLock<T>(repo: LockableRepo, type: LockType, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+export async function withRepoLock<T>(repo: LockableRepo, type: LockType, fn: () => Promise<T> | T, opts: LockOptions = {}): Promise<T> {
+  checkType(type);
   const lock = await repoLock(repo);
   return lock.with(type, fn, opts);
 }

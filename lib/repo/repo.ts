@@ -26,7 +26,8 @@ import {
 } from '../objects/formats';
 import { deserialize } from '../gvariant/codec';
 import { native } from '../binding';
-import type { RepoLock } from '../lock';
+import { repoLock, withRepoLock } from '../lock';
+import type { RepoLock, RepoLockHold, LockType, LockOptions } from '../lock';
 
 const inflateRaw = promisify(zlib.inflateRaw);
 
@@ -186,6 +187,24 @@ export class Repo {
       }
     }
     return this._writable;
+  }
+
+  // ------------------------------------------------------------ locking
+
+  /**
+   * Take a hold on the repository lock (FORMATS.md §5) and return it:
+   * `await using l = await repo.lock('shared')`, or call `l.release()`.
+   * Holds are recursive and shared by every operation on this Repo object;
+   * see RepoLock.push for the waiting rules.
+   */
+  lock(type: LockType, opts: LockOptions = {}): Promise<RepoLockHold> {
+    if (type !== 'shared' && type !== 'exclusive') throw new TypeError(`Invalid lock type '${type}': expected 'shared' or 'exclusive'`);
+    return repoLock(this).then((l) => l.hold(type, opts));
+  }
+
+  /** Run `fn` holding the repository lock of `type`; released on every path. */
+  withLock<T>(type: LockType, fn: () => Promise<T> | T, opts: LockOptions = {}): Promise<T> {
+    return withRepoLock(this, type, fn, opts);
   }
 
   // ------------------------------------------------------------ objects

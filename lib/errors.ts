@@ -18,6 +18,12 @@ export const ErrorCodes = [
   'OSTREE_CONFIG',
   'OSTREE_IO',
   'OSTREE_NOT_FOUND',
+  'OSTREE_REMOTE_NOT_FOUND',
+  'OSTREE_GPG_VERIFY_FAILED',
+  'OSTREE_SIGN_VERIFY_FAILED',
+  'OSTREE_HTTP',
+  'OSTREE_NETWORK',
+  'OSTREE_TIMEOUT',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

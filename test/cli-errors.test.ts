@@ -69,6 +69,29 @@ describe.skipIf(SKIP_INTEROP)('errors and usage match ostree', () => {
     const v = ok(ours(['--version']));
     expect(v).toMatch(/^node-ostree:\n Version: '\d+\.\d+\.\d+'\n Features:\n(  - [\w-]+\n?)+$/);
   });
+  it('rev-parse of partial checksums (which win over refs) and ambiguity, as ostree', () => {
+    // Several commits so that some one-digit prefixes are ambiguous, some unique, some absent.
+    for (let i = 2; i < 12; i++) ok(ostree(['commit', `--repo=${d}/r`, '-b', i % 2 ? 'main' : 'a', `--timestamp=@${i}`, `${d}/t`]));
+    for (const p of [...'0123456789abcdefA', 'main', 'a']) {
+      const a = ostree(['rev-parse', `--repo=${d}/r`, p]);
+      const b = ours(['rev-parse', `--repo=${d}/r`, p]);
+      expect(b.status, p).toBe(a.status);
+      expect(b.stdout, p).toBe(a.stdout);
+      expect(b.stderr.trim().split('\n').pop(), p).toBe(a.stderr.trim().split('\n').pop());
+    }
+  });
+  it('without --repo: the current directory, then OSTREE_REPO, then the sysroot repo', () => {
+    const expected = ok(ostree(['rev-parse', 'main'], { cwd: `${d}/r` }));
+    expect(ok(ours(['rev-parse', 'main'], { cwd: `${d}/r` }))).toBe(expected);
+    const sysroot = tmpdir();
+    require('node:fs').mkdirSync(`${sysroot}/ostree`);
+    require('node:child_process').spawnSync('cp', ['-a', `${d}/r`, `${sysroot}/ostree/repo`]);
+    expect(ok(ours(['rev-parse', 'main'], { cwd: sysroot, env: { OSTREE_SYSROOT: sysroot } }))).toBe(expected);
+    const none = ours(['rev-parse', 'main'], { cwd: sysroot, env: { OSTREE_SYSROOT: `${sysroot}/nope` } });
+    const theirs = ostree(['rev-parse', 'main'], { cwd: sysroot, env: { OSTREE_SYSROOT: `${sysroot}/nope` } });
+    expect(none.status).toBe(theirs.status);
+    expect(none.stderr.trim().split('\n').pop()).toBe(theirs.stderr.trim().split('\n').pop());
+  });
   it('OSTREE_REPO is honoured', () => {
     expect(ok(ours(['rev-parse', 'main'], { env: { OSTREE_REPO: `${d}/r` } }))).toBe(ok(ostree(['rev-parse', 'main'], { env: { OSTREE_REPO: `${d}/r` } })));
   });

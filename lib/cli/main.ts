@@ -17,6 +17,8 @@ export interface Ctx {
 export interface Builtin {
   spec: CommandSpec;
   run(args: ParsedArgs, ctx: Ctx): Promise<number | void>;
+  /** Commands with sub-commands (`remote add …`): pick the sub-builtin from the arguments, or print usage and return an exit code. */
+  subcommand?(argv: string[], out: (s: string) => void, err: (s: string) => void): { builtin: Builtin; argv: string[] } | number;
 }
 
 /** name -> [summary, loader]. Order is ostree's help order. */
@@ -91,8 +93,13 @@ export async function main(argv: string[]): Promise<number> {
     err(`error: Unknown command '${name}'\n`);
     return 1;
   }
-  const builtin = entry[2]();
-  const rest = [...argv.slice(0, cmdIndex), ...argv.slice(cmdIndex + 1)];
+  let builtin = entry[2]();
+  let rest = [...argv.slice(0, cmdIndex), ...argv.slice(cmdIndex + 1)];
+  if (builtin.subcommand) {
+    const sub = builtin.subcommand(rest, out, err);
+    if (typeof sub === 'number') return sub;
+    ({ builtin, argv: rest } = sub);
+  }
   let args: ParsedArgs;
   try {
     args = parseArgs(builtin.spec, rest);
@@ -114,19 +121,18 @@ export async function main(argv: string[]): Promise<number> {
   let repoCache: Promise<Repo> | null = null;
   const ctx: Ctx = {
     repoPath() {
-      const r = args.opts.repo as string | undefined;
-      if (r) return r;
-      if (process.env.OSTREE_REPO) return process.env.OSTREE_REPO;
-      return '.';
+      return (args.opts.repo as string | undefined) ?? defaultRepoPath();
     },
     openRepo() {
       if (!repoCache) {
         const { Repo } = require('../repo/repo') as typeof import('../repo/repo');
-        const p = this.repoPath();
-        repoCache = Repo.open(p).catch((e) => {
-          if (!args.opts.repo && !process.env.OSTREE_REPO && (e as { code?: string }).code === 'OSTREE_REPO_NOT_FOUND') {
-            return Repo.open('/sysroot/ostree/repo').catch(() => {
-              throw new UsageError('Command requires a --repo argument');
+        const explicit = args.opts.repo as string | undefined;
+        repoCache = Repo.open(explicit ?? defaultRepoPath()).catch((e) => {
+          if (!explicit && (e as { code?: string }).code === 'OSTREE_REPO_NOT_FOUND') {
+            // ostree falls back to the sysroot's repo, then asks for --repo.
+            const sysroot = process.env.OSTREE_SYSROOT || '/';
+            return Repo.open(require('node:path').join(sysroot, 'ostree', 'repo')).catch(() => {
+              throw new UsageError('Command requires a --repo argument', true);
             });
           }
           throw e;
@@ -147,6 +153,16 @@ export async function main(argv: string[]): Promise<number> {
     if (process.env.OSTREE_DEBUG_STACK) err(`${(e as Error).stack}\n`);
     return 1;
   }
+}
+
+/**
+ * ostree_repo_new_default(): the current directory when it is a repository,
+ * else $OSTREE_REPO, else /ostree/repo.
+ */
+function defaultRepoPath(): string {
+  const fs = require('node:fs') as typeof import('node:fs');
+  if (fs.existsSync('objects') && fs.existsSync('config')) return '.';
+  return process.env.OSTREE_REPO || '/ostree/repo';
 }
 
 /** Used by builtins to report usage mistakes like GLib's usage errors. */

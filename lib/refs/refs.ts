@@ -103,13 +103,16 @@ export async function resolveRev(repo: Repo, rev: string, opts: ResolveOptions =
   if (isValidChecksum(base)) {
     csum = base;
   } else {
-    try {
-      csum = await resolveRefspec(repo, base);
-    } catch (err) {
-      if (!(err instanceof OstreeError && err.code === 'OSTREE_INVALID_REF')) throw err;
-      csum = null;
+    // Like ostree, a unique partial commit checksum wins over a ref of the same name.
+    if (/^[0-9a-f]{1,63}$/.test(base)) csum = await resolvePrefix(repo, base);
+    if (!csum) {
+      try {
+        csum = await resolveRefspec(repo, base);
+      } catch (err) {
+        if (!(err instanceof OstreeError && err.code === 'OSTREE_INVALID_REF')) throw err;
+        csum = null;
+      }
     }
-    if (!csum && /^[0-9a-f]{4,63}$/.test(base)) csum = await resolvePrefix(repo, base);
     if (!csum) {
       if (opts.allowNoent && up === 0) return null;
       if (!isValidRefName(base.includes(':') ? base.slice(base.indexOf(':') + 1) : base)) {
@@ -128,18 +131,31 @@ export async function resolveRev(repo: Repo, rev: string, opts: ResolveOptions =
   return csum;
 }
 
+/** ostree_repo_resolve_partial_checksum: the one commit object whose checksum starts with `prefix`. */
 async function resolvePrefix(repo: Repo, prefix: string): Promise<string | null> {
-  const dir = path.join(repo.path, 'objects', prefix.slice(0, 2));
-  let names: string[];
-  try {
-    names = await fsp.readdir(dir);
-  } catch {
-    return null;
+  const objects = path.join(repo.path, 'objects');
+  let dirs: string[];
+  if (prefix.length >= 2) dirs = [prefix.slice(0, 2)];
+  else {
+    try {
+      dirs = (await fsp.readdir(objects)).filter((d) => d.length === 2 && d.startsWith(prefix));
+    } catch {
+      return null;
+    }
   }
-  const rest = prefix.slice(2);
-  const hits = names.filter((n) => n.endsWith('.commit') && n.startsWith(rest));
-  if (hits.length > 1) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Checksum prefix ${prefix} is ambiguous`);
-  return hits.length ? prefix.slice(0, 2) + hits[0].slice(0, 62) : null;
+  const hits: string[] = [];
+  for (const d of dirs) {
+    let names: string[];
+    try {
+      names = await fsp.readdir(path.join(objects, d));
+    } catch {
+      continue;
+    }
+    const rest = prefix.slice(2);
+    for (const n of names) if (n.length === 69 && n.endsWith('.commit') && n.startsWith(rest)) hits.push(d + n.slice(0, 62));
+  }
+  if (hits.length > 1) throw new OstreeError('OSTREE_INVALID_REF', `Refspec ${prefix} not unique`, { data: { ref: prefix } });
+  return hits.length ? hits[0] : null;
 }
 
 /** Walk a refs directory in raw readdir order (ostree's enumeration order). */

@@ -1,0 +1,672 @@
+#!/usr/bin/env node
+'use strict';
+// node-ostree benchmarks against the `ostree` CLI. See bench/README.md.
+//
+// Every timed command is its own process (our CLI `node dist/cli/main.js …`
+// or `ostree …`) started under GNU time, so wall, CPU (user+sys) and peak RSS
+// belong to that command alone. Ours and ostree alternate (and swap order on
+// every run) on the same input. Setup and reset (fresh repos, removing
+// checkouts) happen outside the timed region, followed by an untimed `sync` so
+// one run's writeback does not land in the next. The page cache is never
+// dropped: these are warm-cache numbers.
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const cp = require('node:child_process');
+const { ensureSyntheticTree } = require('./gen-tree');
+const { ensureDebian, ensureLargeFiles } = require('./corpora');
+
+const ROOT = path.resolve(__dirname, '..');
+const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+const NODE = process.execPath;
+const TIMESTAMP = '--timestamp=@1700000000';
+
+const SCENARIOS = [
+  // name, per-corpus?, target ratio ours/ostree for wall (from issue 5), what it measures
+  ['startup', false, 1.3, 'rev-parse main on a tiny repo; target is against bare `node -e 0`'],
+  ['commit-bare-user', true, 0.5, 'commit -b main --tree=dir=CORPUS into a fresh bare-user repo'],
+  ['commit-archive', true, 0.5, 'commit -b main --tree=dir=CORPUS into a fresh archive repo'],
+  ['checkout-bare-user', true, 1.0, 'checkout -U main DEST from a bare-user repo (hardlinks)'],
+  ['checkout-archive', true, 0.6, 'checkout -U main DEST from an archive repo (decompresses)'],
+  ['fsck-bare-user', true, 0.5, 'fsck of the bare-user repo'],
+  ['fsck-archive', true, 0.5, 'fsck of the archive repo'],
+  ['prune', true, null, 'prune --refs-only deleting one unreferenced commit (bare-user)'],
+  ['pull', true, 0.6, 'pull over HTTP from a loopback server into bare-user'],
+  ['checksum', false, null, 'content checksums of large files: GB/s'],
+];
+
+// ---------------------------------------------------------------- options
+
+function parseOptions(argv) {
+  const o = {
+    only: null,
+    runs: null,
+    files: [10000],
+    seed: '1',
+    corpora: ['debian', 'synth'],
+    scale: false,
+    huge: false,
+    json: false,
+    keep: false,
+    cacheDir: path.join(__dirname, '.cache'),
+    workDir: null,
+    checksumFiles: 4,
+    checksumMb: 256,
+    out: path.join(__dirname, 'results', 'latest.json'),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const val = () => (inline !== undefined ? inline : argv[++i]);
+    switch (flag) {
+      case '--only': o.only = val().split(',').filter(Boolean); break;
+      case '--runs': o.runs = Number(val()); break;
+      case '--files': o.files = val().split(',').map(parseCount); break;
+      case '--seed': o.seed = val(); break;
+      case '--corpus': o.corpora = val().split(','); break;
+      case '--scale': o.scale = true; break;
+      case '--huge': o.huge = true; break;
+      case '--json': o.json = true; break;
+      case '--keep': o.keep = true; break;
+      case '--cache': o.cacheDir = path.resolve(val()); break;
+      case '--work': o.workDir = path.resolve(val()); break;
+      case '--checksum-files': o.checksumFiles = Number(val()); break;
+      case '--checksum-mb': o.checksumMb = Number(val()); break;
+      case '--out': o.out = path.resolve(val()); break;
+      case '--list':
+        for (const [n, , t, d] of SCENARIOS) process.stdout.write(`${n.padEnd(20)}${t ? `target ≤${t}  ` : '             '}${d}\n`);
+        process.exit(0);
+        break;
+      case '-h':
+      case '--help':
+        process.stdout.write(fs.readFileSync(path.join(__dirname, 'README.md'), 'utf8').split('\n## ')[1].replace(/^/, '## '));
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option ${a} (try --help)`);
+    }
+  }
+  if (o.runs !== null && !(Number.isInteger(o.runs) && o.runs > 0)) throw new Error('--runs must be a positive integer');
+  // A private directory inside --work (default <cache>/work), removed at the end unless --keep.
+  o.workDir = path.join(o.workDir || path.join(o.cacheDir, 'work'), `run-${process.pid}`);
+  return o;
+}
+
+/** 10000, 10k, 1m, 1M */
+function parseCount(s) {
+  const m = String(s).trim().match(/^(\d+(?:\.\d+)?)([kKmM]?)$/);
+  if (!m) throw new Error(`bad file count '${s}'`);
+  return Math.round(Number(m[1]) * (m[2] ? (m[2].toLowerCase() === 'k' ? 1e3 : 1e6) : 1));
+}
+
+function selected(opts, name) {
+  if (!opts.only) return !opts.scale;
+  return opts.only.some((s) => s === name || name.startsWith(`${s}-`));
+}
+
+const log = (s) => process.stderr.write(`${s}\n`);
+
+// ---------------------------------------------------------------- processes
+
+function sh(cmd, args, o = {}) {
+  const r = cp.spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...o });
+  if (r.error) throw r.error;
+  if (r.status !== 0) {
+    throw new Error(`${[cmd, ...args].join(' ')} exited ${r.status ?? r.signal}: ${(r.stderr || '').trim().split('\n').slice(-5).join(' | ')}`);
+  }
+  return r.stdout;
+}
+
+const TIME_BIN = (() => {
+  const r = cp.spawnSync('/usr/bin/time', ['--version'], { encoding: 'utf8' });
+  return r.status === 0 && /GNU/.test(`${r.stdout}${r.stderr}`) ? '/usr/bin/time' : null;
+})();
+
+let timeOut;
+
+/**
+ * Run argv once under GNU time. Wall from hrtime around the spawn (includes
+ * time's own fork+exec, the same for both sides); CPU = user+sys and peak RSS
+ * (kB→bytes, the largest of the process and its waited-for children) from time.
+ */
+function measure(argv, { cwd } = {}) {
+  const full = TIME_BIN ? [TIME_BIN, '-f', '%U %S %M', '-o', timeOut, ...argv] : argv;
+  const t0 = process.hrtime.bigint();
+  const r = cp.spawnSync(full[0], full.slice(1), { cwd, encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.error) throw r.error;
+  if (r.status !== 0) {
+    throw new Error(`${argv.join(' ')} exited ${r.status ?? r.signal}: ${(r.stderr || '').trim().split('\n').slice(-5).join(' | ')}`);
+  }
+  const m = { wall, cpu: null, user: null, sys: null, rss: null, stdout: r.stdout };
+  if (TIME_BIN) {
+    const last = fs.readFileSync(timeOut, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+    [m.user, m.sys] = last;
+    m.cpu = last[0] + last[1];
+    m.rss = last[2] * 1024;
+  }
+  return m;
+}
+
+const median = (xs) => {
+  const v = xs.filter((x) => x !== null && x !== undefined).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const h = Math.floor(v.length / 2);
+  return v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+};
+
+function rmrf(p) {
+  fs.rmSync(p, { recursive: true, force: true });
+}
+
+function syncDisks() {
+  cp.spawnSync('sync');
+}
+
+// ---------------------------------------------------------------- the two CLIs
+
+let HAVE_OSTREE = false;
+
+const tools = {
+  ours: (...args) => [NODE, CLI, ...args],
+  ostree: (...args) => ['ostree', ...args],
+};
+
+/** The contenders present on this machine. */
+function contenders() {
+  return HAVE_OSTREE ? ['ours', 'ostree'] : ['ours'];
+}
+
+/** The tool that makes shared inputs: ostree when present (the reference), else ours. */
+const refTool = () => (HAVE_OSTREE ? tools.ostree : tools.ours);
+
+function initRepo(tool, repo, mode) {
+  rmrf(repo);
+  const [cmd, ...args] = tool(`--repo=${repo}`, 'init', `--mode=${mode}`);
+  sh(cmd, args);
+}
+
+function commitArgs(repo, tree, extra = []) {
+  return [`--repo=${repo}`, 'commit', '-b', 'main', '-s', 'bench', TIMESTAMP, `--tree=dir=${tree}`, ...extra];
+}
+
+// ---------------------------------------------------------------- scenario runner
+
+/**
+ * sides: [{label, prepare(i)->ctx, argv(ctx)->string[], after(ctx, m, i)}]
+ * Runs every side `runs` times, alternating, the order reversed on odd runs.
+ */
+function runSides(sides, runs) {
+  const samples = Object.fromEntries(sides.map((s) => [s.label, []]));
+  for (let i = 0; i < runs; i++) {
+    const order = i % 2 ? [...sides].reverse() : sides;
+    for (const side of order) {
+      const ctx = side.prepare ? side.prepare(i) : {};
+      syncDisks();
+      const m = measure(side.argv(ctx), ctx);
+      if (side.after) side.after(ctx, m, i);
+      delete m.stdout;
+      samples[side.label].push(m);
+    }
+  }
+  const out = {};
+  for (const [label, ms] of Object.entries(samples)) {
+    out[label] = {
+      runs: ms,
+      median: {
+        wall: median(ms.map((m) => m.wall)),
+        cpu: median(ms.map((m) => m.cpu)),
+        rss: median(ms.map((m) => m.rss)),
+      },
+    };
+  }
+  return out;
+}
+
+function ratios(sides, a = 'ours', b = 'ostree') {
+  if (!sides[a] || !sides[b]) return null;
+  const r = {};
+  for (const k of ['wall', 'cpu', 'rss']) {
+    const x = sides[a].median[k];
+    const y = sides[b].median[k];
+    r[k] = x !== null && y ? x / y : null;
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------- corpus context
+
+/** Lazily built shared inputs for one corpus (repos made by the reference tool, untimed). */
+class CorpusWork {
+  constructor(corpus, workRoot) {
+    this.corpus = corpus;
+    this.dir = path.join(workRoot, corpus.name);
+    rmrf(this.dir);
+    fs.mkdirSync(this.dir, { recursive: true });
+    this.inputs = {};
+  }
+
+  /** A repo of `mode` with the corpus committed on main. */
+  input(mode) {
+    if (!this.inputs[mode]) {
+      const repo = path.join(this.dir, `input-${mode}`);
+      log(`  [setup] ${mode} input repo for ${this.corpus.name}`);
+      initRepo(refTool(), repo, mode);
+      const [cmd, ...args] = refTool()(...commitArgs(repo, this.corpus.dir));
+      sh(cmd, args);
+      this.inputs[mode] = repo;
+    }
+    return this.inputs[mode];
+  }
+
+  /** Take a freshly committed repo as the input for its mode, if none yet (saves a commit). */
+  adopt(mode, repo) {
+    if (this.inputs[mode]) return false;
+    const dest = path.join(this.dir, `input-${mode}`);
+    fs.renameSync(repo, dest);
+    this.inputs[mode] = dest;
+    return true;
+  }
+
+  /**
+   * Bare-user repo with main → corpus and an orphan commit of the corpus plus
+   * 200 files no other commit has: what `prune --refs-only` must delete.
+   * Per-run copies are `cp -al` (prune only unlinks, so sharing inodes is safe).
+   */
+  pruneBase() {
+    if (!this.pruneRepo) {
+      const base = path.join(this.dir, 'prune-base');
+      const extra = path.join(this.dir, 'prune-extra');
+      log(`  [setup] prune base repo for ${this.corpus.name}`);
+      sh('cp', ['-al', this.input('bare-user'), base]);
+      rmrf(extra);
+      fs.mkdirSync(path.join(extra, 'orphan-only'), { recursive: true });
+      for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(extra, 'orphan-only', `f${i}`), `orphan ${i}\n`.repeat(1 + i));
+      const [cmd, ...args] = refTool()(`--repo=${base}`, 'commit', '--orphan', '-s', 'orphan', TIMESTAMP, `--tree=dir=${this.corpus.dir}`, `--tree=dir=${extra}`);
+      sh(cmd, args);
+      this.pruneRepo = base;
+    }
+    return this.pruneRepo;
+  }
+}
+
+// ---------------------------------------------------------------- scenarios
+
+function scenarioCommit(cw, mode, runs) {
+  let lastCommit = {};
+  const sides = contenders().map((label) => ({
+    label,
+    prepare: (i) => {
+      const repo = path.join(cw.dir, `commit-${mode}-${label}-${i}`);
+      initRepo(tools[label], repo, mode);
+      return { repo };
+    },
+    argv: ({ repo }) => tools[label](...commitArgs(repo, cw.corpus.dir)),
+    after: ({ repo }, m, i) => {
+      lastCommit[label] = m.stdout.trim();
+      if (!/^[0-9a-f]{64}$/.test(lastCommit[label])) throw new Error(`${label} commit printed '${m.stdout.trim()}'`);
+      if (!(label === (HAVE_OSTREE ? 'ostree' : 'ours') && i === runs - 1 && cw.adopt(mode, repo))) rmrf(repo);
+    },
+  }));
+  const res = runSides(sides, runs);
+  // Same input, same metadata and timestamp: a byte-compatible commit has the same checksum.
+  const check = HAVE_OSTREE ? { sameCommitChecksum: lastCommit.ours === lastCommit.ostree, ours: lastCommit.ours, ostree: lastCommit.ostree } : null;
+  return { sides: res, check };
+}
+
+function scenarioCheckout(cw, mode, runs) {
+  const repo = cw.input(mode);
+  const sides = contenders().map((label) => ({
+    label,
+    prepare: (i) => {
+      const dest = path.join(cw.dir, `checkout-${mode}-${label}-${i}`);
+      rmrf(dest);
+      return { dest };
+    },
+    argv: ({ dest }) => tools[label](`--repo=${repo}`, 'checkout', '-U', 'main', dest),
+    after: ({ dest }) => {
+      if (!fs.existsSync(dest)) throw new Error(`${label} checkout made no ${dest}`);
+      rmrf(dest);
+    },
+  }));
+  return { sides: runSides(sides, runs) };
+}
+
+function scenarioFsck(cw, mode, runs) {
+  const repo = cw.input(mode);
+  const sides = contenders().map((label) => ({
+    label,
+    argv: () => tools[label](`--repo=${repo}`, 'fsck'),
+  }));
+  return { sides: runSides(sides, runs) };
+}
+
+function scenarioPrune(cw, runs) {
+  const base = cw.pruneBase();
+  const printed = {};
+  const sides = contenders().map((label) => ({
+    label,
+    prepare: (i) => {
+      const repo = path.join(cw.dir, `prune-${label}-${i}`);
+      rmrf(repo);
+      sh('cp', ['-al', base, repo]);
+      return { repo };
+    },
+    argv: ({ repo }) => tools[label](`--repo=${repo}`, 'prune', '--refs-only'),
+    after: ({ repo }, m) => {
+      printed[label] = m.stdout.trim();
+      rmrf(repo);
+    },
+  }));
+  const res = runSides(sides, runs);
+  return { sides: res, check: HAVE_OSTREE ? { sameOutput: printed.ours === printed.ostree, ours: printed.ours, ostree: printed.ostree } : null };
+}
+
+function scenarioPull() {
+  let commands = [];
+  try {
+    commands = require(CLI).COMMANDS.map((c) => c[0]);
+  } catch {
+    // an unbuilt CLI is reported by the other scenarios
+  }
+  if (!commands.includes('pull')) return { skipped: 'not implemented yet: node-ostree has no `pull` command (issue 4)' };
+  return { skipped: '`pull` exists but this HTTP pull scenario has not been wired up yet (bench/run.js scenarioPull)' };
+}
+
+function scenarioStartup(workRoot, runs) {
+  const dir = path.join(workRoot, 'startup');
+  rmrf(dir);
+  fs.mkdirSync(path.join(dir, 'tree'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'tree', 'hello'), 'hello\n');
+  const repo = path.join(dir, 'repo');
+  initRepo(refTool(), repo, 'bare-user');
+  const [cmd, ...args] = refTool()(...commitArgs(repo, path.join(dir, 'tree')));
+  const expected = sh(cmd, args).trim();
+  const sides = [
+    ...contenders().map((label) => ({
+      label,
+      argv: () => tools[label](`--repo=${repo}`, 'rev-parse', 'main'),
+      after: (_, m) => {
+        if (m.stdout.trim() !== expected) throw new Error(`${label} rev-parse printed '${m.stdout.trim()}'`);
+      },
+    })),
+    { label: 'node', argv: () => [NODE, '-e', '0'] },
+  ];
+  const res = runSides(sides, runs);
+  rmrf(dir);
+  return { sides: res, vsNode: ratios(res, 'ours', 'node') };
+}
+
+function scenarioChecksum(opts, runs) {
+  const large = ensureLargeFiles({ cacheDir: opts.cacheDir, count: opts.checksumFiles, mb: opts.checksumMb });
+  const outputs = {};
+  const sides = [
+    { label: 'ours', argv: () => [NODE, path.join(__dirname, 'checksum-files.js'), ...large.files] },
+    ...(HAVE_OSTREE ? [{ label: 'ostree', argv: () => ['sh', '-c', 'for f; do ostree checksum "$f" || exit 1; done', 'sh', ...large.files] }] : []),
+    { label: 'node-crypto', argv: () => [NODE, path.join(__dirname, 'checksum-files.js'), '--node-crypto', ...large.files] },
+  ].map((s) => ({ ...s, after: (_, m) => void (outputs[s.label] = m.stdout.trim()) }));
+  const res = runSides(sides, runs);
+  const gbps = Object.fromEntries(Object.entries(res).map(([k, v]) => [k, large.bytes / 1e9 / v.median.wall]));
+  return {
+    sides: res,
+    bytes: large.bytes,
+    files: large.files.length,
+    gbPerSecond: gbps,
+    check: HAVE_OSTREE ? { sameChecksums: outputs.ours === outputs.ostree } : null,
+  };
+}
+
+// ---------------------------------------------------------------- environment
+
+function environment(opts) {
+  const tryRun = (cmd, args) => {
+    const r = cp.spawnSync(cmd, args, { encoding: 'utf8' });
+    return r.status === 0 ? r.stdout.trim() : null;
+  };
+  const ostreeVersion = tryRun('ostree', ['--version']);
+  const gitHead = tryRun('git', ['-C', ROOT, 'rev-parse', 'HEAD']);
+  const gitStatus = tryRun('git', ['-C', ROOT, 'status', '--porcelain']);
+  const fsType = tryRun('stat', ['-f', '-c', '%T', opts.workDir]);
+  const mount = tryRun('findmnt', ['-no', 'FSTYPE,SOURCE,OPTIONS', '-T', opts.workDir]);
+  const addon = tryRun(NODE, ['-e', `process.stdout.write(require(${JSON.stringify(path.join(ROOT, 'dist', 'binding'))}).native().version())`]);
+  return {
+    date: new Date().toISOString(),
+    machine: {
+      cpu: os.cpus()[0]?.model || null,
+      cores: os.cpus().length,
+      memoryBytes: os.totalmem(),
+      arch: os.arch(),
+    },
+    kernel: `${os.type()} ${os.release()} ${os.version()}`,
+    filesystem: { workDir: opts.workDir, statType: fsType, findmnt: mount },
+    node: process.version,
+    ostree: ostreeVersion ? (ostreeVersion.match(/Version: '([^']+)'/) || [])[1] || ostreeVersion : null,
+    addon,
+    git: { commit: gitHead, dirty: gitStatus === null ? null : gitStatus.length > 0 },
+    timeTool: TIME_BIN || 'none (CPU and RSS not measured)',
+    cache: 'warm: page cache never dropped; untimed sync before every timed run',
+  };
+}
+
+// ---------------------------------------------------------------- report
+
+const fmtTime = (s) => (s === null ? '-' : s === 0 ? '<10 ms' : s < 1 ? `${(s * 1000).toFixed(s < 0.1 ? 1 : 0)} ms` : `${s.toFixed(2)} s`);
+const fmtMB = (b) => (b === null ? '-' : `${(b / 1048576).toFixed(0)} MB`);
+const fmtRatio = (r) => (r === null || r === undefined ? '-' : `${r.toFixed(2)}×`);
+
+function table(rows) {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
+  return rows.map((r) => r.map((v, c) => (c === 0 ? String(v).padEnd(widths[c]) : String(v).padStart(widths[c]))).join('  ')).join('\n');
+}
+
+function corpusLine(c) {
+  if (c.skipped) return `corpus ${c.name}: skipped — ${c.skipped}`;
+  return `corpus ${c.name}: ${c.files} files, ${c.dirs} dirs, ${c.symlinks} symlinks, ${(c.bytes / 1e6).toFixed(0)} MB`;
+}
+
+function renderResults(results, corpora) {
+  const lines = [];
+  const groups = new Map();
+  for (const r of results) {
+    const k = r.corpus || '(any corpus)';
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k).push(r);
+  }
+  for (const [k, rs] of groups) {
+    const c = corpora.find((x) => x.name === k);
+    lines.push('', c ? corpusLine(c) : k);
+    const rows = [['scenario', 'runs', 'wall ours', 'ostree', 'ratio', 'target', 'cpu ours', 'ostree', 'ratio', 'rss ours', 'ostree', 'ratio']];
+    const notes = [];
+    for (const r of rs) {
+      if (r.status !== 'ok') {
+        rows.push([r.scenario, '-', r.status, '', '', '', '', '', '', '', '', '']);
+        notes.push(`${r.scenario}: ${r.reason}`);
+        continue;
+      }
+      const o = r.sides.ours?.median || {};
+      const t = r.sides.ostree?.median || {};
+      const ratio = r.ratio || {};
+      const met = r.target && ratio.wall !== null && ratio.wall !== undefined ? (ratio.wall <= r.target ? ' ok' : ' MISS') : '';
+      rows.push([
+        r.scenario, r.runs,
+        fmtTime(o.wall), fmtTime(t.wall ?? null), fmtRatio(ratio.wall), r.target ? `≤${r.target}${r.scenario === 'startup' ? '' : met}` : '',
+        fmtTime(o.cpu ?? null), fmtTime(t.cpu ?? null), fmtRatio(ratio.cpu),
+        fmtMB(o.rss ?? null), fmtMB(t.rss ?? null), fmtRatio(ratio.rss),
+      ]);
+      if (r.scenario === 'startup' && r.sides.node) {
+        const vs = r.vsNode.wall;
+        notes.push(`startup: bare \`node -e 0\` ${fmtTime(r.sides.node.median.wall)}, ours/node ${fmtRatio(vs)} (target ≤1.3:${vs <= 1.3 ? ' ok' : ' MISS'})`);
+      }
+      if (r.scenario === 'checksum') {
+        const g = Object.entries(r.gbPerSecond).map(([s, v]) => `${s} ${v.toFixed(2)} GB/s`).join(', ');
+        notes.push(`checksum: ${r.files} × ${(r.bytes / r.files / 1048576).toFixed(0)} MiB — ${g} (target ours ≥1.5 GB/s:${r.gbPerSecond.ours >= 1.5 ? ' ok' : ' MISS'})${r.check && !r.check.sameChecksums ? ' — CHECKSUMS DIFFER' : ''}`);
+      }
+      if (r.check && r.check.sameCommitChecksum === false) notes.push(`${r.scenario}: commit checksums differ (ours ${r.check.ours}, ostree ${r.check.ostree})`);
+      if (r.check && r.check.sameOutput === false) notes.push(`${r.scenario}: outputs differ (ours '${r.check.ours}', ostree '${r.check.ostree}')`);
+    }
+    lines.push(table(rows));
+    for (const n of notes) lines.push(`  note: ${n}`);
+  }
+  return lines.join('\n');
+}
+
+function renderScale(scale) {
+  const rows = [['files', 'MB', 'runs', 'wall ours', 'ostree', 'ratio', 'rss ours', 'ostree', 'wall growth ours/ostree', 'rss growth ours/ostree']];
+  let prev = null;
+  for (const s of scale) {
+    if (s.status !== 'ok') {
+      rows.push([s.files, '-', '-', s.status, '', '', '', '', '', s.reason || '']);
+      continue;
+    }
+    const o = s.sides.ours.median;
+    const t = s.sides.ostree?.median;
+    const g = (k, side) => (prev && prev.sides[side] ? (s.sides[side].median[k] / prev.sides[side].median[k]).toFixed(1) + '×' : '-');
+    rows.push([
+      s.files, (s.bytes / 1e6).toFixed(0), s.runs,
+      fmtTime(o.wall), fmtTime(t?.wall ?? null), fmtRatio(s.ratio?.wall),
+      fmtMB(o.rss), fmtMB(t?.rss ?? null),
+      `${g('wall', 'ours')} / ${t ? g('wall', 'ostree') : '-'}`,
+      `${g('rss', 'ours')} / ${t ? g('rss', 'ostree') : '-'}`,
+    ]);
+    prev = s;
+  }
+  return `\nscaling: commit into bare-user (synthetic, seed ${scale[0]?.seed})\n${table(rows)}`;
+}
+
+// ---------------------------------------------------------------- main
+
+function defaultRuns(files) {
+  return files <= 20000 ? 5 : files <= 200000 ? 3 : 1;
+}
+
+function runOne(name, fn, extra = {}) {
+  const target = SCENARIOS.find((s) => s[0] === name)?.[2] ?? null;
+  log(`- ${name}${extra.corpus ? ` [${extra.corpus}]` : ''}`);
+  try {
+    const r = fn();
+    if (r.skipped) return { scenario: name, ...extra, status: 'skipped', reason: r.skipped };
+    return { scenario: name, ...extra, status: 'ok', target, ratio: ratios(r.sides), ...r };
+  } catch (e) {
+    log(`  failed: ${e.message}`);
+    return { scenario: name, ...extra, status: 'failed', reason: e.message };
+  }
+}
+
+function main() {
+  const opts = parseOptions(process.argv.slice(2));
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm run bench does)`);
+  HAVE_OSTREE = cp.spawnSync('ostree', ['--version']).status === 0;
+  if (!HAVE_OSTREE) log('ostree is not installed: measuring node-ostree alone, no ratios');
+  fs.mkdirSync(opts.workDir, { recursive: true });
+  timeOut = path.join(opts.workDir, `.time-${process.pid}`);
+  const env = environment(opts);
+  const results = [];
+  const corpora = [];
+  const scale = [];
+
+  if (selected(opts, 'startup')) {
+    const runs = opts.runs ?? 20;
+    results.push(runOne('startup', () => scenarioStartup(opts.workDir, runs), { runs }));
+  }
+  if (selected(opts, 'checksum')) {
+    const runs = opts.runs ?? 5;
+    results.push(runOne('checksum', () => scenarioChecksum(opts, runs), { runs }));
+  }
+
+  let perCorpus = SCENARIOS.filter((s) => s[1] && selected(opts, s[0])).map((s) => s[0]);
+  if (perCorpus.includes('pull')) {
+    // Reported once, before any corpus is built, while there is nothing to run.
+    const pull = scenarioPull();
+    if (pull.skipped) {
+      results.push(runOne('pull', () => pull));
+      perCorpus = perCorpus.filter((n) => n !== 'pull');
+    }
+  }
+  if (perCorpus.length) {
+    const wanted = [];
+    if (opts.corpora.includes('debian')) wanted.push(() => ensureDebian({ cacheDir: opts.cacheDir, log }));
+    if (opts.corpora.includes('synth')) {
+      for (const n of opts.files) {
+        wanted.push(() => {
+          log(`corpus: synthetic ${n} files (seed ${opts.seed})`);
+          return ensureSyntheticTree({ files: n, seed: opts.seed, cacheDir: opts.cacheDir });
+        });
+      }
+    }
+    for (const make of wanted) {
+      const corpus = make();
+      corpora.push(corpus);
+      if (corpus.skipped) {
+        log(`corpus ${corpus.name} skipped: ${corpus.skipped}`);
+        continue;
+      }
+      log(corpusLine(corpus));
+      const runs = opts.runs ?? defaultRuns(corpus.files);
+      const cw = new CorpusWork(corpus, opts.workDir);
+      const extra = { corpus: corpus.name, runs };
+      for (const name of perCorpus) {
+        const fn = {
+          'commit-bare-user': () => scenarioCommit(cw, 'bare-user', runs),
+          'commit-archive': () => scenarioCommit(cw, 'archive', runs),
+          'checkout-bare-user': () => scenarioCheckout(cw, 'bare-user', runs),
+          'checkout-archive': () => scenarioCheckout(cw, 'archive', runs),
+          'fsck-bare-user': () => scenarioFsck(cw, 'bare-user', runs),
+          'fsck-archive': () => scenarioFsck(cw, 'archive', runs),
+          prune: () => scenarioPrune(cw, runs),
+          pull: () => scenarioPull(),
+        }[name];
+        results.push(runOne(name, fn, extra));
+      }
+      if (!opts.keep) rmrf(cw.dir);
+    }
+  }
+
+  if (opts.scale || (opts.only && opts.only.includes('scale'))) {
+    const sizes = [10000, 100000, ...(opts.huge ? [1000000] : [])];
+    for (const n of sizes) {
+      log(`scale: synthetic ${n} files`);
+      const corpus = ensureSyntheticTree({ files: n, seed: opts.seed, cacheDir: opts.cacheDir });
+      const prior = results.find((r) => r.corpus === corpus.name && r.scenario === 'commit-bare-user' && r.status === 'ok');
+      const runs = opts.runs ?? defaultRuns(n);
+      let r = prior;
+      if (!r) {
+        const cw = new CorpusWork(corpus, opts.workDir);
+        r = runOne('commit-bare-user', () => scenarioCommit(cw, 'bare-user', runs), { corpus: corpus.name, runs });
+        rmrf(cw.dir);
+      }
+      scale.push({ ...r, files: n, bytes: corpus.bytes, seed: opts.seed });
+    }
+  }
+
+  const report = { env, options: { ...opts, out: undefined }, corpora, results, scale };
+  fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+  fs.writeFileSync(opts.out, JSON.stringify(report, null, 2) + '\n');
+  try {
+    fs.unlinkSync(timeOut);
+  } catch {
+    // never ran anything
+  }
+  const text = [
+    `node-ostree bench — ${env.date}`,
+    `machine: ${env.machine.cpu}, ${env.machine.cores} cores, ${(env.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB; kernel ${os.release()}; fs ${env.filesystem.statType} (${(env.filesystem.findmnt || '').split(' ')[0]}); node ${env.node}; ostree ${env.ostree}; commit ${env.git.commit?.slice(0, 10)}${env.git.dirty ? '+dirty' : ''}`,
+    `medians; ratio = ours/ostree (lower is better); warm page cache`,
+    renderResults(results, corpora),
+    scale.length ? renderScale(scale) : '',
+    `\nJSON: ${path.relative(process.cwd(), opts.out)}`,
+  ].join('\n');
+  if (opts.json) {
+    process.stderr.write(`${text}\n`);
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  } else {
+    process.stdout.write(`${text}\n`);
+  }
+  if (!opts.keep) rmrf(opts.workDir);
+}
+
+try {
+  main();
+} catch (e) {
+  process.stderr.write(`bench: ${e.message}\n`);
+  process.exitCode = 1;
+}

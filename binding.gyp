@@ -13,7 +13,8 @@
         "native/lock.cc",
         "native/fsutil.cc",
         "native/objects.cc",
-        "native/checkout.cc"
+        "native/checkout.cc",
+        "native/commit.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -70,6 +70,52 @@ export interface CheckoutOptions {
 
 export interface CheckoutResult { linked: number; copied: number; skipped: number }
 
+export interface ContentWriteOptions {
+  /** Repository root (objects/ and tmp/ must exist). */
+  repo: string;
+  mode: 'bare' | 'bare-user' | 'bare-user-only' | 'archive';
+  /** Override uid/gid (commit --owner-uid/--owner-gid). */
+  uid?: number;
+  gid?: number;
+  /** uid=gid=0, regular files mode & (S_IFREG|0755), no xattrs. */
+  canonicalPermissions?: boolean;
+  skipXattrs?: boolean;
+  /** Raw-deflate level for archive objects (default 6). */
+  zlibLevel?: number;
+  /** fsync each object before linking it (core.per-object-fsync). */
+  fsync?: boolean;
+  /** Start write-back of large objects right away (default true; ignored with fsync). */
+  writeback?: boolean;
+  /** Files up to this size are read whole and hashed before anything is written (default 1 MiB). */
+  smallMax?: number;
+}
+
+/** Per-entry stat override: [index into paths, '+' (or) | '=' (set permission bits), mode]. */
+export type ContentModeOverride = [number, '+' | '=', number];
+
+export interface ContentWriteResult {
+  /** 64 hex characters per input path, concatenated in input order. */
+  checksums: string;
+  /** Objects newly linked into objects/. */
+  written: number;
+  /** Payload bytes of those objects. */
+  bytesWritten: number;
+}
+
+/** One directory level from dirs_scan: the directory's own metadata and its entries (sorted bytewise). */
+export interface ScanDir {
+  uid: number;
+  gid: number;
+  mode: number;
+  /** Non-empty xattrs, sorted (empty when not requested). */
+  xattrs: XattrList;
+  names: string[];
+  /** Per entry: 0 regular file, 1 directory, 2 symlink, 3 anything else. */
+  types: Uint8Array;
+  /** Per entry: size of regular files (0 otherwise, or when sizes: false). */
+  sizes: Float64Array;
+}
+
 export interface NativeBinding {
   version(): string;
   checksum_files(paths: string[], opts: ChecksumOptions): Promise<FileChecksum[]>;
@@ -85,6 +131,12 @@ export interface NativeBinding {
   fs_syncfs(path: string): Promise<void>;
   fs_fsync(path: string): Promise<void>;
   checkout_batch(ops: CheckoutOp[], opts: CheckoutOptions): Promise<CheckoutResult>;
+  /** Commit engine: checksum and store content objects from source files in one read each. */
+  content_write_batch(paths: string[], opts: ContentWriteOptions, overrides?: ContentModeOverride[]): Promise<ContentWriteResult>;
+  /** Store serialized metadata objects that are missing; items are [path relative to objects/, bytes]. Resolves the number written. */
+  metadata_write_batch(repo: string, items: Array<[string, Buffer]>, opts: { fsync?: boolean }): Promise<number>;
+  /** One level of each directory (the first one may be reached through a symlink). */
+  dirs_scan(paths: string[], opts: { xattrs?: boolean; sizes?: boolean }): Promise<ScanDir[]>;
 }
 
 let cached: NativeBinding | undefined;

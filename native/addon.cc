@@ -4,6 +4,7 @@
 
 #include "checkout.h"
 #include "checksum.h"
+#include "commit.h"
 #include "fsutil.h"
 #include "lock.h"
 #include "objects.h"
@@ -33,6 +34,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"fs_syncfs", FsSyncfs},
       {"fs_fsync", FsFsync},
       {"checkout_batch", CheckoutBatch},
+      {"content_write_batch", ContentWriteBatch},
+      {"metadata_write_batch", MetadataWriteBatch},
+      {"dirs_scan", DirsScan},
   };
   for (const Entry& e : kExports) {
     exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));

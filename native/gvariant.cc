@@ -91,6 +91,25 @@ std::string BuildFileHeader(uint32_t uid, uint32_t gid, uint32_t mode,
   return out;
 }
 
+std::string BuildZlibHeader(uint64_t size, uint32_t uid, uint32_t gid,
+                            uint32_t mode, const std::string& symlink_target,
+                            const XattrList& xattrs) {
+  // (tuuuusa(ayay)): the file header with a leading big-endian size; `t` is
+  // 8-aligned at offset 0, so the rest keeps the file header's layout.
+  std::string out;
+  for (int i = 7; i >= 0; i--) out.push_back(static_cast<char>(size >> (8 * i)));
+  PutBE32(&out, uid);
+  PutBE32(&out, gid);
+  PutBE32(&out, mode);
+  PutBE32(&out, 0);  // rdev
+  out += symlink_target;
+  out.push_back('\0');
+  size_t string_end = out.size();
+  AppendXattrArray(&out, xattrs);
+  PutLE(&out, string_end, OffsetWidth(out.size(), 1));
+  return out;
+}
+
 std::string BuildOstreeMeta(uint32_t uid, uint32_t gid, uint32_t mode,
                             const XattrList& xattrs) {
   std::string out;

@@ -16,6 +16,11 @@ std::string BuildFileHeader(uint32_t uid, uint32_t gid, uint32_t mode,
                             const std::string& symlink_target,
                             const XattrList& xattrs);
 
+// Serializes the archive `.filez` header `(tuuuusa(ayay))` (FORMATS.md §3.4).
+std::string BuildZlibHeader(uint64_t size, uint32_t uid, uint32_t gid,
+                            uint32_t mode, const std::string& symlink_target,
+                            const XattrList& xattrs);
+
 // Serializes `(uuua(ayay))` (dirmeta / user.ostreemeta).
 std::string BuildOstreeMeta(uint32_t uid, uint32_t gid, uint32_t mode,
                             const XattrList& xattrs);

@@ -126,6 +126,30 @@ describe.skipIf(SKIP_INTEROP)('commit checksums match ostree', () => {
     expect(lb).toMatch(/Content Cache Hits: [1-9]/);
   });
 
+  it('--bootable records the kernel version like ostree (and fails the same way without one)', () => {
+    const d = tmpdir();
+    const mk = (t: string, files: string[]) => {
+      for (const f of files) {
+        mkdirSync(path.dirname(`${d}/${t}/${f}`), { recursive: true });
+        if (!f.endsWith('/')) writeFileSync(`${d}/${t}/${f}`, f);
+      }
+    };
+    mk('k', ['usr/lib/modules/6.1.0-test/vmlinuz', 'usr/lib/modules/6.1.0-test/initramfs.img', 'usr/lib/modules/5.0/other', 'etc/os-release']);
+    mk('nomod', ['usr/lib/modules/5.0/other']);
+    mk('nolib', ['usr/x']);
+    mk('nousr', ['boot/vmlinuz-5.0']);
+    ok(ostree(['init', `--repo=${d}/theirs`, '--mode=archive']));
+    ok(ours(['init', `--repo=${d}/ours`, '--mode=archive']));
+    const args = ['--bootable', '--add-metadata-string=version=1', '--add-metadata-string=zz=1', '--timestamp=@1', `${d}/k`];
+    expect(ok(ours(['commit', `--repo=${d}/ours`, '-b', 'k', ...args]))).toBe(ok(ostree(['commit', `--repo=${d}/theirs`, '-b', 'k', ...args])));
+    for (const t of ['nomod', 'nolib', 'nousr']) {
+      const a = ostree(['commit', `--repo=${d}/theirs`, '-b', t, '--bootable', `${d}/${t}`]);
+      const b = ours(['commit', `--repo=${d}/ours`, '-b', t, '--bootable', `${d}/${t}`]);
+      expect(b.status, t).toBe(a.status);
+      expect(b.stderr.trim(), t).toBe(a.stderr.trim());
+    }
+  });
+
   it('--consume deletes the committed source tree', () => {
     const d = tmpdir();
     makeTree(`${d}/t`, 1);

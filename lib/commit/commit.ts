@@ -6,7 +6,7 @@ import { promises as fsp, Dirent } from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, throwAborted, withContext } from '../errors';
 import { Repo } from '../repo/repo';
-import { Transaction, ContentSource, chunk, mapLimit } from '../repo/transaction';
+import { Transaction, MetadataItem, ContentFileOptions, mapLimit } from '../repo/transaction';
 import {
   ObjectType,
   DirMeta,
@@ -20,7 +20,7 @@ import {
   S_IFDIR,
   Commit,
 } from '../objects/formats';
-import { native, ChecksumOptions, FileChecksum } from '../binding';
+import { native, ContentModeOverride, ScanDir } from '../binding';
 import { Variant } from '../gvariant/codec';
 
 /** A directory being built: content checksums and subtrees, or a lazily expanded stored tree. */
@@ -69,17 +69,28 @@ export class MutableTree {
     this.files.set(name, checksum);
   }
 
-  /** Write dirtrees bottom-up; returns the dirtree checksum. */
+  /** Write dirtrees (children before parents, in native batches); returns the dirtree checksum. */
   async write(tx: Transaction): Promise<string> {
+    if (this.lazy) return this.lazy;
+    const items: MetadataItem[] = [];
+    const root = this.collect(items);
+    await tx.writeMetadataBatch(items);
+    return root;
+  }
+
+  /** Serialise this tree and every expanded subtree into `items` (post-order); returns this tree's checksum. */
+  private collect(items: MetadataItem[]): string {
     if (this.lazy) return this.lazy;
     const dirs: Array<[string, string, string]> = [];
     for (const [name, sub] of this.dirs) {
-      const t = await sub.write(tx);
+      const t = sub.collect(items);
       if (!sub.metaChecksum) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Directory ${name} has no metadata`);
       dirs.push([name, t, sub.metaChecksum]);
     }
     const data = serializeDirTree({ files: [...this.files], dirs });
-    return tx.writeMetadata(ObjectType.DirTree, data);
+    const checksum = sha256Hex(data);
+    items.push({ type: ObjectType.DirTree, data, checksum });
+    return checksum;
   }
 }
 
@@ -104,9 +115,9 @@ export interface ScanOptions {
   modifier?: CommitModifier;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
-  /** Files checksummed per native call. */
+  /** Most files per native content job (default 128). */
   batchSize?: number;
-  /** Native calls in flight. */
+  /** Native jobs in flight (default: the transaction's, 4); 1 = single-threaded. */
   parallelism?: number;
   /** "dev:ino" -> content checksum of repo objects (--link-checkout-speedup). */
   devino?: Map<string, string>;
@@ -117,18 +128,74 @@ interface PendingFile {
   name: string;
   path: string;
   rel: string;
+  size: number;
 }
 
-/** Add the contents of `dir` into `tree` (write_directory_to_mtree). */
+interface PendingDir {
+  path: string;
+  rel: string;
+  tree: MutableTree;
+}
+
+const ENTRY_REG = 0;
+const ENTRY_DIR = 1;
+const ENTRY_LINK = 2;
+/** Payload bytes per content job; larger files get a job of their own. */
+const BATCH_BYTES = 4 * 1024 * 1024;
+/** Directories per scan job. */
+const SCAN_BATCH = 64;
+/** Stop scanning ahead while this many files wait for their content job (memory bound). */
+const PENDING_HIGH_WATER = 16384;
+
+/**
+ * Add the contents of `dir` into `tree` (write_directory_to_mtree).
+ *
+ * A pipeline of native jobs on the thread pool, at most `parallelism` in
+ * flight: directory scans (one level of up to 64 directories each: their
+ * metadata and entries) feed content jobs (a batch of files checksummed and
+ * stored in one read each, see Transaction.writeContentFiles). Scans go first
+ * until enough files are waiting; large files go before small ones. The
+ * dirmeta objects are written at the end, in batches.
+ */
 export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: MutableTree, opts: ScanOptions = {}): Promise<void> {
   const repo = tx.repo;
   const mod = opts.modifier ?? {};
   const canonical = mod.canonicalPermissions || repo.mode === 'bare-user-only';
   const skipXattrs = canonical || mod.skipXattrs || repo.disableXattrs;
-  const pending: PendingFile[] = [];
+  const parallelism = Math.max(1, Math.floor(opts.parallelism ?? tx.parallelism));
+  const batchSize = Math.max(1, opts.batchSize ?? 128);
+  const copts: ContentFileOptions = { canonicalPermissions: canonical, skipXattrs };
+  if (mod.ownerUid !== undefined) copts.uid = mod.ownerUid;
+  if (mod.ownerGid !== undefined) copts.gid = mod.ownerGid;
 
-  const dirMetaOf = async (p: string, rel: string): Promise<string> => {
-    const st = await fsp.lstat(p);
+  const dirs: PendingDir[] = [{ path: dir, rel: '', tree }];
+  const big: PendingFile[] = [];
+  const batches: PendingFile[][] = [];
+  let current: PendingFile[] = [];
+  let currentBytes = 0;
+  let waiting = 0; // files queued but not yet in a running content job
+  let scansRunning = 0;
+  let found = 0;
+  let done = 0;
+  const dirMetas: MetadataItem[] = [];
+
+  const queueFile = (f: PendingFile) => {
+    waiting++;
+    found++;
+    if (f.size > BATCH_BYTES) {
+      big.push(f);
+      return;
+    }
+    current.push(f);
+    currentBytes += f.size;
+    if (current.length >= batchSize || currentBytes >= BATCH_BYTES) {
+      batches.push(current);
+      current = [];
+      currentBytes = 0;
+    }
+  };
+
+  const dirMeta = (st: ScanDir, rel: string): string => {
     let mode = st.mode;
     let uid = mod.ownerUid ?? st.uid;
     let gid = mod.ownerGid ?? st.gid;
@@ -138,106 +205,152 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
       mode = mode & (S_IFDIR | 0o755);
     }
     mode = applyStatOverride(mod, rel, mode);
-    let xattrs: Xattrs = [];
-    if (!skipXattrs) xattrs = (await native().xattrs_get(p)).filter(([, v]) => v.length > 0);
-    const meta: DirMeta = { uid, gid, mode, xattrs };
-    return tx.writeMetadata(ObjectType.DirMeta, serializeDirMeta(meta));
+    const meta: DirMeta = { uid, gid, mode, xattrs: skipXattrs ? [] : st.xattrs };
+    const data = serializeDirMeta(meta);
+    const checksum = sha256Hex(data);
+    dirMetas.push({ type: ObjectType.DirMeta, data, checksum });
+    return checksum;
   };
 
-  const walk = async (p: string, rel: string, t: MutableTree): Promise<void> => {
-    throwAborted(opts.signal);
-    await t.ensureLoaded(repo);
-    t.metaChecksum = await dirMetaOf(p, rel || '/');
-    let ents: Dirent[];
+  const scanJob = async (job: PendingDir[]): Promise<void> => {
+    let recs: ScanDir[];
     try {
-      ents = await fsp.readdir(p, { withFileTypes: true });
+      recs = await native().dirs_scan(
+        job.map((d) => d.path),
+        { xattrs: !skipXattrs },
+      );
     } catch (err) {
-      throw withContext(`opendir(${p})`, err);
+      throw withContext(`opendir(${(err as { path?: string }).path ?? job[0].path})`, err);
     }
-    ents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const e of ents) {
-      validateFilename(e.name);
-      const childRel = `${rel}/${e.name}`;
-      if (mod.skipList?.has(childRel)) continue;
-      const full = path.join(p, e.name);
-      if (e.isDirectory()) {
-        const sub = await t.ensureDir(repo, e.name);
-        await walk(full, childRel, sub);
-      } else if (e.isFile() || e.isSymbolicLink()) {
-        if (t.dirs.has(e.name)) throw new OstreeError('OSTREE_EXISTS', `Can't replace directory with file: ${childRel}`);
-        if (opts.devino && e.isFile()) {
-          const st = await fsp.lstat(full, { bigint: true });
-          const hit = st.nlink > 1n ? opts.devino.get(`${st.dev}:${st.ino}`) : undefined;
-          if (hit) {
-            await t.replaceFile(repo, e.name, hit);
-            tx.stats.contentCacheHits++;
-            continue;
+    for (let j = 0; j < job.length; j++) {
+      const { path: p, rel, tree: t } = job[j];
+      const rec = recs[j];
+      await t.ensureLoaded(repo);
+      t.metaChecksum = dirMeta(rec, rel || '/');
+      const { names, types, sizes } = rec;
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i];
+        validateFilename(name);
+        const childRel = `${rel}/${name}`;
+        if (mod.skipList?.has(childRel)) continue;
+        const full = p.endsWith('/') ? p + name : `${p}/${name}`;
+        const type = types[i];
+        if (type === ENTRY_DIR) {
+          dirs.push({ path: full, rel: childRel, tree: await t.ensureDir(repo, name) });
+        } else if (type === ENTRY_REG || type === ENTRY_LINK) {
+          if (t.dirs.has(name)) throw new OstreeError('OSTREE_EXISTS', `Can't replace directory with file: ${childRel}`);
+          if (opts.devino && type === ENTRY_REG) {
+            const st = await fsp.lstat(full, { bigint: true });
+            const hit = st.nlink > 1n ? opts.devino.get(`${st.dev}:${st.ino}`) : undefined;
+            if (hit) {
+              await t.replaceFile(repo, name, hit);
+              tx.stats.contentCacheHits++;
+              continue;
+            }
           }
+          queueFile({ tree: t, name, path: full, rel: childRel, size: sizes[i] });
+        } else {
+          throw new OstreeError('OSTREE_UNSUPPORTED_FILE_TYPE', `Not a regular file or symlink: ${name}`, { data: { path: full } });
         }
-        pending.push({ tree: t, name: e.name, path: full, rel: childRel });
-      } else {
-        throw new OstreeError('OSTREE_UNSUPPORTED_FILE_TYPE', `Not a regular file or symlink: ${e.name}`, { data: { path: full } });
       }
     }
   };
-  await walk(dir, '', tree);
 
-  // Checksum in native batches across the thread pool, then store what's missing.
-  const copts: ChecksumOptions = { source: 'fs' };
-  if (mod.ownerUid !== undefined) copts.uid = mod.ownerUid;
-  if (mod.ownerGid !== undefined) copts.gid = mod.ownerGid;
-  if (canonical) copts.canonicalPermissions = true;
-  if (skipXattrs) copts.skipXattrs = true;
-  const batches = chunk(pending, opts.batchSize ?? 128);
-  let done = 0;
-  await mapLimit(batches, opts.parallelism ?? 4, async (batch) => {
-    throwAborted(opts.signal);
-    let sums: FileChecksum[];
+  const contentJob = async (batch: PendingFile[]): Promise<void> => {
+    let overrides: ContentModeOverride[] | undefined;
+    if (mod.statOverride?.size) {
+      batch.forEach((f, i) => {
+        const o = mod.statOverride?.get(f.rel);
+        if (o) (overrides ??= []).push([i, o.op, o.mode]);
+      });
+    }
+    let sums: string[];
     try {
-      sums = await native().checksum_files(batch.map((f) => f.path), copts);
+      sums = await tx.writeContentFiles(
+        batch.map((f) => f.path),
+        copts,
+        overrides,
+      );
     } catch (err) {
       throw withContext('Writing content object', err);
     }
-    const toWrite: ContentSource[] = [];
-    for (let i = 0; i < batch.length; i++) {
-      const f = batch[i];
-      let s = sums[i];
-      if (mod.statOverride?.size) s = await reChecksumWithOverride(s, f, mod);
-      if (!(await repo.hasObject(ObjectType.File, s.checksum, { includeParent: false }))) {
-        toWrite.push({
-          checksum: s.checksum,
-          header: { uid: s.uid, gid: s.gid, mode: s.mode, symlinkTarget: s.symlinkTarget ?? '', xattrs: s.xattrs },
-          path: f.path,
-          size: s.symlinkTarget === null ? s.size : 0,
-        });
-      }
-      await f.tree.replaceFile(repo, f.name, s.checksum);
-    }
-    await tx.writeContent(dedupe(toWrite));
-    tx.stats.contentTotal += batch.length;
+    for (let i = 0; i < batch.length; i++) await batch[i].tree.replaceFile(repo, batch[i].name, sums[i]);
     done += batch.length;
-    opts.onProgress?.({ phase: 'content', loaded: done, total: pending.length });
-  });
-}
+    opts.onProgress?.({ phase: 'content', loaded: done, total: found });
+  };
 
-function dedupe(items: ContentSource[]): ContentSource[] {
-  const seen = new Set<string>();
-  return items.filter((s) => (seen.has(s.checksum) ? false : (seen.add(s.checksum), true)));
+  // Pick the next job: scans first (so content jobs have work), unless many
+  // files are already waiting; then large files; then full batches; a partial
+  // batch only once scanning is over.
+  const nextJob = (): (() => Promise<void>) | null => {
+    if (dirs.length && waiting < PENDING_HIGH_WATER) {
+      const n = Math.max(1, Math.min(SCAN_BATCH, Math.ceil(dirs.length / parallelism)));
+      const job = dirs.splice(dirs.length - n, n);
+      scansRunning++;
+      return () => scanJob(job).finally(() => scansRunning--);
+    }
+    let batch: PendingFile[] | undefined;
+    if (big.length) batch = [big.pop() as PendingFile];
+    else if (batches.length) batch = batches.shift();
+    else if (current.length && !dirs.length && scansRunning === 0) {
+      batch = current;
+      current = [];
+      currentBytes = 0;
+    }
+    if (!batch && dirs.length) {
+      const job = dirs.splice(dirs.length - 1, 1);
+      scansRunning++;
+      return () => scanJob(job).finally(() => scansRunning--);
+    }
+    if (!batch) return null;
+    waiting -= batch.length;
+    const b = batch;
+    return () => contentJob(b);
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    let active = 0;
+    let failed: unknown = null;
+    const pump = (): void => {
+      if (failed === null) {
+        try {
+          throwAborted(opts.signal);
+        } catch (err) {
+          failed = err;
+        }
+      }
+      if (failed !== null) {
+        if (active === 0) reject(failed);
+        return;
+      }
+      while (active < parallelism) {
+        const job = nextJob();
+        if (!job) break;
+        active++;
+        job().then(
+          () => {
+            active--;
+            pump();
+          },
+          (err) => {
+            active--;
+            failed ??= err;
+            pump();
+          },
+        );
+      }
+      if (active === 0) resolve();
+    };
+    pump();
+  });
+
+  await tx.writeMetadataBatch(dirMetas);
 }
 
 function applyStatOverride(mod: CommitModifier, rel: string, mode: number): number {
   const o = mod.statOverride?.get(rel);
   if (!o) return mode;
   return o.op === '+' ? mode | o.mode : (mode & 0o170000) | o.mode;
-}
-
-async function reChecksumWithOverride(s: FileChecksum, f: PendingFile, mod: CommitModifier): Promise<FileChecksum> {
-  const mode = applyStatOverride(mod, f.rel, s.mode);
-  if (mode === s.mode) return s;
-  const { contentChecksum } = await import('../objects/formats');
-  const payload = s.symlinkTarget !== null ? Buffer.alloc(0) : await fsp.readFile(f.path);
-  const checksum = contentChecksum({ uid: s.uid, gid: s.gid, mode, symlinkTarget: s.symlinkTarget ?? '', xattrs: s.xattrs }, payload);
-  return { ...s, mode, checksum };
 }
 
 /** Parse an ostree --statoverride file: lines "+MODE PATH" / "=MODE PATH" / "MODE PATH". */
@@ -309,6 +422,11 @@ export interface CommitOptions {
   /** Metadata entries in order (builder order). */
   metadata?: Metadata;
   detachedMetadata?: Metadata;
+  /** GPG key ids to sign the commit with (`--gpg-sign`), keys from gpgHomedir (lib/gpg/keys.ts). */
+  gpgSign?: string[];
+  gpgHomedir?: string;
+  /** ed25519 secret keys, base64 (`--sign --sign-type=ed25519`). */
+  ed25519Sign?: string[];
   /** Keys copied from the parent commit's metadata. */
   keepMetadata?: string[];
   /** Extra refs to bind (--bind-ref). */
@@ -316,6 +434,8 @@ export interface CommitOptions {
   noBindings?: boolean;
   modifier?: CommitModifier;
   skipIfUnchanged?: boolean;
+  /** Flag the commit bootable: ostree.bootable and ostree.linux (kernel version) metadata. */
+  bootable?: boolean;
   /** Reuse checksums of files hardlinked to repo objects (--link-checkout-speedup). */
   linkCheckoutSpeedup?: boolean;
   /** Record ostree.sizes (archive repos only, as ostree). */
@@ -327,6 +447,8 @@ export interface CommitOptions {
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
   lockTimeout?: number;
+  /** Native jobs in flight (default 4); 1 forces single-threaded execution. */
+  parallelism?: number;
 }
 
 export interface CommitResult {
@@ -345,7 +467,13 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
   }
   const { resolveRev, validateRef } = await import('../refs/refs');
   if (opts.branch) validateRef(opts.branch);
-  const tx = await Transaction.begin(repo, { signal: opts.signal, timeout: opts.lockTimeout });
+  // Fail on unusable signing keys before writing anything.
+  const gpgKeys = opts.gpgSign?.length ? await Promise.all(opts.gpgSign.map(async (id) => (await import('../gpg/keys')).loadSigningKey(id, opts.gpgHomedir))) : [];
+  if (opts.ed25519Sign?.length) {
+    const { decodeSecretKey } = await import('../sign/ed25519');
+    for (const k of opts.ed25519Sign) decodeSecretKey(k);
+  }
+  const tx = await Transaction.begin(repo, { signal: opts.signal, timeout: opts.lockTimeout, parallelism: opts.parallelism });
   try {
     let parent: string | null = null;
     if (opts.parent === undefined) {
@@ -393,6 +521,21 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
         if (v) metadata.push([k, v[1]]);
       }
     }
+    if (opts.bootable) {
+      // ostree_commit_metadata_for_bootable(): the metadata goes through a GVariantDict (hash-table order).
+      const kver = await findKernelVersion(repo, root);
+      const { ghashOrder } = await import('../ghash');
+      const values = new Map<string, Variant>();
+      const order: string[] = [];
+      const put = (k: string, v: Variant) => {
+        order.push(k);
+        values.set(k, v);
+      };
+      for (const [k, v] of metadata) put(k, v);
+      put('ostree.bootable', { type: 'b', value: true });
+      put('ostree.linux', { type: 's', value: kver });
+      metadata.splice(0, metadata.length, ...ghashOrder(order).map((k) => [k, values.get(k) as Variant] as [string, Variant]));
+    }
     if (!opts.noBindings) {
       const refs = [...(opts.branch ? [opts.branch] : []), ...(opts.bindRefs ?? [])].sort();
       // ostree 2022.7 writes the binding even when empty (--orphan).
@@ -418,6 +561,9 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
     }
     if (opts.branch) tx.setRef(opts.branch, checksum);
     await tx.commit();
+    // Signatures go into the detached metadata like ostree's (ed25519 first, then GPG).
+    if (opts.ed25519Sign?.length) await (await import('../sign/ed25519')).signCommitEd25519(repo, checksum, opts.ed25519Sign);
+    if (gpgKeys.length) await (await import('../gpg/sign')).gpgSignCommitWithKeys(repo, checksum, gpgKeys);
     if (opts.consume) {
       for (const t of opts.trees) if ('dir' in t) await consumeDir(t.dir);
     }
@@ -442,6 +588,27 @@ export async function mergeStoredTree(repo: Repo, root: MutableTree, tree: strin
     const sub = await root.ensureDir(repo, n);
     await mergeStoredTree(repo, sub, t, m);
   }
+}
+
+/** The kernel version of a bootable tree: the first usr/lib/modules/KVER holding a vmlinuz. */
+async function findKernelVersion(repo: Repo, root: MutableTree): Promise<string> {
+  let dir = root;
+  let p = '';
+  for (const name of ['usr', 'lib', 'modules']) {
+    await dir.ensureLoaded(repo);
+    p += `/${name}`;
+    const next = dir.dirs.get(name);
+    if (!next) throw new OstreeError('OSTREE_NOT_FOUND', `No such file or directory: ${p}`);
+    dir = next;
+  }
+  await dir.ensureLoaded(repo);
+  const names = [...dir.dirs.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  for (const kver of names) {
+    const sub = dir.dirs.get(kver) as MutableTree;
+    await sub.ensureLoaded(repo);
+    if (sub.files.has('vmlinuz')) return kver;
+  }
+  throw new OstreeError('OSTREE_NOT_FOUND', 'No kernel found in /usr/lib/modules');
 }
 
 /** ostree_repo_scan_hardlinks: map (dev, ino) of every content object to its checksum. */

@@ -37,6 +37,7 @@ export const spec: CommandSpec = {
     o('owner-uid', 'int', 'UID', 'Set file ownership user id'),
     o('owner-gid', 'int', 'GID', 'Set file ownership group id'),
     o('canonical-permissions', 'none', undefined, 'Canonicalize permissions in the same way bare-user does for hardlinked files'),
+    o('bootable', 'none', undefined, 'Flag this commit as a bootable OSTree (e.g. contains a Linux kernel)'),
     o('no-xattrs', 'none', undefined, 'Do not import extended attributes'),
     o('link-checkout-speedup', 'none', undefined, 'Optimize for commits of trees composed of hardlinks into the repository'),
     o('devino-canonical', 'none', undefined, 'Assume hardlinked objects are unmodified.  Implies --link-checkout-speedup', 'I'),
@@ -46,6 +47,10 @@ export const spec: CommandSpec = {
     o('skip-list', 'filename', 'PATH', 'File containing list of files to skip'),
     o('consume', 'none', undefined, 'Consume (delete) content after commit (for local directories)'),
     o('table-output', 'none', undefined, 'Output more information in a KEY: VALUE format'),
+    o('gpg-sign', 'strings', 'KEY-ID', 'GPG Key ID to sign the commit with'),
+    o('gpg-homedir', 'filename', 'HOMEDIR', 'GPG Homedir to use when looking for keyrings'),
+    o('sign', 'strings', 'KEY_ID', 'Sign the commit with'),
+    o('sign-type', 'string', 'NAME', "Signature type to use (defaults to 'ed25519')"),
     o('generate-sizes', 'none', undefined, 'Generate size information along with commit metadata'),
     o('fsync', 'string', 'POLICY', 'Specify how to invoke fsync()'),
     o('timestamp', 'string', 'TIMESTAMP', 'Override the timestamp of the commit'),
@@ -84,6 +89,13 @@ async function metadataFromArgs(strings: string[], variants: string[]): Promise<
     }
   }
   return out;
+}
+
+/** --sign keys (only the ed25519 sign type exists). */
+function signKeys(opts: ParsedArgs['opts']): string[] {
+  const keys = strs(opts.sign);
+  if (keys.length && (str(opts['sign-type']) ?? 'ed25519') !== 'ed25519') throw new Error('Requested signature type is not implemented');
+  return keys;
 }
 
 export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
@@ -140,12 +152,16 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     timestamp: str(opts.timestamp) !== undefined ? parseTimestamp(str(opts.timestamp) as string) : undefined,
     metadata,
     detachedMetadata: detached,
+    gpgSign: strs(opts['gpg-sign']),
+    gpgHomedir: str(opts['gpg-homedir']),
+    ed25519Sign: signKeys(opts),
     keepMetadata: strs(opts['keep-metadata']),
     bindRefs: strs(opts['bind-ref']),
     noBindings: !!opts['no-bindings'],
     modifier,
     skipIfUnchanged: !!opts['skip-if-unchanged'],
     consume: !!opts.consume,
+    bootable: !!opts.bootable,
     generateSizes: !!opts['generate-sizes'],
     linkCheckoutSpeedup: !!(opts['link-checkout-speedup'] || opts['devino-canonical']),
     tarAutocreateParents: !!opts['tar-autocreate-parents'],

@@ -119,3 +119,33 @@ describe('KeyFile', () => {
     expect(() => KeyFile.parse('garbage line\n')).toThrow(OstreeError);
   });
 });
+
+describe('core.min-free-space-*', () => {
+  it('content writes that would cross the reserve are refused (metadata is exempt) and no ref moves', async () => {
+    const d = tmpdir();
+    makeTree(`${d}/t`, 1);
+    const repo = await Repo.create(`${d}/r`, { mode: 'archive' });
+    // The filesystem is never 99% free, so nothing may be written.
+    repo.config.set('core', 'min-free-space-percent', '99');
+    await expect(commit(repo, { branch: 'x', trees: [{ dir: `${d}/t` }] })).rejects.toMatchObject({
+      code: 'OSTREE_IO',
+      message: expect.stringMatching(/^Writing content object: min-free-space-percent '99%' would be exceeded, at least .* requested$/),
+    });
+    expect(await resolveRev(repo, 'x', { allowNoent: true })).toBeNull();
+    // An empty tree needs no content: allowed.
+    mkdirSync(`${d}/empty`);
+    await expect(commit(repo, { branch: 'e', trees: [{ dir: `${d}/empty` }] })).resolves.toMatchObject({ changed: true });
+    // min-free-space-size wins over the percentage when set.
+    repo.config.set('core', 'min-free-space-size', '1MB');
+    await expect(commit(repo, { branch: 'x', trees: [{ dir: `${d}/t` }] })).resolves.toMatchObject({ changed: true });
+    repo.config.set('core', 'min-free-space-size', '1000000TB');
+    await expect(commit(repo, { branch: 'y', trees: [{ dir: `${d}/t`, }] , subject: 'new' })).resolves.toBeTruthy();
+    makeTree(`${d}/t2`, 2);
+    await expect(commit(repo, { branch: 'y', trees: [{ dir: `${d}/t2` }] })).rejects.toMatchObject({
+      code: 'OSTREE_IO',
+      message: expect.stringContaining('min-free-space-size 1048576000000MB would be exceeded'),
+    });
+    repo.config.set('core', 'min-free-space-size', '12XB');
+    await expect(commit(repo, { branch: 'z', trees: [{ dir: `${d}/t` }] })).rejects.toMatchObject({ code: 'OSTREE_CONFIG' });
+  });
+});

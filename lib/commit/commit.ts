@@ -270,6 +270,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
         batch.map((f) => f.path),
         copts,
         overrides,
+        batch.map((f) => f.size),
       );
     } catch (err) {
       throw withContext('Writing content object', err);

@@ -90,28 +90,7 @@ export function dumpMetadataObject(type: ObjectType, checksum: string, data: Buf
   return out;
 }
 
-/**
- * GLib's g_format_size(): SI units, `%u byte(s)` below 1000, otherwise one
- * decimal as printf("%.1f") prints the double size/factor.
- */
-export function formatSize(size: number | bigint): string {
-  const n = BigInt(size);
-  if (n < 1000n) return `${n} ${n === 1n ? 'byte' : 'bytes'}`;
-  const units = ['kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
-  let factor = 1000n;
-  let i = 0;
-  while (i < units.length - 1 && n >= factor * 1000n) {
-    factor *= 1000n;
-    i++;
-  }
-  const v = Number(n) / Number(factor);
-  // toFixed() rounds exact binary ties away from zero, printf to even; the
-  // only such ties at one decimal are x.25 and x.75, and only x.25 differs.
-  const whole = Math.floor(v);
-  const text = v - whole === 0.25 ? `${whole}.2` : v.toFixed(1);
-  // GLib separates number and unit with a no-break space (but not for bytes).
-  return `${text}\u00a0${units[i]}`;
-}
+export { formatSize } from '../format-size';
 
 /** `ostree show` of a content object: type, size or target, mode, owner, xattrs. */
 export function formatFileObject(checksum: string, header: FileHeader, size: number): string {

@@ -22,6 +22,7 @@ import {
   isReg,
   contentChecksum,
 } from '../objects/formats';
+import { formatSize } from '../format-size';
 import { native, ImportEntry, ContentModeOverride } from '../binding';
 import { repoLock, LockOptions } from '../lock';
 import { setRef } from '../refs/refs';
@@ -68,6 +69,8 @@ export class Transaction {
   private readonly signal?: AbortSignal;
   /** Native jobs in flight for batch writes (1 = single-threaded). */
   parallelism = 4;
+  /** Bytes content writes may still use before core.min-free-space-* would be crossed (null: unlimited). */
+  private budget: FreeSpaceBudget | null = null;
   stats = { metadataTotal: 0, metadataWritten: 0, contentTotal: 0, contentWritten: 0, contentCacheHits: 0, contentBytesWritten: 0 };
 
   private constructor(repo: Repo, signal?: AbortSignal) {
@@ -84,6 +87,7 @@ export class Transaction {
     if (opts.parallelism !== undefined) tx.parallelism = Math.max(1, Math.floor(opts.parallelism));
     try {
       await fsp.mkdir(path.join(repo.path, 'tmp'), { recursive: true });
+      tx.budget = await freeSpaceBudget(repo);
     } catch (err) {
       await lock.pop('shared');
       throw err;
@@ -99,6 +103,26 @@ export class Transaction {
   private checkAlive(): void {
     if (this.done) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Transaction already finished');
     throwAborted(this.signal);
+  }
+
+  /**
+   * Content writes are refused when they would leave less free space than
+   * core.min-free-space-percent / -size allow (metadata is exempt), as ostree
+   * does. Reserves `bytes` up front; `refund` gives back what was not used.
+   */
+  reserveContent(bytes: number): void {
+    const b = this.budget;
+    if (!b || bytes <= 0) return;
+    if (bytes > b.remaining) {
+      throw new OstreeError('OSTREE_IO', `${b.setting} would be exceeded, at least ${formatSize(bytes)} requested`, {
+        data: { requested: bytes, remaining: b.remaining, setting: b.setting },
+      });
+    }
+    b.remaining -= bytes;
+  }
+
+  private refundContent(bytes: number): void {
+    if (this.budget && bytes > 0) this.budget.remaining += bytes;
   }
 
   /** Write a metadata object from its serialised bytes; returns its checksum. */
@@ -169,9 +193,28 @@ export class Transaction {
    * job). `overrides` are --statoverride entries by index. Returns the
    * content checksums in input order.
    */
-  async writeContentFiles(paths: string[], opts: ContentFileOptions = {}, overrides?: ContentModeOverride[]): Promise<string[]> {
+  async writeContentFiles(
+    paths: string[],
+    opts: ContentFileOptions = {},
+    overrides?: ContentModeOverride[],
+    sizes?: number[],
+  ): Promise<string[]> {
     this.checkAlive();
     if (paths.length === 0) return [];
+    let reserved = sizes ? sizes.reduce((a, b) => a + b, 0) : 0;
+    try {
+      this.reserveContent(reserved);
+    } catch (err) {
+      // Near the reserve, count only what the repo really lacks (as ostree
+      // charges only objects it writes): checksum first, then reserve those.
+      if (!sizes || overrides?.length) throw err;
+      const sums = await native().checksum_files(paths, { source: 'fs', ...opts });
+      reserved = 0;
+      for (let i = 0; i < paths.length; i++) {
+        if (!(await this.repo.hasObject(ObjectType.File, sums[i].checksum, { includeParent: false }))) reserved += sizes[i];
+      }
+      this.reserveContent(reserved);
+    }
     const mode = this.repo.mode;
     if (mode !== 'bare' && mode !== 'bare-user' && mode !== 'bare-user-only' && mode !== 'archive') {
       throw new OstreeError('OSTREE_UNSUPPORTED_MODE', `Unexpected mode ${mode}`);
@@ -193,6 +236,7 @@ export class Transaction {
     this.stats.contentTotal += paths.length;
     this.stats.contentWritten += r.written;
     this.stats.contentBytesWritten += r.bytesWritten;
+    this.refundContent(reserved - r.bytesWritten);
     if (r.written) this.wroteObjects = true;
     const out: string[] = new Array(paths.length);
     for (let i = 0; i < paths.length; i++) out[i] = r.checksums.slice(i * 64, i * 64 + 64);
@@ -212,6 +256,7 @@ export class Transaction {
   /** Store content objects (checksums already known) that the repo lacks. */
   async writeContent(sources: ContentSource[]): Promise<void> {
     this.checkAlive();
+    this.reserveContent(sources.reduce((n, s) => n + (s.payload?.length ?? s.size ?? 0), 0));
     if (sources.length === 0) return;
     if (this.repo.mode === 'archive') {
       await mapLimit(sources, 4, async (s) => {
@@ -338,6 +383,56 @@ export class Transaction {
     const lock = await repoLock(this.repo);
     await lock.pop('shared');
   }
+}
+
+interface FreeSpaceBudget {
+  remaining: number;
+  /** How the limit is configured, for the error message (ostree's wording). */
+  setting: string;
+}
+
+/**
+ * ostree's free-space reserve: core.min-free-space-size (`<N>MB|GB|TB`) wins
+ * when set and non-zero, else core.min-free-space-percent (default 3) of the
+ * filesystem. Returns null when neither limits anything.
+ */
+export async function freeSpaceBudget(repo: Repo): Promise<FreeSpaceBudget | null> {
+  const cfg = repo.config;
+  const sizeStr = cfg.get('core', 'min-free-space-size')?.trim();
+  const pctStr = cfg.get('core', 'min-free-space-percent')?.trim();
+  let reserveBytes: number | null = null;
+  let setting = '';
+  if (sizeStr) {
+    const m = /^([0-9]+)(M|G|T)B$/.exec(sizeStr);
+    if (!m) {
+      throw new OstreeError('OSTREE_CONFIG', `Invalid min-free-space-size '${sizeStr}': It should be of the format '123MB', '123GB' or '123TB'`);
+    }
+    const mb = Number(m[1]) * 1024 ** ({ M: 0, G: 1, T: 2 } as Record<string, number>)[m[2]];
+    if (mb > 0) {
+      reserveBytes = mb * 1024 * 1024;
+      setting = `min-free-space-size ${mb}MB`;
+    }
+  }
+  let pct = 3;
+  if (reserveBytes === null) {
+    if (pctStr !== undefined) {
+      if (!/^[0-9]+$/.test(pctStr) || Number(pctStr) > 99) {
+        throw new OstreeError('OSTREE_CONFIG', `Invalid min-free-space-percent '${pctStr}'`);
+      }
+      pct = Number(pctStr);
+    }
+    if (pct === 0) return null;
+    setting = `min-free-space-percent '${pct}%'`;
+  }
+  let st;
+  try {
+    st = await fsp.statfs(path.join(repo.path, 'objects'));
+  } catch {
+    return null; // statfs unsupported: no limit, as ostree when it can't tell
+  }
+  const reserveBlocks = reserveBytes !== null ? Math.ceil(reserveBytes / st.bsize) : Math.floor((st.blocks * pct) / 100);
+  const remaining = st.bfree > reserveBlocks ? (st.bfree - reserveBlocks) * st.bsize : 0;
+  return { remaining, setting };
 }
 
 /** Run `fn` inside a transaction; commits on success, aborts on error. */

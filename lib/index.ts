@@ -29,3 +29,20 @@ export { printVariant, parseVariant } from './gvariant/text';
 export { native } from './binding';
 // Repo convenience methods (repo.commit, repo.checkout, repo.fsck, …).
 import './repo/api';
+export { pull, formatPullStatus } from './pull/pull';
+export type { PullOptions, PullResult, PullProgress, PullPhase } from './pull/pull';
+export { createFetcher, NodeFetcher, fetcherOptionsFromRemote } from './pull/fetcher';
+export type { Fetcher, FetchOptions, FetcherOptions, TlsOptions } from './pull/fetcher';
+export { serveRepo } from './httpd';
+export type { ServeOptions, RepoServer, ServedRequest } from './httpd';
+import './pull/api';
+// Remotes, signatures and the summary (issue 4).
+export { listRemotes, getRemote, addRemote, deleteRemote, remoteBool, remoteList, remoteUrl, setRemotesConfigDir } from './remotes/remotes';
+export type { Remote, AddRemoteOptions } from './remotes/remotes';
+export { verifyCommitGpg, verifySummaryGpg, inspectCommitGpg, verifyDetached, describeResult } from './gpg/verify';
+export type { SignatureInfo, VerifyResult } from './gpg/verify';
+export { gpgSignCommit, gpgDeleteSignatures, signDetached } from './gpg/sign';
+export { importKeysToRemote, remoteTrustedKeys } from './gpg/keys';
+export { verifyCommitEd25519, signCommitEd25519, generateKeyPair as generateEd25519KeyPair, signData as ed25519Sign, verifyData as ed25519Verify } from './sign/ed25519';
+export { parseSummary, generateSummary, buildSummary, formatSummary } from './summary';
+export type { Summary, SummaryRef, GenerateSummaryOptions } from './summary';

@@ -30,15 +30,21 @@ export const COMMANDS: Array<[string, string, () => Builtin]> = [
   ['config', 'Change repo configuration settings', () => require('./builtins/config')],
   ['diff', 'Compare directory TARGETDIR against revision REV', () => require('./builtins/diff')],
   ['fsck', 'Check the repository for consistency', () => require('./builtins/fsck')],
+  ['gpg-sign', 'Sign a commit', () => require('./builtins/gpg-sign')],
   ['init', 'Initialize a new empty repository', () => require('./builtins/init')],
   ['log', 'Show log starting at commit or ref', () => require('./builtins/log')],
   ['ls', 'List file paths', () => require('./builtins/ls')],
   ['prune', 'Search for unreachable objects', () => require('./builtins/prune')],
   ['pull-local', 'Copy data from SRC_REPO', () => require('./builtins/pull-local')],
+  ['pull', 'Download data from remote repository', () => require('./builtins/pull')],
   ['refs', 'List refs', () => require('./builtins/refs')],
+  ['remote', 'Remote commands that may involve internet access', () => require('./builtins/remote')],
   ['reset', 'Reset a REF to a previous COMMIT', () => require('./builtins/reset')],
   ['rev-parse', 'Output the target of a rev', () => require('./builtins/rev-parse')],
+  ['sign', 'Sign a commit', () => require('./builtins/sign')],
   ['show', 'Output a metadata object', () => require('./builtins/show')],
+  ['summary', 'Manage summary metadata', () => require('./builtins/summary')],
+  ['trivial-httpd', 'Simple webserver', () => require('./builtins/trivial-httpd')],
 ];
 
 export const VERSION = '0.1.0';

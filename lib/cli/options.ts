@@ -53,7 +53,9 @@ export const VERSION_OPTION: OptionSpec = { long: 'version', arg: 'none', descri
 const HELP_OPTION: OptionSpec = { long: 'help', short: 'h', arg: 'none', description: 'Show help options' };
 
 export function allOptions(spec: CommandSpec): OptionSpec[] {
-  return [...(spec.repo ? [REPO_OPTION] : []), ...spec.options, VERBOSE_OPTION, VERSION_OPTION];
+  // A command that uses -v itself (`summary -v` = --view) keeps only --verbose.
+  const verbose = spec.options.some((o) => o.short === 'v') ? { ...VERBOSE_OPTION, short: undefined } : VERBOSE_OPTION;
+  return [...(spec.repo ? [REPO_OPTION] : []), ...spec.options, verbose, VERSION_OPTION];
 }
 
 export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {

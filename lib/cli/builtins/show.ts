@@ -111,6 +111,7 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const printObject = async (type: (typeof ObjectType)[keyof typeof ObjectType], csum: string) => {
     const data = (await repo.loadMetadata(type, csum)) as Buffer;
     ctx.out(dump.dumpMetadataObject(type, csum, data, dumpOpts));
+    if (type === ObjectType.Commit) await printGpgSignatures(repo, csum, data, o, ctx);
   };
   if (!formats.isValidChecksum(rev)) {
     await printObject(ObjectType.Commit, (await resolveRev(repo, rev)) as string);
@@ -126,4 +127,16 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const obj = await loadContentObject(repo, rev);
   ctx.out(dump.formatFileObject(rev, obj.header, obj.size));
   return 0;
+}
+
+/** ostree show's signature block for signed commits ("Found N signature(s):"). */
+async function printGpgSignatures(repo: import('../../repo/repo').Repo, csum: string, data: Buffer, o: ParsedArgs['opts'], ctx: Ctx): Promise<void> {
+  const remote = o['gpg-verify-remote'] as string | undefined;
+  const homedir = o['gpg-homedir'] as string | undefined;
+  const detached = await repo.readDetachedMetadata(csum);
+  const v = await import('../../gpg/verify');
+  if (remote !== undefined) await (await import('../../remotes/remotes')).getRemote(repo, remote);
+  if (v.signaturesFromMetadata(detached).length === 0) return;
+  const res = remote !== undefined ? await v.inspectCommitGpg(repo, remote, data, detached) : await v.verifyWithKeys(data, detached, await v.keysForHomedir(homedir, repo));
+  ctx.out(v.describeResult(res));
 }

@@ -1,0 +1,129 @@
+// ostree pull (ot-builtin-pull.c): download refs from a remote.
+import type { CommandSpec, ParsedArgs } from '../options';
+import { UsageError, formatHelp, str, strs } from '../options';
+import type { Ctx } from '../main';
+import type { PullProgress } from '../../pull/pull';
+
+export const spec: CommandSpec = {
+  name: 'pull',
+  params: 'REMOTE [BRANCH...]',
+  summary: 'Download data from remote repository',
+  repo: true,
+  options: [
+    { long: 'commit-metadata-only', arg: 'none', description: 'Fetch only the commit metadata' },
+    { long: 'cache-dir', arg: 'filename', description: 'Use custom cache dir' },
+    { long: 'disable-fsync', arg: 'none', description: 'Do not invoke fsync()' },
+    { long: 'per-object-fsync', arg: 'none', description: 'Perform writes in such a way that avoids stalling concurrent processes' },
+    { long: 'disable-static-deltas', arg: 'none', description: 'Do not use static deltas' },
+    { long: 'require-static-deltas', arg: 'none', description: 'Require static deltas' },
+    { long: 'mirror', arg: 'none', description: 'Write refs suitable for a mirror and fetches all refs if none provided' },
+    { long: 'subpath', arg: 'strings', description: 'Only pull the provided subpath(s)' },
+    { long: 'untrusted', arg: 'none', description: 'Verify checksums of local sources (always enabled for HTTP pulls)' },
+    { long: 'http-trusted', arg: 'none', description: 'Do not verify checksums of HTTP sources (mostly useful when mirroring)' },
+    { long: 'bareuseronly-files', arg: 'none', description: 'Reject regular files with mode outside of 0775 (world writable, suid, etc.)' },
+    { long: 'dry-run', arg: 'none', description: 'Only print information on what will be downloaded (requires static deltas)' },
+    { long: 'depth', arg: 'int', argName: 'DEPTH', description: 'Traverse DEPTH parents (-1=infinite) (default: 0)' },
+    { long: 'url', arg: 'string', argName: 'URL', description: 'Pull objects from this URL instead of the one from the remote config' },
+    { long: 'http-header', arg: 'strings', argName: 'NAME=VALUE', description: 'Add NAME=VALUE as HTTP header to all requests' },
+    { long: 'update-frequency', arg: 'int', argName: 'FREQUENCY', description: 'Sets the update frequency, in milliseconds (0=1000ms) (default: 0)' },
+    { long: 'network-retries', arg: 'int', argName: 'N', description: 'Specifies how many times each download should be retried upon error (default: 5)' },
+    { long: 'localcache-repo', short: 'L', arg: 'strings', argName: 'REPO', description: 'Add REPO as local cache source for objects during this pull' },
+    { long: 'timestamp-check', short: 'T', arg: 'none', description: 'Require fetched commits to have newer timestamps' },
+    { long: 'timestamp-check-from-rev', arg: 'string', description: 'Require fetched commits to have newer timestamps than given rev' },
+    { long: 'disable-verify-bindings', arg: 'none', description: 'Do not verify commit bindings' },
+  ],
+};
+
+/** The progress line ostree's console progress shows while pulling. */
+export function progressText(p: PullProgress, formatSize: (n: number) => string): string {
+  const rate = `${formatSize(p.bytesPerSecond)}/s`;
+  const xfer = formatSize(p.bytesTransferred);
+  if (p.phase === 'writing') return `Writing objects: ${p.objectsFetched}`;
+  if (p.phase === 'metadata') return `Receiving metadata objects: ${p.metadataFetched}/(estimating) ${rate} ${xfer}`;
+  if (p.phase === 'content') {
+    const pct = p.objectsRequested ? Math.floor((p.objectsFetched / p.objectsRequested) * 100) : 100;
+    return `Receiving objects: ${pct}% (${p.objectsFetched}/${p.objectsRequested}) ${rate} ${xfer}`;
+  }
+  return `Scanning metadata: ${p.scanned}`;
+}
+
+export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
+  const repo = await ctx.openRepo();
+  if (args.positional.length < 1) throw new UsageError('REMOTE must be specified', true);
+  let [remote, ...refs] = args.positional;
+  const colon = remote.indexOf(':');
+  if (colon >= 0) {
+    if (refs.length) throw new UsageError('Cannot specify both REMOTE:REF and additional BRANCH arguments', true);
+    refs = [remote.slice(colon + 1)];
+    remote = remote.slice(0, colon);
+  }
+  if (args.opts['dry-run'] && !args.opts['require-static-deltas']) throw new Error('--dry-run requires --require-static-deltas');
+  if (args.opts['require-static-deltas']) {
+    throw new Error(repo.mode === 'archive' ? "Can't use static deltas in an archive repo" : 'Static deltas required, but none were found');
+  }
+  if (args.opts['timestamp-check-from-rev']) throw new Error('--timestamp-check-from-rev is not supported by this implementation');
+  const headers: Array<[string, string]> = [];
+  for (const h of strs(args.opts['http-header'])) {
+    const i = h.indexOf('=');
+    if (i < 0) throw new Error("Missing '=' in --http-header");
+    headers.push([h.slice(0, i), h.slice(i + 1)]);
+  }
+  const { pull, formatPullStatus } = await import('../../pull/pull');
+  const { formatSize } = await import('../console');
+  const tty = !!process.stdout.isTTY;
+  const freq = typeof args.opts['update-frequency'] === 'number' && args.opts['update-frequency'] > 0 ? args.opts['update-frequency'] : 1000;
+  const cols = () => Math.max(20, (process.stdout.columns || 80) - 1);
+  let drew = false;
+  let last = 0;
+  const draw = (text: string) => {
+    if (!drew) ctx.out('\x1b7');
+    drew = true;
+    const t = text.length > cols() ? text.slice(0, cols()) : text.padEnd(cols());
+    ctx.out(`\x1b8${t}`);
+  };
+  const ac = new AbortController();
+  const onSigint = () => ac.abort(new Error('interrupted'));
+  process.once('SIGINT', onSigint);
+  try {
+    const r = await pull(repo, {
+      remote,
+      refs,
+      url: str(args.opts.url),
+      depth: typeof args.opts.depth === 'number' ? args.opts.depth : 0,
+      subpath: strs(args.opts.subpath),
+      commitMetadataOnly: !!args.opts['commit-metadata-only'],
+      mirror: !!args.opts.mirror,
+      untrusted: !!args.opts.untrusted,
+      httpHeaders: headers,
+      networkRetries: typeof args.opts['network-retries'] === 'number' ? args.opts['network-retries'] : undefined,
+      localcacheRepo: strs(args.opts['localcache-repo']),
+      timestampCheck: !!args.opts['timestamp-check'],
+      bareuseronlyFiles: !!args.opts['bareuseronly-files'],
+      disableStaticDeltas: !!args.opts['disable-static-deltas'],
+      disableVerifyBindings: !!args.opts['disable-verify-bindings'],
+      disableFsync: !!args.opts['disable-fsync'],
+      signal: ac.signal,
+      onProgress: tty
+        ? (p) => {
+            const now = Date.now();
+            if (p.phase !== 'done' && now - last < Math.min(freq, 200)) return;
+            last = now;
+            if (p.phase !== 'done') draw(progressText(p, formatSize));
+          }
+        : undefined,
+    });
+    const status = formatPullStatus(r, formatSize);
+    if (tty) {
+      draw(status);
+      ctx.out('\n');
+    } else ctx.out(`${status}\n`);
+    return 0;
+  } catch (err) {
+    if (drew) ctx.out('\n');
+    throw err;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+void formatHelp;

@@ -1,0 +1,227 @@
+// A static file server for repositories: what `ostree trivial-httpd` is to
+// ostree's test suite. GET/HEAD with Range, on 127.0.0.1, plus the fault
+// injection options the pull robustness tests use (random 500s/408s, forced
+// partial responses, required basic auth, cookies and headers).
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as path from 'node:path';
+import { promises as fsp, createReadStream, appendFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+
+export interface ServeOptions {
+  /** Port to listen on (0 = any free port, the default). */
+  port?: number;
+  /** Address to bind (default 127.0.0.1). */
+  host?: string;
+  /** Answer plain GETs with only the first half of the file (206), so clients must use Range. */
+  forceRangeRequests?: boolean;
+  /** Require HTTP basic auth user "foouser", password "barpw" (as ostree's test server). */
+  requireBasicAuth?: boolean;
+  /** Percentage (0–100) of requests answered with 500. */
+  random500s?: number;
+  /** At most this many random 500s (default 100). */
+  random500sMax?: number;
+  /** Percentage (0–100) of requests answered with 408. */
+  random408s?: number;
+  /** At most this many random 408s (default 100). */
+  random408sMax?: number;
+  /** "NAME=VALUE" cookies every request must carry (else 400). */
+  expectedCookies?: string[];
+  /** "NAME=VALUE" headers every request must carry (else 400). */
+  expectedHeaders?: string[];
+  /** One line per request: "GET /path STATUS". */
+  log?: (line: string) => void;
+  /** Append the request log to this file ("-" = stdout). */
+  logFile?: string;
+  /** Serve HTTPS with this certificate (PEM contents or paths). */
+  tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer; requestCert?: boolean };
+  /** Wait this many ms before answering each request (slow links in tests). */
+  delayMs?: number;
+  /** Random source for fault injection (tests make it deterministic). */
+  random?: () => number;
+}
+
+export interface ServedRequest {
+  method: string;
+  path: string;
+  status: number;
+  /** Bytes of body sent. */
+  bytes: number;
+  headers: http.IncomingHttpHeaders;
+  /** Subject CN of a presented client certificate (HTTPS with requestCert). */
+  clientCert?: string;
+}
+
+export interface RepoServer {
+  url: string;
+  port: number;
+  /** Every request answered, in order. */
+  requests: ServedRequest[];
+  close(): Promise<void>;
+}
+
+const BASIC_USER = 'foouser';
+const BASIC_PASS = 'barpw';
+
+function parsePairs(list: string[] | undefined): Array<[string, string]> {
+  return (list ?? []).map((s) => {
+    const i = s.indexOf('=');
+    if (i < 0) throw new Error(`Invalid NAME=VALUE: ${s}`);
+    return [s.slice(0, i), s.slice(i + 1)];
+  });
+}
+
+function parseCookies(h: string | undefined): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const part of (h ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0) m.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
+  }
+  return m;
+}
+
+/** Serve `dir` (e.g. an archive repo) over HTTP until close(). */
+export async function serveRepo(dir: string, opts: ServeOptions = {}): Promise<RepoServer> {
+  const root = path.resolve(dir);
+  const rnd = opts.random ?? Math.random;
+  const cookies = parsePairs(opts.expectedCookies);
+  const wantHeaders = parsePairs(opts.expectedHeaders);
+  let n500 = 0;
+  let n408 = 0;
+  const requests: ServedRequest[] = [];
+  const log = (line: string) => {
+    opts.log?.(line);
+    if (opts.logFile === '-') process.stdout.write(line + '\n');
+    else if (opts.logFile) appendFileSync(opts.logFile, line + '\n');
+  };
+
+  const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const method = req.method ?? 'GET';
+    let reqPath = '/';
+    let sent = 0;
+    const done = (status: number) => {
+      let clientCert: string | undefined;
+      const sock = req.socket as import('node:tls').TLSSocket;
+      if (typeof sock.getPeerCertificate === 'function') {
+        const c = sock.getPeerCertificate();
+        if (c && c.subject) clientCert = c.subject.CN as string;
+      }
+      requests.push({ method, path: reqPath, status, bytes: sent, headers: req.headers, clientCert });
+      log(`${method} ${reqPath} ${status}`);
+    };
+    const fail = (status: number, msg: string) => {
+      const body = Buffer.from(msg + '\n');
+      res.writeHead(status, { 'content-type': 'text/plain', 'content-length': body.length });
+      done(status);
+      res.end(method === 'HEAD' ? undefined : body);
+    };
+    try {
+      const u = new URL(req.url ?? '/', 'http://localhost');
+      reqPath = decodeURIComponent(u.pathname);
+      if (method !== 'GET' && method !== 'HEAD') return fail(405, 'Method Not Allowed');
+      if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+      if (opts.requireBasicAuth) {
+        const auth = req.headers.authorization ?? '';
+        const ok = auth.startsWith('Basic ') && Buffer.from(auth.slice(6), 'base64').toString() === `${BASIC_USER}:${BASIC_PASS}`;
+        if (!ok) {
+          res.setHeader('www-authenticate', 'Basic realm="ostree"');
+          return fail(401, 'Unauthorized');
+        }
+      }
+      const have = parseCookies(req.headers.cookie);
+      for (const [k, v] of cookies) if (have.get(k) !== v) return fail(400, `Expected cookie ${k} not found`);
+      for (const [k, v] of wantHeaders) if (req.headers[k.toLowerCase()] !== v) return fail(400, `Expected header ${k} not found`);
+      if (opts.random500s && n500 < (opts.random500sMax ?? 100) && rnd() * 100 < opts.random500s) {
+        n500++;
+        return fail(500, 'Internal Server Error');
+      }
+      if (opts.random408s && n408 < (opts.random408sMax ?? 100) && rnd() * 100 < opts.random408s) {
+        n408++;
+        return fail(408, 'Request Timeout');
+      }
+      const file = path.join(root, reqPath);
+      if (file !== root && !file.startsWith(root + path.sep)) return fail(403, 'Forbidden');
+      let st;
+      try {
+        st = await fsp.stat(file);
+      } catch {
+        return fail(404, 'Not Found');
+      }
+      if (!st.isFile()) return fail(st.isDirectory() ? 403 : 404, st.isDirectory() ? 'Forbidden' : 'Not Found');
+      const size = st.size;
+      let start = 0;
+      let end = size - 1;
+      let status = 200;
+      const range = req.headers.range;
+      if (range) {
+        const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+        if (!m || (m[1] === '' && m[2] === '')) return fail(416, 'Range Not Satisfiable');
+        if (m[1] === '') {
+          start = Math.max(0, size - Number(m[2]));
+        } else {
+          start = Number(m[1]);
+          if (m[2] !== '') end = Math.min(end, Number(m[2]));
+        }
+        if (start >= size && size > 0) {
+          res.setHeader('content-range', `bytes */${size}`);
+          return fail(416, 'Range Not Satisfiable');
+        }
+        status = 206;
+      } else if (opts.forceRangeRequests && size > 1) {
+        end = Math.floor(size / 2) - 1;
+        status = 206;
+      }
+      const headers: http.OutgoingHttpHeaders = {
+        'content-length': Math.max(0, end - start + 1),
+        'accept-ranges': 'bytes',
+        'last-modified': st.mtime.toUTCString(),
+        'content-type': 'application/octet-stream',
+      };
+      if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${size}`;
+      res.writeHead(status, headers);
+      if (method === 'HEAD' || end < start) {
+        res.end();
+        return done(status);
+      }
+      const stream = createReadStream(file, { start, end });
+      stream.on('data', (c) => (sent += c.length));
+      stream.on('error', () => res.destroy());
+      stream.pipe(res);
+      res.on('finish', () => done(status));
+      res.on('close', () => {
+        if (!res.writableFinished) done(status);
+      });
+    } catch (err) {
+      if (!res.headersSent) fail(500, (err as Error).message);
+      else res.destroy();
+    }
+  };
+
+  const server = opts.tls
+    ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: !!opts.tls.requestCert, rejectUnauthorized: false }, handler)
+    : http.createServer(handler);
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `${opts.tls ? 'https' : 'http'}://${host}:${port}`,
+    port,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
+  };
+}

@@ -1,0 +1,503 @@
+// HTTP(S)/file fetching for pulls (FORMATS.md §7): kept-alive connections,
+// a bounded number of requests in flight (metadata ahead of content), retries
+// with exponential backoff for transient failures, resumption of cut-off
+// bodies with Range requests, and a low-speed limit so a stalled transfer
+// fails instead of hanging. Plays the role of ostree's fetcher (libcurl).
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { promises as fsp, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { setMaxListeners } from 'node:events';
+import { OstreeError, isErrno } from '../errors';
+
+export interface FetchOptions {
+  /** Resolve against contenturl instead of url (objects/, delta parts). */
+  content?: boolean;
+  /** A 404 (or 410) resolves to null instead of throwing. */
+  optional?: boolean;
+  /** Refuse bodies larger than this many bytes. */
+  maxSize?: number;
+  /** Metadata requests jump the queue ahead of content (default: !content). */
+  priority?: 'high' | 'low';
+  signal?: AbortSignal;
+}
+
+/** What a pull needs from a transport. */
+export interface Fetcher {
+  /** GET `relPath` below the base URL; the whole body, or null for an optional missing file. */
+  fetch(relPath: string, opts?: FetchOptions): Promise<Buffer | null>;
+  /** Body bytes received so far (all requests, including retries). */
+  readonly bytesTransferred: number;
+  /** Requests started (each retry counts). */
+  readonly requests: number;
+  /** Drop idle kept-alive connections. */
+  close(): void;
+}
+
+export interface TlsOptions {
+  /** PEM CA bundle: when set, only these CAs are trusted (pinning). */
+  caPath?: string;
+  certPath?: string;
+  keyPath?: string;
+  /** Accept any server certificate. */
+  permissive?: boolean;
+}
+
+export interface FetcherOptions {
+  /** Base URL for metadata (http, https or file). */
+  url: string;
+  /** Base URL for content objects; defaults to `url`. */
+  contentUrl?: string;
+  /** Extra request headers. */
+  headers?: Array<[string, string]> | Record<string, string>;
+  /** Requests in flight (default 8, as ostree). */
+  maxConcurrency?: number;
+  /** Retries per request for transient errors (default 5). */
+  retries?: number;
+  /** First backoff delay in ms (default 200), doubled per attempt... */
+  backoffMs?: number;
+  /** ...up to this (default 10000). */
+  maxBackoffMs?: number;
+  /** Low-speed limit in bytes/s (default 1000); 0 = only "no bytes at all". */
+  lowSpeedLimit?: number;
+  /** Seconds the transfer may stay below the limit (default 30). */
+  lowSpeedTime?: number;
+  tls?: TlsOptions;
+  /** HTTP proxy URL (http://host:port); https targets are tunnelled with CONNECT. */
+  proxy?: string;
+  /** Aborts every request. */
+  signal?: AbortSignal;
+  /** Called as body bytes arrive. */
+  onBytes?: (n: number) => void;
+  userAgent?: string;
+}
+
+const DEFAULT_UA = 'libostree/2022.7 node-ostree';
+
+/** A failed attempt that may succeed when repeated. */
+class TransientError extends Error {
+  constructor(
+    message: string,
+    readonly final: OstreeError,
+  ) {
+    super(message);
+  }
+}
+
+interface Waiter {
+  resolve: () => void;
+  high: boolean;
+}
+
+/** Bounded concurrency with two priorities. */
+class Slots {
+  private active = 0;
+  private readonly queue: Waiter[] = [];
+  constructor(private readonly limit: number) {}
+
+  async acquire(high: boolean, signal?: AbortSignal): Promise<void> {
+    if (this.active < this.limit) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const w: Waiter = { resolve, high };
+      if (high) {
+        const i = this.queue.findIndex((q) => !q.high);
+        if (i < 0) this.queue.push(w);
+        else this.queue.splice(i, 0, w);
+      } else this.queue.push(w);
+      if (signal) {
+        const onAbort = () => {
+          const i = this.queue.indexOf(w);
+          if (i >= 0) this.queue.splice(i, 1);
+          reject(abortError(signal));
+        };
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        w.resolve = () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+      }
+    });
+  }
+
+  release(): void {
+    const next = this.queue.shift();
+    if (next) next.resolve();
+    else this.active--;
+  }
+}
+
+function abortError(signal: AbortSignal): OstreeError {
+  return new OstreeError('OSTREE_ABORTED', 'Operation was cancelled', { cause: signal.reason });
+}
+
+function anySignal(a?: AbortSignal, b?: AbortSignal): AbortSignal | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  const s = AbortSignal.any([a, b]);
+  setMaxListeners(0, s);
+  return s;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(abortError(signal as AbortSignal));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Join a base URL and a repo-relative path (the base is treated as a directory). */
+export function joinUrl(base: string, rel: string): string {
+  return (base.endsWith('/') ? base : base + '/') + rel.replace(/^\/+/, '');
+}
+
+function headerList(h: FetcherOptions['headers']): Array<[string, string]> {
+  if (!h) return [];
+  return Array.isArray(h) ? h : Object.entries(h);
+}
+
+/** Status codes worth retrying (server overload, request timeout). */
+function retryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505);
+}
+
+const RETRYABLE_ERRNO = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNABORTED']);
+
+export class NodeFetcher implements Fetcher {
+  bytesTransferred = 0;
+  requests = 0;
+  private readonly base: URL;
+  private readonly contentBase: URL;
+  private readonly headers: Array<[string, string]>;
+  private readonly slots: Slots;
+  private readonly retries: number;
+  private readonly backoffMs: number;
+  private readonly lowSpeedLimit: number;
+  private readonly lowSpeedTime: number;
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
+  private readonly tlsCtx: tls.ConnectionOptions;
+  private readonly proxy: URL | null;
+
+  constructor(private readonly opts: FetcherOptions) {
+    this.base = parseBase(opts.url);
+    this.contentBase = opts.contentUrl ? parseBase(opts.contentUrl) : this.base;
+    this.headers = headerList(opts.headers);
+    this.slots = new Slots(Math.max(1, opts.maxConcurrency ?? 8));
+    this.retries = Math.max(0, opts.retries ?? 5);
+    this.backoffMs = opts.backoffMs ?? 200;
+    this.lowSpeedLimit = Math.max(0, opts.lowSpeedLimit ?? 1000);
+    this.lowSpeedTime = Math.max(0.05, opts.lowSpeedTime ?? 30);
+    const t = opts.tls ?? {};
+    this.tlsCtx = {
+      rejectUnauthorized: !t.permissive,
+      ...(t.caPath ? { ca: readFileSync(t.caPath) } : {}),
+      ...(t.certPath ? { cert: readFileSync(t.certPath) } : {}),
+      ...(t.keyPath ? { key: readFileSync(t.keyPath) } : t.certPath ? { key: readFileSync(t.certPath) } : {}),
+    };
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: opts.maxConcurrency ?? 8 });
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: opts.maxConcurrency ?? 8, ...this.tlsCtx });
+    if (opts.signal) setMaxListeners(0, opts.signal);
+    this.proxy = opts.proxy ? new URL(/^[a-z]+:\/\//i.test(opts.proxy) ? opts.proxy : `http://${opts.proxy}`) : null;
+  }
+
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  async fetch(relPath: string, fo: FetchOptions = {}): Promise<Buffer | null> {
+    const base = fo.content ? this.contentBase : this.base;
+    const url = new URL(joinUrl(base.href, relPath));
+    const signal = anySignal(this.opts.signal, fo.signal);
+    if (signal?.aborted) throw abortError(signal);
+    if (url.protocol === 'file:') return this.fetchFile(url, fo);
+    const high = fo.priority ? fo.priority === 'high' : !fo.content;
+    await this.slots.acquire(high, signal);
+    try {
+      return await this.fetchWithRetries(url, fo, signal);
+    } finally {
+      this.slots.release();
+    }
+  }
+
+  private async fetchFile(url: URL, fo: FetchOptions): Promise<Buffer | null> {
+    try {
+      const b = await fsp.readFile(fileURLToPath(url));
+      if (fo.maxSize !== undefined && b.length > fo.maxSize) throw tooLarge(url, fo.maxSize);
+      this.bytesTransferred += b.length;
+      this.opts.onBytes?.(b.length);
+      return b;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) {
+        if (fo.optional) return null;
+        throw new OstreeError('OSTREE_HTTP', `Couldn't find file ${fileURLToPath(url)}`, { cause: err, data: { status: 404, url: url.href } });
+      }
+      throw err;
+    }
+  }
+
+  private async fetchWithRetries(url: URL, fo: FetchOptions, signal: AbortSignal | undefined): Promise<Buffer | null> {
+    const parts: Buffer[] = [];
+    let have = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await this.attempt(url, fo, signal, parts, have);
+        if (r === 'missing') return null;
+        return Buffer.concat(parts);
+      } catch (err) {
+        if (signal?.aborted) throw abortError(signal);
+        if (!(err instanceof TransientError)) throw err;
+        have = parts.reduce((n, p) => n + p.length, 0);
+        if (attempt >= this.retries) throw err.final;
+        await sleep(Math.min(this.opts.maxBackoffMs ?? 10000, this.backoffMs * 2 ** attempt), signal);
+      }
+    }
+  }
+
+  /**
+   * One request. Body chunks are appended to `parts`; when `have` > 0 the
+   * request asks for the rest with Range and keeps what arrived before if
+   * the server honours it. A 206 answer to a plain request (a server that
+   * only sends pieces) continues with further Range requests.
+   */
+  private attempt(url: URL, fo: FetchOptions, signal: AbortSignal | undefined, parts: Buffer[], have: number): Promise<'ok' | 'missing'> {
+    return new Promise((resolve, reject) => {
+      let done = false;
+      let req: http.ClientRequest | null = null;
+      let lowTimer: NodeJS.Timeout | null = null;
+      const finish = (err: Error | null, v?: 'ok' | 'missing') => {
+        if (done) return;
+        done = true;
+        if (lowTimer) clearInterval(lowTimer);
+        signal?.removeEventListener('abort', onAbort);
+        if (err) {
+          req?.destroy();
+          reject(err);
+        } else resolve(v as 'ok' | 'missing');
+      };
+      const onAbort = () => finish(abortError(signal as AbortSignal));
+      signal?.addEventListener('abort', onAbort, { once: true });
+
+      // Low-speed limit: fewer than limit*time bytes within any `time` window.
+      const windowMs = this.lowSpeedTime * 1000;
+      const started = Date.now();
+      const samples: Array<[number, number]> = [[started, 0]];
+      let received = 0;
+      lowTimer = setInterval(
+        () => {
+          const now = Date.now();
+          samples.push([now, received]);
+          while (samples.length > 2 && now - samples[1][0] >= windowMs) samples.shift();
+          const [t0, b0] = samples[0];
+          if (now - t0 >= windowMs && received - b0 <= this.lowSpeedLimit * this.lowSpeedTime && (this.lowSpeedLimit > 0 || received === b0)) {
+            const e = new OstreeError(
+              'OSTREE_TIMEOUT',
+              `Operation too slow. Less than ${this.lowSpeedLimit} bytes/sec transferred the last ${this.lowSpeedTime} seconds (${url.href})`,
+              { data: { url: url.href } },
+            );
+            finish(new TransientError(e.message, e));
+          }
+        },
+        Math.min(1000, Math.max(20, windowMs / 10)),
+      );
+      lowTimer.unref?.();
+
+      const headers: Record<string, string> = { 'user-agent': this.opts.userAgent ?? DEFAULT_UA, accept: '*/*' };
+      for (const [k, v] of this.headers) headers[k.toLowerCase()] = v;
+      if (url.username || url.password) {
+        headers.authorization = 'Basic ' + Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64');
+      }
+      if (have > 0) headers.range = `bytes=${have}-`;
+
+      const onResponse = (res: http.IncomingMessage) => {
+        const status = res.statusCode ?? 0;
+        const transientHttp = (msg: string) =>
+          new TransientError(msg, new OstreeError('OSTREE_HTTP', `Server returned HTTP ${status}`, { data: { status, url: url.href } }));
+        if (status === 404 || status === 410) {
+          res.resume();
+          if (fo.optional) return finish(null, 'missing');
+          return finish(new OstreeError('OSTREE_HTTP', `Server returned HTTP ${status}`, { data: { status, url: url.href } }));
+        }
+        if (retryableStatus(status)) {
+          res.resume();
+          return finish(transientHttp(`HTTP ${status}`));
+        }
+        if (status !== 200 && status !== 206) {
+          res.resume();
+          return finish(new OstreeError('OSTREE_HTTP', `Server returned HTTP ${status}`, { data: { status, url: url.href } }));
+        }
+        let total: number | null = null;
+        if (status === 206) {
+          const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers['content-range'] ?? '');
+          if (!m || Number(m[1]) !== have) {
+            res.resume();
+            return finish(new OstreeError('OSTREE_HTTP', `Invalid Content-Range from server: ${res.headers['content-range'] ?? '(none)'}`, { data: { status, url: url.href } }));
+          }
+          total = m[3] === '*' ? null : Number(m[3]);
+        } else if (have > 0) {
+          // Range ignored: start over.
+          parts.length = 0;
+        }
+        const len = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : null;
+        const start = status === 206 ? have : 0;
+        const expectEnd = total ?? (len !== null ? start + len : null);
+        if (fo.maxSize !== undefined && expectEnd !== null && expectEnd > fo.maxSize) {
+          res.resume();
+          return finish(tooLarge(url, fo.maxSize));
+        }
+        let got = start;
+        let bodyBytes = 0;
+        res.on('data', (c: Buffer) => {
+          if (done) return;
+          parts.push(c);
+          got += c.length;
+          bodyBytes += c.length;
+          received += c.length;
+          this.bytesTransferred += c.length;
+          this.opts.onBytes?.(c.length);
+          if (fo.maxSize !== undefined && got > fo.maxSize) finish(tooLarge(url, fo.maxSize));
+        });
+        res.on('aborted', () => finish(truncated(url, got, expectEnd)));
+        res.on('error', (e) => finish(truncated(url, got, expectEnd, e)));
+        res.on('end', () => {
+          if (done) return;
+          if (len !== null && bodyBytes < len) return finish(truncated(url, got, expectEnd));
+          if (status === 206 && total !== null && got < total) {
+            // More pieces to come: continue from here (the next request has its own speed check).
+            if (lowTimer) clearInterval(lowTimer);
+            lowTimer = null;
+            this.attempt(url, fo, signal, parts, got).then(
+              (v) => finish(null, v),
+              (e) => finish(e),
+            );
+            return;
+          }
+          finish(null, 'ok');
+        });
+      };
+
+      const onError = (e: Error) => {
+        if (done) return;
+        const code = (e as NodeJS.ErrnoException).code ?? '';
+        if (RETRYABLE_ERRNO.has(code) || e.message === 'socket hang up') {
+          const f = new OstreeError('OSTREE_NETWORK', `While fetching ${url.href}: ${e.message}`, { cause: e, data: { url: url.href } });
+          return finish(new TransientError(e.message, f));
+        }
+        finish(new OstreeError('OSTREE_NETWORK', `While fetching ${url.href}: ${e.message}`, { cause: e, data: { url: url.href, code } }));
+      };
+
+      this.requests++;
+      try {
+        req = this.request(url, headers, onResponse, onError);
+      } catch (e) {
+        finish(e as Error);
+      }
+    });
+  }
+
+  private request(url: URL, headers: Record<string, string>, onResponse: (r: http.IncomingMessage) => void, onError: (e: Error) => void): http.ClientRequest {
+    const isHttps = url.protocol === 'https:';
+    if (!isHttps && url.protocol !== 'http:') throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Unsupported URL scheme in ${url.href}`);
+    const port = Number(url.port) || (isHttps ? 443 : 80);
+    const pathQ = url.pathname + url.search;
+    if (this.proxy && !isHttps) {
+      // Plain HTTP through a proxy: absolute-form request line.
+      const target = new URL(url.href);
+      target.username = '';
+      target.password = '';
+      const req = http.request({ host: this.proxy.hostname, port: Number(this.proxy.port) || 80, path: target.href, headers: { ...headers, host: url.host }, agent: this.httpAgent }, onResponse);
+      req.on('error', onError);
+      req.end();
+      return req;
+    }
+    if (this.proxy && isHttps) {
+      // Tunnel: CONNECT host:port, then TLS over the tunnel (one connection per request).
+      const connect = http.request({ host: this.proxy.hostname, port: Number(this.proxy.port) || 80, method: 'CONNECT', path: `${url.hostname}:${port}`, headers: { host: `${url.hostname}:${port}` } });
+      let inner: http.ClientRequest | null = null;
+      connect.on('connect', (res, socket) => {
+        if (res.statusCode !== 200) {
+          socket.destroy();
+          onError(new OstreeError('OSTREE_NETWORK', `Proxy CONNECT failed: HTTP ${res.statusCode}`));
+          return;
+        }
+        const tlsSock = tls.connect({ socket, servername: net.isIP(url.hostname) ? undefined : url.hostname, ...this.tlsCtx });
+        inner = https.request({ host: url.hostname, port, path: pathQ, headers, createConnection: () => tlsSock, agent: false } as https.RequestOptions, onResponse);
+        inner.on('error', onError);
+        inner.end();
+      });
+      connect.on('error', onError);
+      connect.end();
+      // Destroying the CONNECT request (abort) also tears down the tunnel.
+      const origDestroy = connect.destroy.bind(connect);
+      connect.destroy = ((e?: Error) => {
+        inner?.destroy(e);
+        return origDestroy(e);
+      }) as typeof connect.destroy;
+      return connect;
+    }
+    const mod = isHttps ? https : http;
+    const req = mod.request({ host: url.hostname, port, path: pathQ, headers, agent: isHttps ? this.httpsAgent : this.httpAgent }, onResponse);
+    req.on('error', onError);
+    req.end();
+    return req;
+  }
+}
+
+function parseBase(u: string): URL {
+  try {
+    return new URL(u);
+  } catch (err) {
+    throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Invalid URL '${u}'`, { cause: err });
+  }
+}
+
+function tooLarge(url: URL, max: number): OstreeError {
+  return new OstreeError('OSTREE_HTTP', `Exceeded maximum size ${max} bytes fetching ${url.href}`, { data: { url: url.href, maxSize: max } });
+}
+
+function truncated(url: URL, got: number, expected: number | null, cause?: Error): TransientError {
+  const e = new OstreeError('OSTREE_NETWORK', `Truncated response for ${url.href}: got ${got} of ${expected ?? '?'} bytes`, {
+    cause,
+    data: { url: url.href, received: got, expected },
+  });
+  return new TransientError(e.message, e);
+}
+
+export function createFetcher(opts: FetcherOptions): Fetcher {
+  return new NodeFetcher(opts);
+}
+
+/** Fetcher options from a remote's config group (FORMATS.md §3.10). */
+export function fetcherOptionsFromRemote(options: Record<string, string>, url?: string): FetcherOptions {
+  const bool = (k: string) => /^(true|1|yes)$/i.test((options[k] ?? '').trim());
+  const strip = (u: string | undefined) => (u === undefined ? undefined : u.trim());
+  const base = strip(url ?? options.url) ?? '';
+  if (base.startsWith('mirrorlist=')) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'mirrorlist= URLs are not supported');
+  const contenturl = strip(options.contenturl);
+  if (contenturl?.startsWith('mirrorlist=')) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'mirrorlist= URLs are not supported');
+  return {
+    url: base,
+    contentUrl: contenturl || undefined,
+    tls: {
+      caPath: strip(options['tls-ca-path']) || undefined,
+      certPath: strip(options['tls-client-cert-path']) || undefined,
+      keyPath: strip(options['tls-client-key-path']) || undefined,
+      permissive: bool('tls-permissive'),
+    },
+    proxy: strip(options.proxy) || undefined,
+  };
+}

@@ -1,0 +1,299 @@
+// trivial-httpd / serveRepo and the pull fetcher: Range, fault injection,
+// retries, stalls, truncation, auth, headers, keep-alive and concurrency.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { mkdirSync, writeFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { serveRepo, RepoServer } from '../lib/httpd';
+import { createFetcher } from '../lib/pull/fetcher';
+import { OstreeError } from '../lib/errors';
+import { tmpdir, cleanupTmp, ours } from './helpers/interop';
+
+function payload(i: number, n: number): Buffer {
+  const b = Buffer.alloc(n);
+  for (let k = 0; k < n; k++) b[k] = (k * 31 + i * 7) & 0xff;
+  return b;
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as OstreeError).code;
+  }
+  return 'no error';
+}
+
+/** A raw server for misbehaviour the file server doesn't do. */
+async function rawServer(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<void>; connections: () => number }> {
+  const srv = http.createServer(handler);
+  let conns = 0;
+  const socks = new Set<import('node:net').Socket>();
+  srv.on('connection', (s) => {
+    conns++;
+    socks.add(s);
+    s.on('close', () => socks.delete(s));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as import('node:net').AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connections: () => conns,
+    close: () =>
+      new Promise<void>((r) => {
+        srv.close(() => r());
+        for (const s of socks) s.destroy();
+      }),
+  };
+}
+
+describe('serveRepo and the fetcher', () => {
+  let dir: string;
+  let server: RepoServer;
+  const files = new Map<string, Buffer>();
+
+  beforeAll(async () => {
+    dir = tmpdir();
+    mkdirSync(path.join(dir, 'objects', 'ab'), { recursive: true });
+    for (let i = 0; i < 30; i++) {
+      const b = payload(i, 1000 + i * 997);
+      const rel = `objects/ab/file${i}`;
+      writeFileSync(path.join(dir, rel), b);
+      files.set(rel, b);
+    }
+    writeFileSync(path.join(dir, 'config'), '[core]\nrepo_version=1\nmode=archive-z2\n');
+    server = await serveRepo(dir);
+  });
+  afterAll(async () => {
+    await server.close();
+    cleanupTmp();
+  });
+
+  it('serves files, byte ranges, 404 and refuses paths outside the root', async () => {
+    const get = (p: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; body: Buffer; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
+        http.get(`${server.url}${p}`, { headers }, (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (c) => parts.push(c));
+          res.on('end', () => resolve({ status: res.statusCode as number, body: Buffer.concat(parts), headers: res.headers }));
+        }).on('error', reject);
+      });
+    const whole = files.get('objects/ab/file3') as Buffer;
+    const r1 = await get('/objects/ab/file3');
+    expect(r1.status).toBe(200);
+    expect(r1.body.equals(whole)).toBe(true);
+    const r2 = await get('/objects/ab/file3', { range: 'bytes=10-19' });
+    expect(r2.status).toBe(206);
+    expect(r2.headers['content-range']).toBe(`bytes 10-19/${whole.length}`);
+    expect(r2.body.equals(whole.subarray(10, 20))).toBe(true);
+    const r3 = await get('/objects/ab/file3', { range: 'bytes=-5' });
+    expect(r3.body.equals(whole.subarray(whole.length - 5))).toBe(true);
+    const r4 = await get('/objects/ab/file3', { range: `bytes=${whole.length + 5}-` });
+    expect(r4.status).toBe(416);
+    expect((await get('/nope')).status).toBe(404);
+    expect([403, 404]).toContain((await get('/../../etc/passwd')).status);
+    expect(server.requests.at(-1)?.path).toBeDefined();
+  });
+
+  it('fetches concurrently over a few kept-alive connections, never more than 8 in flight', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const raw = await rawServer((req, res) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      setTimeout(() => {
+        inFlight--;
+        const b = files.get((req.url as string).slice(1));
+        if (!b) {
+          res.writeHead(404).end();
+          return;
+        }
+        res.writeHead(200, { 'content-length': b.length }).end(b);
+      }, 20);
+    });
+    const f = createFetcher({ url: raw.url });
+    try {
+      const keys = [...files.keys()];
+      const bodies = await Promise.all([...keys, ...keys].map((k) => f.fetch(k, { content: true })));
+      bodies.forEach((b, i) => expect(b?.equals(files.get([...keys, ...keys][i]) as Buffer)).toBe(true));
+      expect(maxInFlight).toBeGreaterThan(1);
+      expect(maxInFlight).toBeLessThanOrEqual(8);
+      expect(raw.connections()).toBeLessThanOrEqual(8);
+      const total = [...files.values()].reduce((n, b) => n + b.length, 0) * 2;
+      expect(f.bytesTransferred).toBe(total);
+    } finally {
+      f.close();
+      await raw.close();
+    }
+  });
+
+  it('404 -> OSTREE_HTTP with status and url; optional -> null', async () => {
+    const f = createFetcher({ url: server.url });
+    try {
+      expect(await f.fetch('summary', { optional: true })).toBeNull();
+      let err: OstreeError | null = null;
+      await f.fetch('objects/ab/missing').catch((e) => (err = e));
+      expect(err).toBeInstanceOf(OstreeError);
+      expect(err!.code).toBe('OSTREE_HTTP');
+      expect(err!.data).toEqual({ status: 404, url: `${server.url}/objects/ab/missing` });
+      expect(await codeOf(f.fetch('objects/ab/file29', { maxSize: 100 }))).toBe('OSTREE_HTTP');
+    } finally {
+      f.close();
+    }
+  });
+
+  it('survives random 500s and 408s by retrying with backoff', async () => {
+    let x = 7;
+    const random = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const s = await serveRepo(dir, { random500s: 50, random408s: 50, random });
+    const f = createFetcher({ url: s.url, retries: 30, backoffMs: 1, maxBackoffMs: 10 });
+    try {
+      for (const [rel, b] of files) expect((await f.fetch(rel))?.equals(b)).toBe(true);
+      const statuses = s.requests.map((r) => r.status);
+      expect(statuses.filter((st) => st === 500).length).toBeGreaterThan(0);
+      expect(statuses.filter((st) => st === 408).length).toBeGreaterThan(0);
+      expect(f.requests).toBe(s.requests.length);
+    } finally {
+      f.close();
+      await s.close();
+    }
+    // Without retries the same faults are errors.
+    const s2 = await serveRepo(dir, { random500s: 100 });
+    const f2 = createFetcher({ url: s2.url, retries: 0 });
+    try {
+      const e = await f2.fetch('config').catch((err) => err);
+      expect(e.code).toBe('OSTREE_HTTP');
+      expect(e.data.status).toBe(500);
+      expect(s2.requests.length).toBe(1);
+    } finally {
+      f2.close();
+      await s2.close();
+    }
+  });
+
+  it('--force-range-requests: pieces are joined with Range requests', async () => {
+    const s = await serveRepo(dir, { forceRangeRequests: true });
+    const f = createFetcher({ url: s.url });
+    try {
+      const b = await f.fetch('objects/ab/file20');
+      expect(b?.equals(files.get('objects/ab/file20') as Buffer)).toBe(true);
+      expect(s.requests.length).toBeGreaterThan(1);
+      expect(s.requests.every((r) => r.status === 206)).toBe(true);
+    } finally {
+      f.close();
+      await s.close();
+    }
+  });
+
+  it('basic auth from URL userinfo, expected headers and cookies', async () => {
+    const s = await serveRepo(dir, { requireBasicAuth: true, expectedHeaders: ['X-Test=yes'], expectedCookies: ['session=abc'] });
+    const u = new URL(s.url);
+    try {
+      const bad = createFetcher({ url: s.url, retries: 0 });
+      expect((await bad.fetch('config').catch((e) => e)).data.status).toBe(401);
+      bad.close();
+      u.username = 'foouser';
+      u.password = 'barpw';
+      const noHeader = createFetcher({ url: u.href, retries: 0 });
+      expect((await noHeader.fetch('config').catch((e) => e)).data.status).toBe(400);
+      noHeader.close();
+      const good = createFetcher({ url: u.href, headers: [['X-Test', 'yes'], ['Cookie', 'session=abc']] });
+      expect((await good.fetch('config'))?.toString()).toContain('archive-z2');
+      good.close();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a stalled transfer fails with OSTREE_TIMEOUT; an abort with OSTREE_ABORTED', async () => {
+    const raw = await rawServer((_req, res) => {
+      res.writeHead(200, { 'content-length': 100000 });
+      res.write(Buffer.alloc(10));
+      // ...and nothing more.
+    });
+    try {
+      const f = createFetcher({ url: raw.url, retries: 1, backoffMs: 1, lowSpeedLimit: 1000, lowSpeedTime: 0.3 });
+      const t0 = Date.now();
+      const e = await f.fetch('x').catch((err) => err);
+      expect(e.code).toBe('OSTREE_TIMEOUT');
+      expect(Date.now() - t0).toBeLessThan(5000);
+      f.close();
+      const ac = new AbortController();
+      const f2 = createFetcher({ url: raw.url, signal: ac.signal });
+      setTimeout(() => ac.abort(), 100);
+      expect(await codeOf(f2.fetch('x'))).toBe('OSTREE_ABORTED');
+      f2.close();
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it('a truncated body is an error, and is resumed with Range when retried', async () => {
+    const body = payload(99, 5000);
+    let calls = 0;
+    const ranges: Array<string | undefined> = [];
+    const raw = await rawServer((req, res) => {
+      calls++;
+      ranges.push(req.headers.range);
+      const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+      if (m) {
+        const start = Number(m[1]);
+        res.writeHead(206, { 'content-length': body.length - start, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` });
+        res.end(body.subarray(start));
+        return;
+      }
+      res.writeHead(200, { 'content-length': body.length });
+      res.write(body.subarray(0, 2000), () => res.destroy());
+    });
+    try {
+      const f0 = createFetcher({ url: raw.url, retries: 0 });
+      expect(await codeOf(f0.fetch('x'))).toBe('OSTREE_NETWORK');
+      f0.close();
+      const f = createFetcher({ url: raw.url, retries: 2, backoffMs: 1 });
+      const b = await f.fetch('x');
+      expect(b?.equals(body)).toBe(true);
+      expect(ranges.at(-1)).toBe('bytes=2000-');
+      f.close();
+    } finally {
+      await raw.close();
+    }
+    expect(calls).toBe(3);
+  });
+
+  it('file:// URLs read from disk', async () => {
+    const f = createFetcher({ url: pathToFileURL(dir).href });
+    expect((await f.fetch('objects/ab/file1'))?.equals(files.get('objects/ab/file1') as Buffer)).toBe(true);
+    expect(await f.fetch('summary', { optional: true })).toBeNull();
+    expect(await codeOf(f.fetch('nope'))).toBe('OSTREE_HTTP');
+  });
+
+  it('CLI: trivial-httpd -d -p PORTFILE --log-file --autoexit', async () => {
+    const d = tmpdir();
+    const served = path.join(d, 'served');
+    mkdirSync(served);
+    writeFileSync(path.join(served, 'hello'), 'hello world\n');
+    const portFile = path.join(d, 'port');
+    const log = path.join(d, 'log');
+    const r = ours(['trivial-httpd', '-d', '-p', portFile, `--log-file=${log}`, '--autoexit', served]);
+    expect(r.status).toBe(0);
+    const port = Number(readFileSync(portFile, 'utf8').trim());
+    expect(port).toBeGreaterThan(0);
+    const f = createFetcher({ url: `http://127.0.0.1:${port}` });
+    expect((await f.fetch('hello'))?.toString()).toBe('hello world\n');
+    expect(await f.fetch('missing', { optional: true })).toBeNull();
+    f.close();
+    expect(readFileSync(log, 'utf8')).toBe('GET /hello 200\nGET /missing 404\n');
+    rmSync(served, { recursive: true });
+    // --autoexit: the server goes away once its directory is deleted.
+    let gone = false;
+    for (let i = 0; i < 40 && !gone; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      const g = createFetcher({ url: `http://127.0.0.1:${port}`, retries: 0 });
+      gone = (await codeOf(g.fetch('hello'))) === 'OSTREE_NETWORK';
+      g.close();
+    }
+    expect(gone).toBe(true);
+    expect(existsSync(portFile)).toBe(true);
+  });
+});

@@ -1,4 +1,5 @@
 // OpenPGP and ed25519 signing/verification, interoperable with ostree 2022.7.
+import { printVariant } from '../lib/gvariant/text';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -221,7 +222,8 @@ describe.skipIf(SKIP_INTEROP)('ed25519 (ostree sign API format)', () => {
     expect(sigs.type).toBe('aay');
     expect((sigs.value as Buffer[]).map((b) => b.length)).toEqual([64]);
     const shown = ok(ostree(['--repo=' + repoPath, 'show', '--print-detached-metadata-key=ostree.sign.ed25519', csum]));
-    expect(shown).toContain(`[byte 0x${(sigs.value as Buffer[])[0][0].toString(16).padStart(2, '0')}`);
+    // GLib prints the signature as a byte list, or as b'…' when it happens to be a NUL-terminated string.
+    expect(shown).toBe(printVariant('aay', sigs.value, true));
 
     const pkHex = Buffer.from(k1.publicKey, 'base64').toString('hex');
     expect(ok(ours(['--repo=' + repoPath, 'sign', '--verify', csum, k1.publicKey]))).toBe(`ed25519: Signature verified successfully with key '${pkHex}'`);

@@ -134,7 +134,7 @@ describe('core.min-free-space-*', () => {
     expect(await resolveRev(repo, 'x', { allowNoent: true })).toBeNull();
     // An empty tree needs no content: allowed.
     mkdirSync(`${d}/empty`);
-    await expect(commit(repo, { branch: 'e', trees: [{ dir: `${d}/empty` }] })).resolves.toMatchObject({ changed: true });
+    await expect(commit(repo, { branch: 'empty', trees: [{ dir: `${d}/empty` }] })).resolves.toMatchObject({ changed: true });
     // min-free-space-size wins over the percentage when set.
     repo.config.set('core', 'min-free-space-size', '1MB');
     await expect(commit(repo, { branch: 'x', trees: [{ dir: `${d}/t` }] })).resolves.toMatchObject({ changed: true });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // Child process for the checksum-throughput scenario.
-//   node bench/checksum-files.js FILE...                 native checksum_files, one call for all files
+//   node bench/checksum-files.js FILE...                 the library's checksumFiles (native jobs spread over the pool)
 //   node bench/checksum-files.js --node-crypto FILE...   plain SHA-256 of the bytes with node:crypto,
 //                                                         one file after another (a reference, not ostree's checksum)
 // Prints one checksum per line.
@@ -19,8 +19,8 @@ async function main() {
     }
     return;
   }
-  const { native } = require('../dist/binding');
-  const res = await native().checksum_files(args, {});
+  const { checksumFiles } = require('../dist/checksum');
+  const res = await checksumFiles(args, {});
   process.stdout.write(res.map((r) => `${r.checksum}\n`).join(''));
 }
 

@@ -46,3 +46,4 @@ export { importKeysToRemote, remoteTrustedKeys } from './gpg/keys';
 export { verifyCommitEd25519, signCommitEd25519, generateKeyPair as generateEd25519KeyPair, signData as ed25519Sign, verifyData as ed25519Verify } from './sign/ed25519';
 export { parseSummary, generateSummary, buildSummary, formatSummary } from './summary';
 export type { Summary, SummaryRef, GenerateSummaryOptions } from './summary';
+export { checksumFiles } from './checksum';

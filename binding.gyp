@@ -14,7 +14,11 @@
         "native/fsutil.cc",
         "native/objects.cc",
         "native/checkout.cc",
-        "native/commit.cc"
+        "native/commit.cc",
+        "native/store.cc",
+        "native/objread.cc",
+        "native/checkout_files.cc",
+        "native/repo_batch.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

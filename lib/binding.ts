@@ -116,6 +116,58 @@ export interface ScanDir {
   sizes: Float64Array;
 }
 
+/** One checkout_files job: files grouped by destination directory. */
+export interface CheckoutFilesJob {
+  /** Destination directories (absolute; created beforehand). */
+  dirs: string[];
+  /** Per file: index into dirs (files of one directory consecutive). */
+  fileDir: Uint32Array;
+  /** Per file: its name in that directory. */
+  names: string[];
+  /** Per file: content checksum, 64 hex characters each, concatenated. */
+  csums: string;
+}
+
+export interface CheckoutFilesOptions {
+  /** Where objects are looked up, in order: [repo root, mode, core.disable-xattrs] (the repo, then its core.parent chain). */
+  stores: Array<[string, string, boolean]>;
+  /** -U: no chown/xattrs; copies lose suid/sgid and gain u+r. */
+  userMode?: boolean;
+  /** Hardlink non-empty regular files from bare(-user) objects (copy fallback on EXDEV/EMLINK/EPERM unless requireHardlinks). */
+  hardlink?: boolean;
+  /** Archive -U: the uncompressed-objects cache directory to hardlink through (decompressing into it when missing). */
+  cache?: string;
+  /** A temp directory on the cache's filesystem (the repo's tmp/). */
+  cacheTmp?: string;
+  /** A non-empty regular file that can't be hardlinked is an error (failure kind 'require-hardlinks'). */
+  requireHardlinks?: boolean;
+  overwrite?: 'error' | 'replace' | 'skip';
+  fsync?: boolean;
+}
+
+export interface CheckoutFilesResult extends CheckoutResult {
+  /** Set when an object was missing or unreadable (the job stopped there). */
+  failure?: { index: number; kind: 'missing' | 'corrupt' | 'require-hardlinks'; error: Error };
+}
+
+export interface MetadataReadResult {
+  /** Object bytes, or null when no store has it. */
+  data: Array<Buffer | null>;
+  /** Index of the store it came from (-1: missing). */
+  store: Int32Array;
+  /** With opts.sha256: 64 hex characters per object (zeros when missing). */
+  sha256?: string;
+}
+
+export interface ContentVerifyResult {
+  /** Recomputed checksums, 64 hex characters each (zeros where status != 0). */
+  checksums: string;
+  /** 0 read and hashed, 1 missing, 2 anything else (describe it another way). */
+  status: Uint8Array;
+  /** The mode from the object's metadata (when status is 0). */
+  modes: Uint32Array;
+}
+
 export interface NativeBinding {
   version(): string;
   checksum_files(paths: string[], opts: ChecksumOptions): Promise<FileChecksum[]>;
@@ -137,6 +189,14 @@ export interface NativeBinding {
   metadata_write_batch(repo: string, items: Array<[string, Buffer]>, opts: { fsync?: boolean }): Promise<number>;
   /** One level of each directory (the first one may be reached through a symlink). */
   dirs_scan(paths: string[], opts: { xattrs?: boolean; sizes?: boolean }): Promise<ScanDir[]>;
+  /** Checkout engine: materialise a batch of content objects (see native/checkout_files.h). */
+  checkout_files(job: CheckoutFilesJob, opts: CheckoutFilesOptions): Promise<CheckoutFilesResult>;
+  /** Read metadata objects (paths relative to objects/), searching `repos` in order. */
+  metadata_read_batch(repos: string[], rels: string[], opts: { sha256?: boolean }): Promise<MetadataReadResult>;
+  /** Recompute content checksums from the stored objects of one repo. */
+  content_verify_batch(repo: string, mode: string, csums: string, opts: { disableXattrs?: boolean }): Promise<ContentVerifyResult>;
+  /** lstat then unlink (unless dryRun) objects (paths relative to objects/); resolves their sizes. */
+  objects_unlink_batch(repo: string, rels: string[], opts: { dryRun?: boolean }): Promise<Float64Array>;
 }
 
 let cached: NativeBinding | undefined;

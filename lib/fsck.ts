@@ -33,14 +33,14 @@ import {
   isLink,
 } from './objects/formats';
 import { native, ChecksumOptions } from './binding';
-import { objectKey, parseObjectKey, traverseCommit, commitsContaining } from './traverse';
+import { objectKey, parseObjectKey, traverseCommit, commitsContaining, readMetadataBatch, listObjectsFast, DEFAULT_PARALLELISM } from './traverse';
 import { mapLimit, chunk } from './repo/transaction';
 
 const inflateRaw = promisify(zlib.inflateRaw);
 
-/** Paths per native checksum call, and calls in flight. */
-const CONTENT_BATCH = 128;
-const CONTENT_PARALLEL = 4;
+/** Objects per native verify call; metadata objects verified per round. */
+const CONTENT_BATCH = 256;
+const META_ROUND = 4096;
 const ARCHIVE_PARALLEL = 8;
 
 export interface FsckProgress {
@@ -75,6 +75,8 @@ export interface FsckOptions {
   onProgress?: (p: FsckProgress) => void;
   /** Called as each missing or corrupt object is found. */
   onIssue?: (issue: FsckIssue) => void;
+  /** Native jobs in flight (default 4; 1 = single-threaded). */
+  parallelism?: number;
 }
 
 export interface FsckResult {
@@ -134,7 +136,13 @@ export async function fsckMetadataObject(repo: Repo, checksum: string, type: Obj
     if (isErrno(err, 'ENOENT')) return { ok: false, missing: true, message: `${checksum}.${name}` };
     return { ok: false, missing: false, message: prefix + (err as Error).message };
   }
-  const actual = sha256Hex(bytes);
+  return verifyMetadataBytes(checksum, type, bytes);
+}
+
+/** The checks of fsckMetadataObject on bytes already read (`actual`: their SHA-256 if known). */
+function verifyMetadataBytes(checksum: string, type: ObjectType, bytes: Buffer, actual = sha256Hex(bytes)): Check {
+  const name = OBJECT_TYPE_NAMES[type];
+  const prefix = `fsck ${checksum}.${name}: `;
   if (actual !== checksum) return { ok: false, missing: false, message: prefix + mismatch(name, checksum, actual) };
   try {
     switch (type) {
@@ -175,8 +183,40 @@ export function contentChecksumOptions(repo: Repo): ChecksumOptions {
   }
 }
 
-/** Verify a batch of content objects; one native call per batch (per object only to pin down a failing batch). */
+/**
+ * Verify a batch of content objects in one native call (any repo mode). An
+ * object that doesn't verify cleanly is checked again the per-object way, so
+ * every message is exactly what that path reports.
+ */
 async function fsckContentBatch(repo: Repo, checksums: string[]): Promise<Check[]> {
+  let r;
+  try {
+    r = await native().content_verify_batch(repo.path, repo.mode, checksums.join(''), { disableXattrs: repo.disableXattrs });
+  } catch {
+    return fsckContentSlow(repo, checksums);
+  }
+  const out: Check[] = new Array(checksums.length);
+  const redo: number[] = [];
+  for (let i = 0; i < checksums.length; i++) {
+    const actual = r.checksums.slice(64 * i, 64 * i + 64);
+    if (r.status[i] === 0 && actual === checksums[i]) {
+      const chk = judgeNative(checksums[i], { checksum: actual, mode: r.modes[i] });
+      if (chk.ok) {
+        out[i] = chk;
+        continue;
+      }
+    }
+    redo.push(i);
+  }
+  if (redo.length) {
+    const again = await fsckContentSlow(repo, redo.map((i) => checksums[i]));
+    redo.forEach((i, j) => (out[i] = again[j]));
+  }
+  return out;
+}
+
+/** The per-object checks (archive: inflate in JS; other modes: checksum_files). */
+async function fsckContentSlow(repo: Repo, checksums: string[]): Promise<Check[]> {
   if (repo.mode === 'archive') return mapLimit(checksums, ARCHIVE_PARALLEL, (c) => fsckArchiveObject(repo, c));
   const opts = contentChecksumOptions(repo);
   const paths = checksums.map((c) => repo.objectPath(c, ObjectType.File));
@@ -251,6 +291,33 @@ export function zlibMessage(err: unknown): string {
   }
 }
 
+/** fsckMetadataObject for many objects: native reads grouped by type, several in flight. */
+async function verifyMetadataRound(repo: Repo, objs: Array<[string, ObjectType]>, parallelism: number): Promise<Check[]> {
+  const out: Check[] = new Array(objs.length);
+  const byType = new Map<ObjectType, number[]>();
+  objs.forEach(([, t], i) => {
+    let l = byType.get(t);
+    if (!l) byType.set(t, (l = []));
+    l.push(i);
+  });
+  for (const [type, idx] of byType) {
+    let r;
+    try {
+      r = await readMetadataBatch(repo, type, idx.map((i) => objs[i][0]), { parallelism, sha256: true, localOnly: true });
+    } catch {
+      // Something other than a missing object: the per-object path describes it.
+      for (const i of idx) out[i] = await fsckMetadataObject(repo, objs[i][0], type);
+      continue;
+    }
+    idx.forEach((i, j) => {
+      const [csum] = objs[i];
+      const bytes = r.data[j];
+      out[i] = bytes ? verifyMetadataBytes(csum, type, bytes, r.sha256[j]) : { ok: false, missing: true, message: `${csum}.${OBJECT_TYPE_NAMES[type]}` };
+    });
+  }
+  return out;
+}
+
 /** Delete one loose object (content or metadata) of this repo. */
 async function deleteObject(repo: Repo, checksum: string, type: ObjectType): Promise<void> {
   await fsp.rm(repo.objectPath(checksum, type), { force: true });
@@ -270,6 +337,7 @@ export async function fsck(repo: Repo, opts: FsckOptions = {}): Promise<FsckResu
 
 async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
   const { signal, onProgress } = opts;
+  const parallelism = Math.max(1, Math.floor(opts.parallelism ?? DEFAULT_PARALLELISM));
   const result: FsckResult = {
     commitsVerified: 0,
     objectsChecked: 0,
@@ -322,7 +390,7 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
   // --- every commit object; partial ones are not verified.
   onProgress?.({ phase: 'commits', loaded: 0, total: 0 });
   const commits: string[] = [];
-  for await (const [csum, type] of repo.listObjects()) {
+  for (const [csum, type] of await listObjectsFast(repo, { parallelism })) {
     if (type !== ObjectType.Commit) continue;
     const st = await partialState(repo, csum);
     if (st === 'none') commits.push(csum);
@@ -339,7 +407,7 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
   const containers = new Map<string, Set<string>>();
   for (const c of commits) {
     throwAborted(signal);
-    await traverseCommit(repo, c, reachable, { maxDepth: 0, containers, onUnreadable: () => undefined });
+    await traverseCommit(repo, c, reachable, { maxDepth: 0, containers, onUnreadable: () => undefined, parallelism });
   }
 
   const meta: Array<[string, ObjectType]> = [];
@@ -386,23 +454,51 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
     report(issue);
   };
 
-  for (const [csum, type] of meta) {
-    if (stop) break;
-    throwAborted(signal);
-    const chk = await fsckMetadataObject(repo, csum, type);
-    await handle(csum, type, chk);
-    if (!stop) tick();
-  }
-  if (!stop) {
-    await mapLimit(chunk(content, CONTENT_BATCH), CONTENT_PARALLEL, async (batch) => {
-      if (stop) return;
+  // Content objects are verified in the background (native jobs, `parallelism`
+  // in flight) while the metadata is checked; the results are handled after
+  // the metadata, batch by batch, as if checked then.
+  const batches = chunk(content, CONTENT_BATCH);
+  type Slot = { checks?: Check[]; error?: unknown } | null;
+  const slots = batches.map(() => {
+    let resolve!: (v: Slot) => void;
+    const p = new Promise<Slot>((r) => (resolve = r));
+    return { p, resolve };
+  });
+  let cancelled = false;
+  const runner = mapLimit(batches, parallelism, async (batch, i) => {
+    if (cancelled) return slots[i].resolve(null);
+    try {
+      slots[i].resolve({ checks: await fsckContentBatch(repo, batch) });
+    } catch (error) {
+      slots[i].resolve({ error });
+    }
+  });
+  try {
+    // Metadata: read in native batches (with their SHA-256), checked in order.
+    for (const round of chunk(meta, META_ROUND)) {
+      if (stop) break;
       throwAborted(signal);
-      const checks = await fsckContentBatch(repo, batch);
-      for (let i = 0; i < batch.length && !stop; i++) {
-        await handle(batch[i], ObjectType.File, checks[i]);
+      const checks = await verifyMetadataRound(repo, round, parallelism);
+      for (let i = 0; i < round.length && !stop; i++) {
+        await handle(round[i][0], round[i][1], checks[i]);
         if (!stop) tick();
       }
-    });
+    }
+    for (let b = 0; b < batches.length && !stop; b++) {
+      throwAborted(signal);
+      const r = await slots[b].p;
+      if (!r) break;
+      if (r.error) throw r.error;
+      const batch = batches[b];
+      for (let i = 0; i < batch.length && !stop; i++) {
+        await handle(batch[i], ObjectType.File, (r.checks as Check[])[i]);
+        if (!stop) tick();
+      }
+    }
+  } finally {
+    // No native job may outlive the check (and its repo lock).
+    cancelled = true;
+    await runner;
   }
   result.objectsChecked = done;
   result.ok = result.issues.length === 0 && result.fsckPartialCommits.length === 0;

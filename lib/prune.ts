@@ -5,13 +5,18 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, isErrno, throwAborted } from './errors';
-import type { Repo } from './repo/repo';
+import { Repo } from './repo/repo';
 import { withRepoLock } from './lock';
 import { listRefs, listMirrorRefs, resolveRev } from './refs/refs';
 import { serialize } from './gvariant/codec';
 import { ObjectType, OBJECT_TYPE_NAMES, COMMITMETA_TYPE, parseCommit, Commit } from './objects/formats';
-import { objectKey, traverseCommit } from './traverse';
+import { objectKey, traverseCommit, listObjectsFast, DEFAULT_PARALLELISM } from './traverse';
 import { clearCommitPartial } from './fsck';
+import { native } from './binding';
+import { mapLimit, chunk } from './repo/transaction';
+
+/** Objects per native unlink job. */
+const UNLINK_BATCH = 1024;
 
 export interface PruneProgress {
   phase: 'reachability' | 'prune';
@@ -36,6 +41,8 @@ export interface PruneOptions {
   noPrune?: boolean;
   /** Only traverse and delete commit objects. */
   commitOnly?: boolean;
+  /** Native jobs in flight (default 4; 1 = single-threaded). */
+  parallelism?: number;
   /** With deleteCommit/keepYoungerThan: delete only static deltas to those commits. */
   staticDeltasOnly?: boolean;
   signal?: AbortSignal;
@@ -207,6 +214,7 @@ export async function prune(repo: Repo, opts: PruneOptions = {}): Promise<PruneR
 async function pruneLocked(repo: Repo, opts: PruneOptions, cutoff: number | null): Promise<PruneResult> {
   const { signal } = opts;
   const depth = opts.depth ?? -1;
+  const parallelism = Math.max(1, Math.floor(opts.parallelism ?? DEFAULT_PARALLELISM));
   const result: PruneResult = { total: 0, pruned: 0, freedBytes: 0, deletedCommits: [], deletedDeltas: [] };
   const refs = await listRefs(repo);
   const mirrors = await listMirrorRefs(repo);
@@ -230,7 +238,7 @@ async function pruneLocked(repo: Repo, opts: PruneOptions, cutoff: number | null
   const heads = new Set([...refs, ...mirrors].map((r) => r.checksum));
   const isOld = (csum: string, c: Commit) => cutoff !== null && !heads.has(csum) && c.timestamp < BigInt(cutoff);
   if (cutoff !== null && opts.staticDeltasOnly) {
-    for await (const [csum, type] of repo.listObjects()) {
+    for (const [csum, type] of await listObjectsFast(repo, { parallelism })) {
       if (type !== ObjectType.Commit) continue;
       if (isOld(csum, parseCommit((await repo.loadMetadata(ObjectType.Commit, csum)) as Buffer))) {
         result.deletedDeltas.push(...(await pruneStaticDeltas(repo, csum)));
@@ -243,7 +251,7 @@ async function pruneLocked(repo: Repo, opts: PruneOptions, cutoff: number | null
   const reachable = new Set<string>();
   const trav = (commit: string, d: number) => {
     throwAborted(signal);
-    return traverseCommit(repo, commit, reachable, { maxDepth: d, commitOnly: opts.commitOnly, skipCommit });
+    return traverseCommit(repo, commit, reachable, { maxDepth: d, commitOnly: opts.commitOnly, skipCommit, parallelism });
   };
   const onlyBranch = opts.onlyBranch ?? [];
   if (onlyBranch.length || Object.keys(opts.retainBranchDepth ?? {}).length) {
@@ -260,43 +268,70 @@ async function pruneLocked(repo: Repo, opts: PruneOptions, cutoff: number | null
   } else {
     // Every commit object is a root.
     const commits: string[] = [];
-    for await (const [csum, type] of repo.listObjects()) if (type === ObjectType.Commit) commits.push(csum);
+    for (const [csum, type] of await listObjectsFast(repo, { parallelism })) if (type === ObjectType.Commit) commits.push(csum);
     for (const c of commits) await trav(c, depth);
   }
   opts.onProgress?.({ phase: 'reachability', loaded: reachable.size, total: reachable.size });
 
   // --- delete what isn't reachable.
   const objects: Array<[string, ObjectType]> = [];
-  for await (const [csum, type] of repo.listObjects()) {
+  for (const [csum, type] of await listObjectsFast(repo, { parallelism })) {
     if (!PRUNABLE.has(type)) continue;
     if (opts.commitOnly && type !== ObjectType.Commit) continue;
     objects.push([csum, type]);
   }
+  // Plain objects (content, dirtree, dirmeta) are sized and unlinked in
+  // native batches; commits and payload links need the per-object rules.
+  const plain: Array<[string, ObjectType]> = [];
   let done = 0;
   for (const [csum, type] of objects) {
     throwAborted(signal);
     result.total++;
     if (!reachable.has(objectKey(csum, type))) {
-      const st = await fsp.lstat(repo.objectPath(csum, type));
-      result.freedBytes += st.size;
-      let keep = false;
-      if (type === ObjectType.PayloadLink) {
-        // Kept while the content object it points to is reachable.
-        const target = await fsp.readlink(repo.objectPath(csum, type));
-        const m = /([0-9a-f]{2})\/([0-9a-f]{62})\.file$/.exec(target);
-        keep = !!m && reachable.has(objectKey(m[1] + m[2], ObjectType.File));
-      }
-      if (!keep) {
-        if (!opts.noPrune) {
-          if (type === ObjectType.Commit) await clearCommitPartial(repo, csum);
-          await deleteObject(repo, csum, type);
+      if (type === ObjectType.File || type === ObjectType.DirTree || type === ObjectType.DirMeta) {
+        plain.push([csum, type]);
+      } else {
+        const st = await fsp.lstat(repo.objectPath(csum, type));
+        result.freedBytes += st.size;
+        let keep = false;
+        if (type === ObjectType.PayloadLink) {
+          // Kept while the content object it points to is reachable.
+          const target = await fsp.readlink(repo.objectPath(csum, type));
+          const m = /([0-9a-f]{2})\/([0-9a-f]{62})\.file$/.exec(target);
+          keep = !!m && reachable.has(objectKey(m[1] + m[2], ObjectType.File));
         }
-        if (type === ObjectType.Commit) result.deletedCommits.push(csum);
-        result.pruned++;
+        if (!keep) {
+          if (!opts.noPrune) {
+            if (type === ObjectType.Commit) await clearCommitPartial(repo, csum);
+            await deleteObject(repo, csum, type);
+          }
+          if (type === ObjectType.Commit) result.deletedCommits.push(csum);
+          result.pruned++;
+        }
       }
     }
     opts.onProgress?.({ phase: 'prune', loaded: ++done, total: objects.length });
   }
+  await mapLimit(chunk(plain, UNLINK_BATCH), parallelism, async (batch) => {
+    throwAborted(signal);
+    const rels = batch.map(([c, t]) => Repo.relObjectPath(c, t, repo.mode).slice('objects/'.length));
+    let sizes: Float64Array;
+    try {
+      sizes = await native().objects_unlink_batch(repo.path, rels, { dryRun: !!opts.noPrune });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const i = e.syscall === 'unlink' && e.path ? rels.findIndex((r) => e.path!.endsWith('/' + r)) : -1;
+      if (i < 0) throw err;
+      const [csum, type] = batch[i];
+      const reason = isErrno(err, 'ENOENT') ? 'No such file or directory' : e.message;
+      throw new OstreeError(isErrno(err, 'ENOENT') ? 'OSTREE_OBJECT_NOT_FOUND' : 'OSTREE_IO', `Deleting object ${csum}.${OBJECT_TYPE_NAMES[type]}: unlinkat(${rels[i]}): ${reason}`, {
+        cause: err,
+        data: { checksum: csum, type: OBJECT_TYPE_NAMES[type] },
+      });
+    }
+    for (const s of sizes) result.freedBytes += s;
+    result.pruned += batch.length;
+  });
   if (!opts.noPrune) result.deletedDeltas.push(...(await pruneStaticDeltas(repo, null)));
   return result;
 }

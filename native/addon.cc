@@ -3,11 +3,13 @@
 #include <napi.h>
 
 #include "checkout.h"
+#include "checkout_files.h"
 #include "checksum.h"
 #include "commit.h"
 #include "fsutil.h"
 #include "lock.h"
 #include "objects.h"
+#include "repo_batch.h"
 #include "xattr.h"
 
 namespace ostree {
@@ -37,6 +39,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"content_write_batch", ContentWriteBatch},
       {"metadata_write_batch", MetadataWriteBatch},
       {"dirs_scan", DirsScan},
+      {"checkout_files", CheckoutFiles},
+      {"metadata_read_batch", MetadataReadBatch},
+      {"content_verify_batch", ContentVerifyBatch},
+      {"objects_unlink_batch", ObjectsUnlinkBatch},
   };
   for (const Entry& e : kExports) {
     exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));

@@ -120,18 +120,13 @@ std::string BuildOstreeMeta(uint32_t uid, uint32_t gid, uint32_t mode,
   return out;
 }
 
-bool ParseOstreeMeta(const std::string& data, uint32_t* uid, uint32_t* gid,
-                     uint32_t* mode, XattrList* xattrs) {
-  xattrs->clear();
-  if (data.size() < 12) return false;
-  *uid = GetBE32(data, 0);
-  *gid = GetBE32(data, 4);
-  *mode = GetBE32(data, 8);
+namespace {
 
-  const size_t base = 12;
-  const size_t len = data.size() - base;
+// Parses the bytes of an a(ayay) array (names without their NUL), sorted.
+bool ParseXattrArray(const std::string& arr, XattrList* xattrs) {
+  xattrs->clear();
+  const size_t len = arr.size();
   if (len == 0) return true;
-  std::string arr = data.substr(base);
   size_t w = ReadWidth(len);
   if (len < w) return false;
   uint64_t last_end = GetLE(arr, len - w, w);
@@ -157,6 +152,38 @@ bool ParseOstreeMeta(const std::string& data, uint32_t* uid, uint32_t* gid,
   }
   SortXattrs(xattrs);
   return true;
+}
+
+}  // namespace
+
+bool ParseOstreeMeta(const std::string& data, uint32_t* uid, uint32_t* gid,
+                     uint32_t* mode, XattrList* xattrs) {
+  xattrs->clear();
+  if (data.size() < 12) return false;
+  *uid = GetBE32(data, 0);
+  *gid = GetBE32(data, 4);
+  *mode = GetBE32(data, 8);
+  return ParseXattrArray(data.substr(12), xattrs);
+}
+
+bool ParseZlibHeader(const std::string& data, ZlibHeader* out) {
+  // (tuuuusa(ayay)): 24 fixed bytes, the NUL-terminated target, the xattr
+  // array, then one framing offset (the end of the string).
+  const size_t total = data.size();
+  size_t w = ReadWidth(total);
+  if (total < 25 + w) return false;
+  uint64_t size = 0;
+  for (int i = 0; i < 8; i++) size = (size << 8) | static_cast<uint8_t>(data[i]);
+  out->size = size;
+  out->uid = GetBE32(data, 8);
+  out->gid = GetBE32(data, 12);
+  out->mode = GetBE32(data, 16);
+  if (GetBE32(data, 20) != 0) return false;  // rdev
+  uint64_t string_end = GetLE(data, total - w, w);
+  if (string_end < 25 || string_end > total - w || data[string_end - 1] != '\0') return false;
+  out->symlink_target = data.substr(24, string_end - 1 - 24);
+  if (out->symlink_target.find('\0') != std::string::npos) return false;
+  return ParseXattrArray(data.substr(string_end, total - w - string_end), &out->xattrs);
 }
 
 }  // namespace ostree

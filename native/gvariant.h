@@ -30,4 +30,16 @@ std::string BuildOstreeMeta(uint32_t uid, uint32_t gid, uint32_t mode,
 bool ParseOstreeMeta(const std::string& data, uint32_t* uid, uint32_t* gid,
                      uint32_t* mode, XattrList* xattrs);
 
+// The archive `.filez` header `(tuuuusa(ayay))`, parsed.
+struct ZlibHeader {
+  uint64_t size = 0;
+  uint32_t uid = 0, gid = 0, mode = 0;
+  std::string symlink_target;
+  XattrList xattrs;  // sorted, names without NUL
+};
+
+// Parses a `.filez` header (the bytes after the 8-byte length prefix);
+// false when malformed or rdev != 0.
+bool ParseZlibHeader(const std::string& data, ZlibHeader* out);
+
 }  // namespace ostree

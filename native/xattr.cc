@@ -96,6 +96,20 @@ bool ReadXattr(const std::string& path, int fd, const char* name,
                std::string* value, bool* found, SysError* err) {
   *found = false;
   value->clear();
+  {
+    // One call for the common small value; the size query only when it's larger.
+    char small[512];
+    ssize_t n = Get(path, fd, name, small, sizeof small);
+    if (n >= 0) {
+      value->assign(small, static_cast<size_t>(n));
+      *found = true;
+      return true;
+    }
+    if (errno != ERANGE) {
+      if (errno == ENODATA || IsNotSupported(errno)) return true;
+      return err->Set(errno, fd >= 0 ? "fgetxattr" : "lgetxattr", path);
+    }
+  }
   for (;;) {
     ssize_t n = Get(path, fd, name, nullptr, 0);
     if (n >= 0) {

@@ -1,16 +1,27 @@
 // Checkout: materialise a commit (or a subpath) into a directory. Mirrors
-// ostree-repo-checkout.c (FORMATS.md §6). TS walks the dirtrees and builds a
-// plan; the native executor runs it in batches: mkdirs (pre-order), then
-// files (hardlink with copy fallback, copies, symlinks), then directory
-// metadata (post-order, so read-only directories are filled first).
+// ostree-repo-checkout.c (FORMATS.md §6). The dirtrees and dirmetas are read
+// ahead in parallel native batches, then TS walks them and builds a plan; the
+// native side runs it: mkdirs (pre-order), then the files in parallel jobs
+// (checkout_files: each job loads its objects and hardlinks, copies,
+// decompresses or symlinks them), then directory metadata (post-order, so
+// read-only directories are filled first).
+//
+// Archive repos in user mode go through the uncompressed-objects cache as
+// ostree does (FORMATS.md §6.5): each regular file is decompressed once into
+// <repo>/uncompressed-objects-cache/XX/<rest>.file (suid/sgid stripped) and
+// hardlinked from there.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, throwAborted, isErrno } from '../errors';
 import { Repo, tmpName } from '../repo/repo';
 import { chunk, mapLimit } from '../repo/transaction';
 import { ObjectType, validateDirTree, validateFilename, isLink, DirMeta, parseDirMeta, FileHeader } from '../objects/formats';
-import { native, CheckoutOp } from '../binding';
+import { native, CheckoutOp, CheckoutFilesJob, CheckoutFilesOptions, CheckoutFilesResult } from '../binding';
 import type { Progress } from '../commit/commit';
+import { prefetchTrees, readMetadataBatch, repoChain, DEFAULT_PARALLELISM, Prefetched } from '../traverse';
+
+/** Files per native checkout job. */
+const FILES_PER_JOB = 256;
 
 export type OverwriteMode = 'none' | 'union-files' | 'add-files' | 'union-identical';
 
@@ -28,6 +39,10 @@ export interface CheckoutOptions {
   /** Mask directory modes with 0775 (--bareuseronly-dirs). */
   bareuseronlyDirs?: boolean;
   fsync?: boolean;
+  /** Don't use (or fill) an archive repo's uncompressed-objects cache (--disable-cache). */
+  disableCache?: boolean;
+  /** Native jobs in flight (default 4; 1 = single-threaded). */
+  parallelism?: number;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
 }
@@ -124,10 +139,28 @@ export async function checkout(repo: Repo, commitChecksum: string, dest: string,
   const whiteoutRemovals: string[] = [];
   const opaqueDirs: string[] = [];
 
+  const parallelism = Math.max(1, Math.floor(opts.parallelism ?? DEFAULT_PARALLELISM));
+  // Read every dirtree and dirmeta of the tree ahead, in parallel batches.
+  const trees: Map<string, Prefetched> = src.kind === 'dir' ? await prefetchTrees(repo, src.tree, new Set(), parallelism) : new Map();
+  const metaRaw = new Map<string, Buffer | null>();
+  if (src.kind === 'dir') {
+    const metaSums = new Set<string>([src.meta]);
+    for (const t of trees.values()) if (t && !('error' in t)) for (const [, , m] of t.dirs) metaSums.add(m);
+    const list = [...metaSums];
+    const { data } = await readMetadataBatch(repo, ObjectType.DirMeta, list, { parallelism });
+    list.forEach((c, i) => metaRaw.set(c, data[i]));
+  }
+  const readTree = async (csum: string) => {
+    const t = trees.get(csum);
+    // Missing or unparseable: the plain loader gives the error.
+    if (!t || 'error' in t) return repo.readDirTree(csum);
+    return t;
+  };
   const loadMeta = async (csum: string) => {
     let m = metaCache.get(csum);
     if (!m) {
-      m = parseDirMeta((await repo.loadMetadata(ObjectType.DirMeta, csum)) as Buffer);
+      const raw = metaRaw.get(csum);
+      m = parseDirMeta(raw ?? ((await repo.loadMetadata(ObjectType.DirMeta, csum)) as Buffer));
       metaCache.set(csum, m);
     }
     return m;
@@ -147,7 +180,7 @@ export async function checkout(repo: Repo, commitChecksum: string, dest: string,
 
   const walk = async (tree: string, meta: string, p: string, isRoot: boolean): Promise<void> => {
     throwAborted(opts.signal);
-    const dt = await repo.readDirTree(tree);
+    const dt = await readTree(tree);
     validateDirTree(dt);
     let existed = false;
     if (isRoot || overwrite !== 'none') {
@@ -205,7 +238,132 @@ export async function checkout(repo: Repo, commitChecksum: string, dest: string,
 
   const result: CheckoutResult = { linked: 0, copied: 0, skipped: 0, dirs: mkdirs.length };
   const copts = { copyFallback: !opts.requireHardlinks, overwrite: nativeOverwrite as 'error' | 'skip' | 'replace', fsync: opts.fsync ?? false };
-  if (mkdirs.length) await n.checkout_batch(mkdirs, copts);
+  // Directories level by level (a parent before its children), each level in parallel batches.
+  const levels = new Map<number, CheckoutOp[]>();
+  for (const op of mkdirs) {
+    const depth = (op as { path: string }).path.split('/').length;
+    let l = levels.get(depth);
+    if (!l) levels.set(depth, (l = []));
+    l.push(op);
+  }
+  for (const depth of [...levels.keys()].sort((a, b) => a - b)) {
+    throwAborted(opts.signal);
+    await mapLimit(chunk(levels.get(depth)!, 64), parallelism, (batch) => n.checkout_batch(batch, copts));
+  }
+
+  if (overwrite !== 'union-identical') {
+    await checkoutFilesNative(repo, files, opts, nativeOverwrite as 'error' | 'skip' | 'replace', parallelism, result);
+  } else {
+    await checkoutFilesPlanned(repo, files, opts, copts, result);
+  }
+  if (dirmetas.length) await n.checkout_batch(dirmetas, copts);
+  if (opts.fsync) await n.fs_syncfs(target);
+  return result;
+}
+
+/** Whether regular bare objects may be hardlinked for this repo and checkout mode. */
+function hardlinkable(repo: Repo, opts: CheckoutOptions): boolean {
+  const userMode = opts.mode === 'user';
+  return !opts.forceCopy && ((repo.mode === 'bare' && !userMode) || ((repo.mode === 'bare-user' || repo.mode === 'bare-user-only') && userMode));
+}
+
+/** The uncompressed-objects cache directory to use, or null (FORMATS.md §6.5). */
+async function uncompressedCache(repo: Repo, opts: CheckoutOptions): Promise<string | null> {
+  if (repo.mode !== 'archive' || opts.mode !== 'user' || opts.forceCopy || opts.requireHardlinks || opts.disableCache) return null;
+  if (!repo.config.getBoolean('core', 'enable-uncompressed-cache', true)) return null;
+  if (!(await repo.isWritable())) return null;
+  const dir = path.join(repo.path, 'uncompressed-objects-cache');
+  try {
+    await fsp.mkdir(dir, { mode: 0o755 });
+  } catch (err) {
+    if (!isErrno(err, 'EEXIST')) return null;
+  }
+  return dir;
+}
+
+/** The file phase through the native engine: jobs of FILES_PER_JOB files, `parallelism` in flight. */
+async function checkoutFilesNative(
+  repo: Repo,
+  files: FileTask[],
+  opts: CheckoutOptions,
+  overwrite: 'error' | 'skip' | 'replace',
+  parallelism: number,
+  result: CheckoutResult,
+): Promise<void> {
+  const n = native();
+  const cache = await uncompressedCache(repo, opts);
+  const nopts: CheckoutFilesOptions = {
+    stores: repoChain(repo).map((r) => [r.path, r.mode, r.disableXattrs] as [string, string, boolean]),
+    userMode: opts.mode === 'user',
+    hardlink: hardlinkable(repo, opts),
+    requireHardlinks: !!opts.requireHardlinks,
+    overwrite,
+    fsync: opts.fsync ?? false,
+  };
+  if (cache) {
+    nopts.cache = cache;
+    nopts.cacheTmp = path.join(repo.path, 'tmp');
+  }
+  // Jobs: consecutive files (a directory's files are consecutive in the plan).
+  const jobs: Array<{ start: number; job: CheckoutFilesJob }> = [];
+  for (let start = 0; start < files.length; start += FILES_PER_JOB) {
+    const part = files.slice(start, start + FILES_PER_JOB);
+    const dirs: string[] = [];
+    const fileDir = new Uint32Array(part.length);
+    const names: string[] = new Array(part.length);
+    let csums = '';
+    let last = '';
+    part.forEach((f, i) => {
+      const dir = path.dirname(f.dest);
+      if (dir !== last || dirs.length === 0) {
+        dirs.push(dir);
+        last = dir;
+      }
+      fileDir[i] = dirs.length - 1;
+      names[i] = path.basename(f.dest);
+      csums += f.checksum;
+    });
+    jobs.push({ start, job: { dirs, fileDir, names, csums } });
+  }
+  let done = 0;
+  type Failure = { at: number; f: NonNullable<CheckoutFilesResult['failure']> };
+  const failed: { first: Failure | null } = { first: null };
+  await mapLimit(jobs, parallelism, async ({ start, job }) => {
+    if (failed.first) return;
+    throwAborted(opts.signal);
+    const r = await n.checkout_files(job, nopts);
+    result.linked += r.linked;
+    result.copied += r.copied;
+    result.skipped += r.skipped;
+    const prev = failed.first as Failure | null;
+    if (r.failure && (!prev || start + r.failure.index < prev.at)) failed.first = { at: start + r.failure.index, f: r.failure };
+    done += job.names.length;
+    opts.onProgress?.({ phase: 'checkout', loaded: done, total: files.length });
+  });
+  if (failed.first) {
+    const { at, f } = failed.first;
+    const task = files[at];
+    if (f.kind === 'require-hardlinks') {
+      throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Unable to do hardlink checkout of ${task.dest}: repository mode ${repo.mode} needs a copy`);
+    }
+    // The plain loader reports a missing or corrupt object in its own words.
+    const o = await repo.loadFile(task.checksum);
+    await o.readPayload();
+    throw f.error;
+  }
+}
+
+/** The file phase for --union-identical: headers loaded per object, plan checked against the destination, then executed. */
+async function checkoutFilesPlanned(
+  repo: Repo,
+  files: FileTask[],
+  opts: CheckoutOptions,
+  copts: { copyFallback: boolean; overwrite: 'error' | 'skip' | 'replace'; fsync: boolean },
+  result: CheckoutResult,
+): Promise<void> {
+  const n = native();
+  const userMode = opts.mode === 'user';
+  const overwrite = opts.overwrite ?? 'none';
 
   // Files: decide per object how to materialise it.
   const headers = new Map<string, { header: FileHeader; size: number; objectPath: string; payloadIsFile: boolean }>();
@@ -215,8 +373,7 @@ export async function checkout(repo: Repo, commitChecksum: string, dest: string,
     headers.set(csum, { header: o.header, size: o.size, objectPath: o.objectPath, payloadIsFile: o.payloadIsFile });
   });
 
-  const canHardlink =
-    !opts.forceCopy && ((repo.mode === 'bare' && !userMode) || ((repo.mode === 'bare-user' || repo.mode === 'bare-user-only') && userMode));
+  const canHardlink = hardlinkable(repo, opts);
   const ops: CheckoutOp[] = [];
   const jsWrites: FileTask[] = [];
   for (const f of files) {
@@ -308,8 +465,5 @@ export async function checkout(repo: Repo, commitChecksum: string, dest: string,
     done += batch.length;
     opts.onProgress?.({ phase: 'checkout', loaded: done, total });
   });
-  if (dirmetas.length) await n.checkout_batch(dirmetas, copts);
-  if (opts.fsync) await n.fs_syncfs(target);
-  return result;
 }
 

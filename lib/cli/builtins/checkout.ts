@@ -54,6 +54,7 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
       forceCopy: !!o['force-copy'],
       bareuseronlyDirs: !!o['bareuseronly-dirs'],
       fsync: fsyncOpt === undefined ? false : /^(true|1|yes)$/.test(fsyncOpt),
+      disableCache: !!o['disable-cache'],
     });
   } catch (err) {
     if (o['allow-noent'] && (err as { code?: string }).code === 'OSTREE_NOT_FOUND') return 0;

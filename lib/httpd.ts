@@ -39,6 +39,8 @@ export interface ServeOptions {
   delayMs?: number;
   /** Random source for fault injection (tests make it deterministic). */
   random?: () => number;
+  /** Send ETag/Last-Modified validators and answer conditional GETs with 304 (default true). */
+  conditional?: boolean;
 }
 
 export interface ServedRequest {
@@ -149,6 +151,25 @@ export async function serveRepo(dir: string, opts: ServeOptions = {}): Promise<R
       }
       if (!st.isFile()) return fail(st.isDirectory() ? 403 : 404, st.isDirectory() ? 'Forbidden' : 'Not Found');
       const size = st.size;
+      const etag = `"${size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+      const lastModified = st.mtime.toUTCString();
+      if (opts.conditional !== false && !req.headers.range) {
+        // RFC 9110 §13.2.2: If-None-Match wins over If-Modified-Since.
+        const inm = req.headers['if-none-match'];
+        const ims = req.headers['if-modified-since'];
+        let notModified = false;
+        if (inm !== undefined) {
+          notModified = inm.trim() === '*' || inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+        } else if (ims !== undefined) {
+          const t = Date.parse(ims);
+          notModified = Number.isFinite(t) && Math.floor(st.mtimeMs / 1000) <= Math.floor(t / 1000);
+        }
+        if (notModified) {
+          res.writeHead(304, { etag, 'last-modified': lastModified });
+          res.end();
+          return done(304);
+        }
+      }
       let start = 0;
       let end = size - 1;
       let status = 200;
@@ -174,7 +195,8 @@ export async function serveRepo(dir: string, opts: ServeOptions = {}): Promise<R
       const headers: http.OutgoingHttpHeaders = {
         'content-length': Math.max(0, end - start + 1),
         'accept-ranges': 'bytes',
-        'last-modified': st.mtime.toUTCString(),
+        'last-modified': lastModified,
+        ...(opts.conditional !== false ? { etag } : {}),
         'content-type': 'application/octet-stream',
       };
       if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${size}`;

@@ -6,36 +6,15 @@
 // checksummed and structure-checked; content objects are re-checksummed
 // whenever they are re-encoded for a different repo mode, and for same-mode
 // copies (hardlinks) only with `untrusted`.
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
-import { promisify } from 'node:util';
-import { OstreeError, isErrno, throwAborted } from './errors';
-import { Repo, tmpName } from './repo/repo';
-import { Transaction, ContentSource, mapLimit, chunk, linkNoReplace } from './repo/transaction';
+import { OstreeError, throwAborted } from './errors';
+import { Repo } from './repo/repo';
+import { Transaction, mapLimit, chunk } from './repo/transaction';
 import { withRepoLock } from './lock';
 import { listRefs, resolveRev } from './refs/refs';
-import {
-  ObjectType,
-  FileHeader,
-  isValidChecksum,
-  isLink,
-  isReg,
-  S_IFMT,
-  parseCommit,
-  parseDirTree,
-  parseDirMeta,
-  validateDirTree,
-  validateDirMeta,
-  validateFileMode,
-  splitFramedHeader,
-  parseZlibHeader,
-  contentChecksum,
-} from './objects/formats';
-import { native } from './binding';
-import { markCommitPartial, clearCommitPartial, contentChecksumOptions } from './fsck';
-
-const inflateRaw = promisify(zlib.inflateRaw);
+import { ObjectType, isValidChecksum, parseCommit, parseDirTree, parseDirMeta, validateDirTree, validateDirMeta } from './objects/formats';
+import { markCommitPartial, clearCommitPartial } from './fsck';
+import { withPullTransaction, importContentFromRepo } from './pull/common';
 
 const CONTENT_BATCH = 64;
 const CONTENT_PARALLEL = 4;
@@ -76,68 +55,9 @@ export interface PullLocalResult {
   commits: string[];
 }
 
-/** A source content object, inspected (and checksummed) for re-encoding. */
-interface Inspected {
-  checksum: string;
-  actual: string;
-  header: FileHeader;
-  size: number;
-  /** Archive sources: the inflated payload. */
-  payload?: Buffer;
-  /** Bare sources: the object file holding the payload. */
-  path?: string;
-}
-
 function splitSubpath(subpath: string | undefined): string[] {
   if (!subpath) return [];
   return subpath.split('/').filter((p) => p.length > 0);
-}
-
-/** Read one archive object: header, payload, and the checksum of what is stored. */
-async function inspectArchive(src: Repo, checksum: string): Promise<Inspected> {
-  const raw = await fsp.readFile(src.objectPath(checksum, ObjectType.File));
-  const { header, payloadOffset } = splitFramedHeader(raw);
-  const { size, ...h } = parseZlibHeader(header);
-  let payload = Buffer.alloc(0);
-  if (!isLink(h.mode)) {
-    payload = await inflateRaw(raw.subarray(payloadOffset));
-    if (BigInt(payload.length) !== size) {
-      throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Corrupted file object ${checksum}; size ${payload.length} does not match header ${size}`);
-    }
-  }
-  return { checksum, actual: contentChecksum(h, payload), header: h, size: payload.length, payload };
-}
-
-/** Inspect a batch of source objects: one native call for bare sources. */
-async function inspectBatch(src: Repo, checksums: string[]): Promise<Inspected[]> {
-  if (src.mode === 'archive') return mapLimit(checksums, 8, (c) => inspectArchive(src, c));
-  const paths = checksums.map((c) => src.objectPath(c, ObjectType.File));
-  const rs = await native().checksum_files(paths, contentChecksumOptions(src));
-  return rs.map((r, i) => ({
-    checksum: checksums[i],
-    actual: r.checksum,
-    header: { uid: r.uid, gid: r.gid, mode: r.mode, symlinkTarget: r.symlinkTarget ?? '', xattrs: r.xattrs },
-    size: isLink(r.mode) ? 0 : r.size,
-    path: paths[i],
-  }));
-}
-
-function checkInspected(o: Inspected, opts: PullLocalOptions): void {
-  validateFileMode(o.header.mode);
-  if (o.actual !== o.checksum) {
-    throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Corrupted file object; checksum expected='${o.checksum}' actual='${o.actual}'`, {
-      data: { checksum: o.checksum },
-    });
-  }
-  if (opts.bareuseronlyFiles && isReg(o.header.mode)) {
-    const bad = o.header.mode & ~S_IFMT & ~0o775;
-    if (bad) {
-      throw new OstreeError(
-        'OSTREE_INVALID_ARGUMENT',
-        `Content object ${o.checksum}: invalid mode 0${o.header.mode.toString(8).padStart(4, '0')} with bits 0${bad.toString(8).padStart(4, '0')}`,
-      );
-    }
-  }
 }
 
 /**
@@ -171,29 +91,15 @@ async function pullLocked(repo: Repo, src: Repo, refArgs: string[], opts: PullLo
     else roots.push({ ref: name, checksum: (await resolveRev(src, name)) as string });
   }
 
-  const savedFsync = repo.config.get('core', 'fsync');
-  if (opts.disableFsync) repo.config.set('core', 'fsync', 'false');
-  try {
-    const tx = await Transaction.begin(repo, { signal });
-    try {
-      await pullObjects(tx, repo, src, roots, opts, result);
-      for (const r of roots) {
-        if (!r.ref) continue;
-        const spec = opts.remote ? `${opts.remote}:${r.ref}` : r.ref;
-        tx.setRef(spec, r.checksum);
-        result.refs[spec] = r.checksum;
-      }
-      await tx.commit();
-    } catch (err) {
-      await tx.abort();
-      throw err;
+  await withPullTransaction(repo, { disableFsync: opts.disableFsync, signal }, async (tx) => {
+    await pullObjects(tx, repo, src, roots, opts, result);
+    for (const r of roots) {
+      if (!r.ref) continue;
+      const spec = opts.remote ? `${opts.remote}:${r.ref}` : r.ref;
+      tx.setRef(spec, r.checksum);
+      result.refs[spec] = r.checksum;
     }
-  } finally {
-    if (opts.disableFsync) {
-      if (savedFsync === undefined) repo.config.remove('core', 'fsync');
-      else repo.config.set('core', 'fsync', savedFsync);
-    }
-  }
+  });
   // A full pull leaves every commit it touched complete.
   if (!opts.commitMetadataOnly && !opts.subpath) for (const c of result.commits) await clearCommitPartial(repo, c);
   return result;
@@ -295,57 +201,10 @@ async function pullObjects(
   let copied = 0;
   await mapLimit(chunk(missing, CONTENT_BATCH), CONTENT_PARALLEL, async (batch) => {
     throwAborted(signal);
-    await importContent(tx, repo, src, batch, opts, result);
+    const r = await importContentFromRepo(tx, repo, src, batch, { untrusted: opts.untrusted, bareuseronlyFiles: opts.bareuseronlyFiles });
+    result.contentImported += r.imported;
+    result.contentBytesWritten += r.bytesWritten;
     copied += batch.length;
     opts.onProgress?.({ phase: 'content', loaded: copied, total: missing.length });
   });
-}
-
-/** Copy a batch: same-mode objects as they are (hardlink, else copy), others re-encoded. */
-async function importContent(tx: Transaction, repo: Repo, src: Repo, batch: string[], opts: PullLocalOptions, result: PullLocalResult): Promise<void> {
-  const sameMode = src.mode === repo.mode;
-  const verify = !sameMode || opts.untrusted || opts.bareuseronlyFiles;
-  const inspected = verify ? await inspectBatch(src, batch) : null;
-  if (inspected) for (const o of inspected) checkInspected(o, opts);
-
-  const reencode: string[] = [];
-  if (sameMode) {
-    for (const c of batch) {
-      if (await copyAsIs(repo, src, c)) result.contentImported++;
-      else reencode.push(c);
-    }
-    if (reencode.length === 0) return;
-  } else {
-    reencode.push(...batch);
-  }
-  const objs = inspected ? inspected.filter((o) => reencode.includes(o.checksum)) : await inspectBatch(src, reencode);
-  if (!inspected) for (const o of objs) checkInspected(o, opts);
-  const sources: ContentSource[] = objs.map((o) => ({ checksum: o.checksum, header: o.header, payload: o.payload, path: o.payload ? undefined : o.path }));
-  await tx.writeContent(sources);
-  result.contentImported += objs.length;
-  if (!sameMode) for (const o of objs) result.contentBytesWritten += o.size;
-}
-
-/**
- * Same repo mode: the stored representation is valid as it is. Hardlink it
- * (objects are immutable), or for archive objects copy the bytes. Returns
- * false when the object has to be re-encoded instead (a bare object on
- * another filesystem needs its owner/xattrs recreated).
- */
-async function copyAsIs(repo: Repo, src: Repo, checksum: string): Promise<boolean> {
-  const from = src.objectPath(checksum, ObjectType.File);
-  const to = repo.objectPath(checksum, ObjectType.File);
-  await fsp.mkdir(path.dirname(to), { recursive: true });
-  try {
-    await fsp.link(from, to);
-    return true;
-  } catch (err) {
-    if (isErrno(err, 'EEXIST')) return true;
-    if (!isErrno(err, 'EXDEV') && !isErrno(err, 'EMLINK') && !isErrno(err, 'EPERM')) throw err;
-  }
-  if (repo.mode !== 'archive') return false;
-  const tmp = path.join(repo.path, 'tmp', tmpName('import'));
-  await fsp.copyFile(from, tmp);
-  await linkNoReplace(tmp, to);
-  return true;
 }

@@ -10,9 +10,9 @@ import { Repo } from '../lib/repo/repo';
 import { pull, PullProgress } from '../lib/pull/pull';
 import { fsck } from '../lib/fsck';
 import { serveRepo, RepoServer } from '../lib/httpd';
-import { OstreeError } from '../lib/errors';
 import type { RunResult } from './helpers/interop';
 import { SKIP_INTEROP, CLI, tmpdir, cleanupTmp, ostree, ours, ok, makeTree, describeTree } from './helpers/interop';
+import { ostreeA, oursA, tick, pullError, objectSet, refsOf, makeTestPki, initClient } from './helpers/pull';
 
 /** A fresh GnuPG home with one ed25519 signing key; returns [home, fingerprint, armored public key file]. */
 function makeKey(dir: string, name: string): { home: string; keyId: string; pub: string } {
@@ -33,63 +33,7 @@ function commitSigned(repo: string, tree: string, key: { home: string; keyId: st
   return ok(ostree(args), 'ostree commit');
 }
 
-/** Relative paths of every file under objects/ plus the state/ markers. */
-function objectSet(repo: string): string[] {
-  const out: string[] = [];
-  const objs = path.join(repo, 'objects');
-  for (const d of readdirSync(objs)) for (const f of readdirSync(path.join(objs, d))) out.push(`${d}/${f}`.replace(/\.file$|\.filez$/, '.content'));
-  for (const f of existsSync(path.join(repo, 'state')) ? readdirSync(path.join(repo, 'state')) : []) out.push(`state/${f}`);
-  return out.sort();
-}
-
-function refsOf(repo: string): string {
-  return ok(ostree([`--repo=${repo}`, 'refs']))
-    .split('\n')
-    .sort()
-    .map((r) => `${r} ${ok(ostree([`--repo=${repo}`, 'rev-parse', r]))}`)
-    .join('\n');
-}
-
-function initClient(dir: string, name: string, url: string, opts: { gpgImport?: string; noGpg?: boolean; set?: string[]; mode?: string } = {}): string {
-  const repo = path.join(dir, name);
-  ok(ostree([`--repo=${repo}`, 'init', `--mode=${opts.mode ?? 'bare-user'}`]));
-  const args = [`--repo=${repo}`, 'remote', 'add'];
-  if (opts.noGpg) args.push('--no-gpg-verify');
-  if (opts.gpgImport) args.push(`--gpg-import=${opts.gpgImport}`);
-  for (const s of opts.set ?? []) args.push(`--set=${s}`);
-  args.push('origin', url);
-  ok(ostree(args), 'remote add');
-  return repo;
-}
-
-async function pullCode(p: Promise<unknown>): Promise<OstreeError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as OstreeError;
-  }
-  throw new Error('pull succeeded unexpectedly');
-}
-
-const tick = () => new Promise((r) => setImmediate(r));
-
-/** Run without blocking the event loop: our in-process servers must keep answering. */
-function runAsync(cmd: string, args: string[]): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    c.stdout.on('data', (d) => out.push(d));
-    c.stderr.on('data', (d) => err.push(d));
-    c.on('error', reject);
-    c.on('close', (code) => {
-      const stdoutBuf = Buffer.concat(out);
-      resolve({ status: code ?? -1, stdout: stdoutBuf.toString(), stderr: Buffer.concat(err).toString(), stdoutBuf });
-    });
-  });
-}
-const ostreeA = (args: string[]) => runAsync('ostree', args);
-const oursA = (args: string[]) => runAsync(process.execPath, [CLI, ...args]);
+const pullCode = pullError;
 
 describe.skipIf(SKIP_INTEROP)('pull over HTTP (interop with ostree 2022.7)', () => {
   let dir: string;
@@ -429,20 +373,7 @@ describe.skipIf(SKIP_INTEROP)('pull over HTTP (interop with ostree 2022.7)', () 
   describe('pinned TLS', () => {
     let pki: string;
     beforeAll(() => {
-      pki = path.join(dir, 'pki');
-      mkdirSync(pki);
-      const sh = (cmd: string) => {
-        const r = spawnSync('sh', ['-c', cmd], { cwd: pki, encoding: 'utf8' });
-        if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
-      };
-      sh('openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=Test CA"');
-      sh('openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1"');
-      writeFileSync(path.join(pki, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-      sh('openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext');
-      sh('openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj "/CN=test-client"');
-      sh('openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2');
-      // Another CA, not the server's.
-      sh('openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.pem -days 2 -subj "/CN=Other CA"');
+      pki = makeTestPki(path.join(dir, 'pki'));
     });
 
     it('succeeds with tls-ca-path, fails without it or with another CA, sends the client cert when configured', async () => {

@@ -226,11 +226,12 @@ export function describeResult(res: VerifyResult, header = 'Found'): string {
   return out;
 }
 
-function fail(res: VerifyResult, what: string, data: Record<string, unknown>): never {
+/** ostree's error text: "Commit CSUM: " + the description (summaries: the description alone). */
+function fail(res: VerifyResult, prefix: string, data: Record<string, unknown>): never {
   const keyIds = res.all.map((s) => (s.fingerprint ? s.fingerprint.slice(-16) : s.keyId));
   const last = res.all[res.all.length - 1];
   const reason = !last ? 'no-signature' : last.keyMissing ? 'missing-key' : last.revoked ? 'revoked-key' : last.expired ? 'expired-key' : last.sigExpired ? 'expired-signature' : 'invalid-signature';
-  const msg = res.all.length === 0 ? `GPG verification enabled, but no signatures found (use gpg-verify=false in remote config to disable) for ${what}` : `GPG signatures found, but none are in trusted keyring for ${what}: ${describeFailure(res)}`;
+  const msg = res.all.length === 0 ? `${prefix}GPG verification enabled, but no signatures found (use gpg-verify=false in remote config to disable)` : `${prefix}${describeFailure(res)}`;
   throw new OstreeError('OSTREE_GPG_VERIFY_FAILED', msg, { data: { ...data, keyIds, reason, result: res } });
 }
 
@@ -254,7 +255,7 @@ export async function keysForHomedir(homedir?: string, repo?: Repo): Promise<Key
 export async function verifyCommitGpg(repo: Repo, remote: string, commitChecksum: string, commitBytes: Buffer, detached: Metadata | null): Promise<VerifyResult> {
   const keys = await remoteTrustedKeys(repo, remote);
   const res = await verifyDetached(commitBytes, signaturesFromMetadata(detached), keys);
-  if (res.valid.length === 0) fail(res, `commit ${commitChecksum}`, { commit: commitChecksum, remote });
+  if (res.valid.length === 0) fail(res, `Commit ${commitChecksum}: `, { commit: commitChecksum, remote });
   return res;
 }
 
@@ -273,6 +274,6 @@ export async function verifySummaryGpg(repo: Repo, remote: string, summary: Buff
   }
   const keys = await remoteTrustedKeys(repo, remote);
   const res = await verifyDetached(summary, signaturesFromMetadata(md), keys);
-  if (res.valid.length === 0) fail(res, `summary of remote ${remote}`, { remote, summary: true });
+  if (res.valid.length === 0) fail(res, '', { remote, summary: true });
   return res;
 }

@@ -22,12 +22,30 @@ export interface FetchOptions {
   /** Metadata requests jump the queue ahead of content (default: !content). */
   priority?: 'high' | 'low';
   signal?: AbortSignal;
+  /** Conditional request: If-None-Match with this ETag... */
+  ifNoneMatch?: string;
+  /** ...and/or If-Modified-Since with this time (seconds since the epoch). */
+  ifModifiedSince?: number;
+}
+
+/** The answer to a conditional request. */
+export interface ConditionalResult {
+  /** The body (null: optional and missing, or not modified). */
+  body: Buffer | null;
+  /** The server answered 304 Not Modified. */
+  notModified: boolean;
+  /** ETag of the response, when the server sent one. */
+  etag?: string;
+  /** Last-Modified of the response in seconds since the epoch (0 = none). */
+  lastModified: number;
 }
 
 /** What a pull needs from a transport. */
 export interface Fetcher {
   /** GET `relPath` below the base URL; the whole body, or null for an optional missing file. */
   fetch(relPath: string, opts?: FetchOptions): Promise<Buffer | null>;
+  /** Like fetch, with If-None-Match/If-Modified-Since and the validators of the answer. */
+  fetchConditional(relPath: string, opts?: FetchOptions): Promise<ConditionalResult>;
   /** Body bytes received so far (all requests, including retries). */
   readonly bytesTransferred: number;
   /** Requests started (each retry counts). */
@@ -75,6 +93,13 @@ export interface FetcherOptions {
 }
 
 const DEFAULT_UA = 'libostree/2022.7 node-ostree';
+
+type Attempt = 'ok' | 'missing' | 'not-modified';
+
+interface ResponseMeta {
+  etag?: string;
+  lastModified: number;
+}
 
 /** A failed attempt that may succeed when repeated. */
 class TransientError extends Error {
@@ -220,15 +245,21 @@ export class NodeFetcher implements Fetcher {
   }
 
   async fetch(relPath: string, fo: FetchOptions = {}): Promise<Buffer | null> {
+    return (await this.fetchConditional(relPath, fo)).body;
+  }
+
+  async fetchConditional(relPath: string, fo: FetchOptions = {}): Promise<ConditionalResult> {
     const base = fo.content ? this.contentBase : this.base;
     const url = new URL(joinUrl(base.href, relPath));
     const signal = anySignal(this.opts.signal, fo.signal);
     if (signal?.aborted) throw abortError(signal);
-    if (url.protocol === 'file:') return this.fetchFile(url, fo);
+    if (url.protocol === 'file:') return { body: await this.fetchFile(url, fo), notModified: false, lastModified: 0 };
     const high = fo.priority ? fo.priority === 'high' : !fo.content;
     await this.slots.acquire(high, signal);
     try {
-      return await this.fetchWithRetries(url, fo, signal);
+      const meta: ResponseMeta = { lastModified: 0 };
+      const r = await this.fetchWithRetries(url, fo, signal, meta);
+      return { body: r === 'not-modified' ? null : r, notModified: r === 'not-modified', etag: meta.etag, lastModified: meta.lastModified };
     } finally {
       this.slots.release();
     }
@@ -250,13 +281,14 @@ export class NodeFetcher implements Fetcher {
     }
   }
 
-  private async fetchWithRetries(url: URL, fo: FetchOptions, signal: AbortSignal | undefined): Promise<Buffer | null> {
+  private async fetchWithRetries(url: URL, fo: FetchOptions, signal: AbortSignal | undefined, meta: ResponseMeta): Promise<Buffer | null | 'not-modified'> {
     const parts: Buffer[] = [];
     let have = 0;
     for (let attempt = 0; ; attempt++) {
       try {
-        const r = await this.attempt(url, fo, signal, parts, have);
+        const r = await this.attempt(url, fo, signal, parts, have, meta);
         if (r === 'missing') return null;
+        if (r === 'not-modified') return r;
         return Buffer.concat(parts);
       } catch (err) {
         if (signal?.aborted) throw abortError(signal);
@@ -274,12 +306,12 @@ export class NodeFetcher implements Fetcher {
    * the server honours it. A 206 answer to a plain request (a server that
    * only sends pieces) continues with further Range requests.
    */
-  private attempt(url: URL, fo: FetchOptions, signal: AbortSignal | undefined, parts: Buffer[], have: number): Promise<'ok' | 'missing'> {
+  private attempt(url: URL, fo: FetchOptions, signal: AbortSignal | undefined, parts: Buffer[], have: number, meta: ResponseMeta): Promise<Attempt> {
     return new Promise((resolve, reject) => {
       let done = false;
       let req: http.ClientRequest | null = null;
       let lowTimer: NodeJS.Timeout | null = null;
-      const finish = (err: Error | null, v?: 'ok' | 'missing') => {
+      const finish = (err: Error | null, v?: Attempt) => {
         if (done) return;
         done = true;
         if (lowTimer) clearInterval(lowTimer);
@@ -287,7 +319,7 @@ export class NodeFetcher implements Fetcher {
         if (err) {
           req?.destroy();
           reject(err);
-        } else resolve(v as 'ok' | 'missing');
+        } else resolve(v as Attempt);
       };
       const onAbort = () => finish(abortError(signal as AbortSignal));
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -322,15 +354,34 @@ export class NodeFetcher implements Fetcher {
         headers.authorization = 'Basic ' + Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64');
       }
       if (have > 0) headers.range = `bytes=${have}-`;
+      else {
+        if (fo.ifNoneMatch) headers['if-none-match'] = fo.ifNoneMatch;
+        if (fo.ifModifiedSince) headers['if-modified-since'] = new Date(fo.ifModifiedSince * 1000).toUTCString();
+      }
 
       const onResponse = (res: http.IncomingMessage) => {
         const status = res.statusCode ?? 0;
         const transientHttp = (msg: string) =>
           new TransientError(msg, new OstreeError('OSTREE_HTTP', `Server returned HTTP ${status}`, { data: { status, url: url.href } }));
         if (status === 404 || status === 410) {
-          res.resume();
+          // The error body counts as transferred, as with libcurl.
+          res.on('data', (c: Buffer) => {
+            this.bytesTransferred += c.length;
+            this.opts.onBytes?.(c.length);
+          });
+          res.on('error', () => {});
           if (fo.optional) return finish(null, 'missing');
           return finish(new OstreeError('OSTREE_HTTP', `Server returned HTTP ${status}`, { data: { status, url: url.href } }));
+        }
+        if (status === 304 && (fo.ifNoneMatch || fo.ifModifiedSince)) {
+          res.resume();
+          return finish(null, 'not-modified');
+        }
+        if (status === 200) {
+          const etag = res.headers.etag;
+          meta.etag = typeof etag === 'string' && etag !== '' ? etag : undefined;
+          const lm = Date.parse(res.headers['last-modified'] ?? '');
+          meta.lastModified = Number.isFinite(lm) ? Math.floor(lm / 1000) : 0;
         }
         if (retryableStatus(status)) {
           res.resume();
@@ -380,7 +431,7 @@ export class NodeFetcher implements Fetcher {
             // More pieces to come: continue from here (the next request has its own speed check).
             if (lowTimer) clearInterval(lowTimer);
             lowTimer = null;
-            this.attempt(url, fo, signal, parts, got).then(
+            this.attempt(url, fo, signal, parts, got, meta).then(
               (v) => finish(null, v),
               (e) => finish(e),
             );
@@ -434,8 +485,11 @@ export class NodeFetcher implements Fetcher {
           onError(new OstreeError('OSTREE_NETWORK', `Proxy CONNECT failed: HTTP ${res.statusCode}`));
           return;
         }
-        const tlsSock = tls.connect({ socket, servername: net.isIP(url.hostname) ? undefined : url.hostname, ...this.tlsCtx });
-        inner = https.request({ host: url.hostname, port, path: pathQ, headers, createConnection: () => tlsSock, agent: false } as https.RequestOptions, onResponse);
+        // host: the name the certificate is checked against (also for IP addresses).
+        const tlsSock = tls.connect({ socket, host: url.hostname, servername: net.isIP(url.hostname) ? undefined : url.hostname, ...this.tlsCtx });
+        tlsSock.on('error', onError);
+        // No agent: the request must run on this tunnelled socket (an agent would open its own connection).
+        inner = https.request({ host: url.hostname, port, path: pathQ, headers, createConnection: () => tlsSock } as https.RequestOptions, onResponse);
         inner.on('error', onError);
         inner.end();
       });

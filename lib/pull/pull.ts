@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { setMaxListeners } from 'node:events';
 import { OstreeError, throwAborted, withContext } from '../errors';
 import { Repo, writeFileAtomic } from '../repo/repo';
-import { Transaction } from '../repo/transaction';
+import type { Transaction } from '../repo/transaction';
 import { resolveRev, validateRef } from '../refs/refs';
 import { deserialize } from '../gvariant/codec';
 import {
@@ -19,14 +19,11 @@ import {
   Commit,
   Metadata,
   isValidChecksum,
-  isReg,
-  S_IFMT,
   parseCommit,
   parseDirTree,
   parseDirMeta,
   validateDirTree,
   validateDirMeta,
-  validateFileMode,
   sha256Hex,
   assertNormalForm,
   COMMIT_TYPE,
@@ -34,11 +31,13 @@ import {
 import { formatSize } from '../cli/console';
 import { markCommitPartial, clearCommitPartial } from '../fsck';
 import { getRemote, remoteBool, remoteList, Remote } from '../remotes/remotes';
-import { parseSummary, Summary } from '../summary';
-import { verifyCommitGpg, verifySummaryGpg } from '../gpg/verify';
-import { verifyCommitEd25519 } from '../sign/ed25519';
+import { parseSummary, Summary, SUMMARY_TYPE } from '../summary';
+import { verifyCommitGpg, verifySummaryGpg, VerifyResult } from '../gpg/verify';
+import { remoteEd25519Keys, signaturesOf, verifySignatures } from '../sign/ed25519';
 import { fetcherOptionsFromRemote } from './fetcher';
-import { HttpSource, LocalSource, PullSource, ContentData } from './source';
+import { HttpSource, LocalSource, PullSource } from './source';
+import { withPullTransaction, checkContentMode, importContentFromRepo } from './common';
+import { SummaryCache, CacheValidators } from './summary-cache';
 
 /** ostree's max-metadata-size default. */
 const MAX_METADATA_SIZE = 128 * 1024 * 1024;
@@ -53,12 +52,15 @@ export interface PullProgress {
   /** Content objects downloaded (or imported from a local cache) / asked for. */
   contentFetched: number;
   contentRequested: number;
+  /** Objects copied from --localcache-repo repos instead of being downloaded. */
+  metadataImported: number;
+  contentImported: number;
   /** metadata + content. */
   objectsFetched: number;
   objectsRequested: number;
   /** Metadata objects scanned (present ones included). */
   scanned: number;
-  /** Body bytes received. */
+  /** Body bytes received while fetching objects (as ostree counts them: summary and config excluded). */
   bytesTransferred: number;
   /** Average rate since the start, bytes/s. */
   bytesPerSecond: number;
@@ -107,6 +109,8 @@ export interface PullOptions {
   gpgVerifySummary?: boolean;
   /** Skip fsync for this pull. */
   disableFsync?: boolean;
+  /** Directory for the summary cache (default REPO/tmp/cache). */
+  cacheDir?: string;
   /** Requests in flight (default 8). */
   maxConcurrency?: number;
   /** Low-speed limit (default 1000 B/s for 30 s, as ostree). */
@@ -117,6 +121,8 @@ export interface PullOptions {
   maxRetryBackoffMs?: number;
   signal?: AbortSignal;
   onProgress?: (p: PullProgress) => void;
+  /** Called with each commit's successful GPG verification (ostree's gpg-verify-result signal). */
+  onGpgVerifyResult?: (commit: string, result: VerifyResult) => void;
 }
 
 export interface PullResult {
@@ -126,6 +132,10 @@ export interface PullResult {
   commits: string[];
   metadataFetched: number;
   contentFetched: number;
+  /** Objects copied from --localcache-repo repos. */
+  metadataImported: number;
+  contentImported: number;
+  /** Body bytes received while fetching objects (summary and config excluded, as ostree). */
   bytesTransferred: number;
   /** Payload bytes of content objects written. */
   contentBytesWritten: number;
@@ -134,6 +144,8 @@ export interface PullResult {
   elapsedMs: number;
   /** ostree's closing line ("N metadata, M content objects fetched; …"). */
   status: string;
+  /** The summary came from tmp/cache/summaries (not downloaded again). */
+  summaryFromCache: boolean;
 }
 
 interface Target {
@@ -171,9 +183,55 @@ function metaValue(md: Metadata, key: string): unknown {
 }
 
 /** The status line ostree prints at the end of a pull. */
-export function formatPullStatus(r: { metadataFetched: number; contentFetched: number; bytesTransferred: number; elapsedMs: number; contentBytesWritten: number }, formatSize: (n: number) => string): string {
-  const xfer = r.bytesTransferred < 1024 ? `${r.bytesTransferred} B` : `${Math.floor(r.bytesTransferred / 1024)} KiB`;
-  return `${r.metadataFetched} metadata, ${r.contentFetched} content objects fetched; ${xfer} transferred in ${Math.floor(r.elapsedMs / 1000)} seconds; ${formatSize(r.contentBytesWritten)} content written`;
+export function formatPullStatus(
+  r: { metadataFetched: number; contentFetched: number; metadataImported?: number; contentImported?: number; bytesTransferred: number; elapsedMs: number; contentBytesWritten: number; localRemote?: boolean },
+  formatSize: (n: number) => string,
+): string {
+  let s = `${r.metadataFetched} metadata, ${r.contentFetched} content objects ${r.localRemote ? 'imported' : 'fetched'}`;
+  if (!r.localRemote && (r.metadataImported || r.contentImported)) s += ` (${r.metadataImported ?? 0} meta, ${r.contentImported ?? 0} content local)`;
+  if (r.bytesTransferred > 0) {
+    const xfer = r.bytesTransferred < 1024 ? `${r.bytesTransferred} B` : `${Math.floor(r.bytesTransferred / 1024)} KiB`;
+    s += `; ${xfer} transferred in ${Math.floor(r.elapsedMs / 1000)} seconds`;
+  }
+  return `${s}; ${formatSize(r.contentBytesWritten)} content written`;
+}
+
+/**
+ * ed25519 commit verification with ostree's pull wording: "Can't verify
+ * commit without detached metadata", "Can't verify commit: No signatures
+ * found", "Can't verify commit: <why>".
+ */
+async function verifyCommitSign(repo: Repo, remote: string, checksum: string, bytes: Buffer, detached: Metadata | null): Promise<void> {
+  const data = { commit: checksum, remote };
+  if (!detached) throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', "Can't verify commit without detached metadata", { data: { ...data, reason: 'no-signature' } });
+  const sigs = signaturesOf(detached);
+  if (sigs.length === 0) throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', "Can't verify commit: No signatures found", { data: { ...data, reason: 'no-signature' } });
+  const { trusted, revoked } = await remoteEd25519Keys(repo, remote);
+  try {
+    verifySignatures(bytes, sigs, trusted, revoked);
+  } catch (e) {
+    if (!(e instanceof OstreeError)) throw e;
+    throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', `Can't verify commit: ${e.message}`, { cause: e, data: { ...e.data, ...data } });
+  }
+}
+
+/** summary.sig's ed25519 signatures over the summary bytes (ostree's message, unprefixed). */
+async function verifySummarySign(repo: Repo, remote: string, summary: Buffer, sig: Buffer): Promise<void> {
+  let md: Metadata;
+  try {
+    md = deserialize<Metadata>('a{sv}', sig);
+  } catch (e) {
+    throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', `Invalid summary.sig: ${(e as Error).message}`, { cause: e, data: { remote } });
+  }
+  const sigs = signaturesOf(md);
+  if (sigs.length === 0) throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', 'No signatures found', { data: { remote, summary: true, reason: 'no-signature' } });
+  const { trusted, revoked } = await remoteEd25519Keys(repo, remote);
+  try {
+    verifySignatures(summary, sigs, trusted, revoked);
+  } catch (e) {
+    if (e instanceof OstreeError) e.data.summary = true;
+    throw e;
+  }
 }
 
 /** Open the source for a remote URL. */
@@ -232,19 +290,35 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
   setMaxListeners(0, signal);
 
   // ------------------------------------------------------------ progress
-  const st = { metadataFetched: 0, metadataRequested: 0, contentFetched: 0, contentRequested: 0, scanned: 0, outstanding: 0, outstandingMeta: 0, contentBytesWritten: 0 };
+  const st = {
+    metadataFetched: 0,
+    metadataRequested: 0,
+    contentFetched: 0,
+    contentRequested: 0,
+    metadataImported: 0,
+    contentImported: 0,
+    scanned: 0,
+    outstanding: 0,
+    outstandingMeta: 0,
+    contentBytesWritten: 0,
+  };
   let phase: PullPhase = 'metadata';
   let source: PullSource | null = null;
+  // ostree counts the bytes of the object phase only (its fetcher is recreated after summary and config).
+  let byteBase: number | null = null;
+  const objectBytes = () => (source && source.kind === 'http' && byteBase !== null ? source.bytesTransferred - byteBase : 0);
   let lastEmit = 0;
   const snapshot = (): PullProgress => {
     const elapsedMs = Date.now() - started;
-    const bytes = source?.bytesTransferred ?? 0;
+    const bytes = objectBytes();
     return {
       phase,
       metadataFetched: st.metadataFetched,
       metadataRequested: st.metadataRequested,
       contentFetched: st.contentFetched,
       contentRequested: st.contentRequested,
+      metadataImported: st.metadataImported,
+      contentImported: st.contentImported,
       objectsFetched: st.metadataFetched + st.contentFetched,
       objectsRequested: st.metadataRequested + st.contentRequested,
       scanned: st.scanned,
@@ -271,20 +345,97 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     source?.close();
   }
 
+  /**
+   * summary.sig then summary (FORMATS.md §7.2): for HTTP remotes through the
+   * cache in tmp/cache/summaries with conditional requests; verified when
+   * gpg-verify-summary / sign-verify-summary ask for it (a cached summary
+   * that fails is downloaded again without validators and re-verified);
+   * freshly downloaded summary + signature pairs are cached.
+   */
+  async function loadSummary(src: PullSource): Promise<{ summaryBytes: Buffer | null; summarySig: Buffer | null; fromCache: boolean }> {
+    const cache = src instanceof HttpSource ? new SummaryCache(repo, remote.name, opts.cacheDir) : null;
+    let sig: Buffer | null;
+    let summary: Buffer | null = null;
+    let fromCache = false;
+    let sigFresh = false;
+    let summaryFresh = false;
+    let sigV: CacheValidators = { lastModified: 0 };
+    let sumV: CacheValidators = { lastModified: 0 };
+    const fetchSummary = async (useValidators: boolean): Promise<Buffer | null> => {
+      if (!(src instanceof HttpSource) || !cache) return src.fetchFile('summary');
+      const r = await src.fetchFileConditional('summary', useValidators ? await cache.validators(false) : { lastModified: 0 });
+      if (r.notModified) return cache.load(false);
+      summaryFresh = true;
+      sumV = { etag: r.etag, lastModified: r.lastModified };
+      return r.body;
+    };
+    if (src instanceof HttpSource && cache) {
+      const r = await src.fetchFileConditional('summary.sig', await cache.validators(true));
+      if (r.notModified) {
+        sig = await cache.load(true);
+        summary = await cache.load(false);
+      } else {
+        sig = r.body;
+        sigFresh = sig !== null;
+        sigV = { etag: r.etag, lastModified: r.lastModified };
+        if (sig) {
+          // The same signature as cached: the cached summary is the signed one.
+          const old = await cache.load(true);
+          if (old && old.equals(sig)) {
+            summary = await cache.load(false);
+            if (!summary) await cache.dropSig();
+          }
+        }
+      }
+      fromCache = summary !== null;
+    } else {
+      sig = await src.fetchFile('summary.sig');
+    }
+    if (!summary) summary = await fetchSummary(true);
+
+    if (gpgVerifySummary) {
+      if (!summary) throw new OstreeError('OSTREE_GPG_VERIFY_FAILED', 'GPG verification enabled, but no summary found (use gpg-verify-summary=false in remote config to disable)', { data: { remote: remote.name, summary: true, reason: 'no-summary' } });
+    }
+    if (!summary && opts.mirror && !opts.refs?.length) {
+      throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Fetching all refs was requested in mirror mode, but remote repository does not have a summary');
+    }
+    const verifyWith = async (kind: 'gpg' | 'sign', verify: (sum: Buffer, sg: Buffer) => Promise<unknown>) => {
+      if (!sig) {
+        if (kind === 'gpg') throw new OstreeError('OSTREE_GPG_VERIFY_FAILED', 'GPG verification enabled, but no summary.sig found (use gpg-verify-summary=false in remote config to disable)', { data: { remote: remote.name, summary: true, reason: 'no-signature' } });
+        throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', 'Signatures verification enabled, but no summary.sig found (use sign-verify-summary=false in remote config to disable)', { data: { remote: remote.name, summary: true, reason: 'no-signature' } });
+      }
+      if (!summary) return;
+      try {
+        await verify(summary, sig);
+      } catch (err) {
+        if (!fromCache) throw err;
+        // A stale cached summary: download it again, unconditionally.
+        fromCache = false;
+        summary = await fetchSummary(false);
+        if (!summary) throw err;
+        await verify(summary, sig);
+      }
+    };
+    if (gpgVerifySummary) await verifyWith('gpg', (a, b) => verifySummaryGpg(repo, remote.name, a, b));
+    if (signVerifySummary.length) await verifyWith('sign', (a, b) => verifySummarySign(repo, remote.name, a, b));
+    if (summary) {
+      try {
+        assertNormalForm(SUMMARY_TYPE, summary, 'summary');
+      } catch (err) {
+        throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Invalid summary from remote ${remote.name}: ${(err as Error).message}`, { cause: err, data: { remote: remote.name } });
+      }
+    }
+    if (cache && !fromCache && summary && sig && (summaryFresh || sigFresh)) {
+      if (summaryFresh) await cache.save(false, summary, sumV);
+      if (sigFresh) await cache.save(true, sig, sigV);
+    }
+    return { summaryBytes: summary, summarySig: sig, fromCache };
+  }
+
   async function pullFrom(src: PullSource): Promise<PullResult> {
     // ---------------------------------------------------------- summary
-    const summarySig = await src.fetchFile('summary.sig');
-    const summaryBytes = await src.fetchFile('summary');
+    const { summaryBytes, summarySig, fromCache } = await loadSummary(src);
     let summary: Summary | null = null;
-    if (gpgVerifySummary || signVerifySummary.length) {
-      if (!summaryBytes) throw new OstreeError('OSTREE_GPG_VERIFY_FAILED', 'GPG verification enabled, but no summary found (check that the configured URL in remote config is correct)');
-      if (!summarySig) {
-        const code = gpgVerifySummary ? 'OSTREE_GPG_VERIFY_FAILED' : 'OSTREE_SIGN_VERIFY_FAILED';
-        throw new OstreeError(code, 'GPG verification enabled, but no summary signatures found (use gpg-verify-summary=false in remote config to disable)');
-      }
-      if (gpgVerifySummary) await verifySummaryGpg(repo, remote.name, summaryBytes, summarySig);
-      if (signVerifySummary.length) await verifyCommitEd25519(repo, remote.name, summaryBytes, deserialize<Metadata>('a{sv}', summarySig));
-    }
     if (summaryBytes) summary = parseSummary(summaryBytes);
 
     // ---------------------------------------------------------- remote config
@@ -329,17 +480,33 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     }
     const refSpec = (ref: string) => (opts.mirror ? ref : `${remote.name}:${ref}`);
 
-    const result: PullResult = { refs: {}, commits: [], metadataFetched: 0, contentFetched: 0, bytesTransferred: 0, contentBytesWritten: 0, requests: 0, elapsedMs: 0, status: '' };
+    const result: PullResult = {
+      refs: {},
+      commits: [],
+      metadataFetched: 0,
+      contentFetched: 0,
+      metadataImported: 0,
+      contentImported: 0,
+      bytesTransferred: 0,
+      contentBytesWritten: 0,
+      requests: 0,
+      elapsedMs: 0,
+      status: '',
+      summaryFromCache: fromCache,
+    };
     const finishResult = () => {
       result.metadataFetched = st.metadataFetched;
       result.contentFetched = st.contentFetched;
-      result.bytesTransferred = src.bytesTransferred;
+      result.metadataImported = st.metadataImported;
+      result.contentImported = st.contentImported;
+      result.bytesTransferred = objectBytes();
       result.contentBytesWritten = st.contentBytesWritten;
       result.requests = src.requests;
       result.elapsedMs = Date.now() - started;
-      result.status = formatPullStatus(result, formatSize);
+      result.status = formatPullStatus({ ...result, localRemote: src.kind === 'local' }, formatSize);
       return result;
     };
+    byteBase = src.bytesTransferred;
     if (opts.dryRun) {
       for (const t of targets) if (t.ref) result.refs[refSpec(t.ref)] = t.checksum;
       result.commits = targets.map((t) => t.checksum);
@@ -349,38 +516,24 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     }
 
     // ---------------------------------------------------------- objects
-    const savedFsync = repo.config.get('core', 'fsync');
-    if (opts.disableFsync) repo.config.set('core', 'fsync', 'false');
     const completed: string[] = [];
-    try {
-      const tx = await Transaction.begin(repo, { signal });
-      try {
-        await pullObjects(src, tx, targets, tombstones, result, completed);
-        phase = 'writing';
-        emit(true);
-        for (const t of targets) {
-          if (!t.ref) continue;
-          const spec = refSpec(t.ref);
-          result.refs[spec] = t.checksum;
-          const cur = await resolveRev(repo, spec, { allowNoent: true }).catch(() => null);
-          if (cur !== t.checksum) tx.setRef(spec, t.checksum);
-        }
-        if (allRefs && summaryBytes) {
-          await writeFileAtomic(path.join(repo.path, 'summary'), summaryBytes);
-          if (summarySig) await writeFileAtomic(path.join(repo.path, 'summary.sig'), summarySig);
-        }
-        throwAborted(signal);
-        await tx.commit();
-      } catch (err) {
-        await tx.abort();
-        throw err;
+    await withPullTransaction(repo, { disableFsync: opts.disableFsync, signal }, async (tx) => {
+      await pullObjects(src, tx, targets, tombstones, result, completed);
+      phase = 'writing';
+      emit(true);
+      for (const t of targets) {
+        if (!t.ref) continue;
+        const spec = refSpec(t.ref);
+        result.refs[spec] = t.checksum;
+        const cur = await resolveRev(repo, spec, { allowNoent: true }).catch(() => null);
+        if (cur !== t.checksum) tx.setRef(spec, t.checksum);
       }
-    } finally {
-      if (opts.disableFsync) {
-        if (savedFsync === undefined) repo.config.remove('core', 'fsync');
-        else repo.config.set('core', 'fsync', savedFsync);
+      if (allRefs && summaryBytes) {
+        await writeFileAtomic(path.join(repo.path, 'summary'), summaryBytes);
+        if (summarySig) await writeFileAtomic(path.join(repo.path, 'summary.sig'), summarySig);
       }
-    }
+      throwAborted(signal);
+    });
     if (!opts.commitMetadataOnly && subpaths.length === 0) for (const c of completed) await clearCommitPartial(repo, c);
     phase = 'done';
     emit(true);
@@ -411,25 +564,40 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     const seenMeta = new Set<string>();
     const seenContent = new Set<string>();
 
-    /** Local cache repos first, then the source. */
-    const getMetadata = async (type: ObjectType, checksum: string, o: { optional?: boolean; maxSize?: number } = {}): Promise<Buffer | null> => {
+    /** A metadata object from the first --localcache-repo that has it. */
+    const fromLocalCache = async (type: ObjectType, checksum: string): Promise<{ bytes: Buffer; cache: Repo } | null> => {
       for (const c of localcache) {
         const b = await c.loadMetadata(type, checksum, { allowNoent: true });
-        if (b) return b;
+        if (b) return { bytes: b, cache: c };
       }
+      return null;
+    };
+
+    /** Download a metadata object (a 404 of an optional one still counts as fetched, as in ostree). */
+    const fetchMetadata = async (type: ObjectType, checksum: string, o: { optional?: boolean; maxSize?: number } = {}): Promise<Buffer | null> => {
       st.metadataRequested++;
       st.outstanding++;
       st.outstandingMeta++;
       emit();
       try {
         const b = await src.fetchMetadata(type, checksum, o);
-        if (b) st.metadataFetched++;
+        if (b || src.kind === 'http') st.metadataFetched++;
         return b;
       } finally {
         st.outstanding--;
         st.outstandingMeta--;
         emit();
       }
+    };
+
+    /** Local cache repos first, then the source. */
+    const getMetadata = async (type: ObjectType, checksum: string, o: { optional?: boolean; maxSize?: number } = {}): Promise<Buffer | null> => {
+      const cached = await fromLocalCache(type, checksum);
+      if (cached) {
+        st.metadataImported++;
+        return cached.bytes;
+      }
+      return fetchMetadata(type, checksum, o);
     };
 
     const checkMeta = (bytes: Buffer, checksum: string, what: string) => {
@@ -497,30 +665,27 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     const fetchContent = async (checksum: string) => {
       if (await repo.hasObject(ObjectType.File, checksum)) return;
       throwAborted(signal);
+      // A local cache repo that has it: imported (re-checksummed and written as a new copy).
+      for (const c of localcache) {
+        if (!(await c.hasObject(ObjectType.File, checksum))) continue;
+        st.outstanding++;
+        try {
+          // ostree does not count imported objects in "content written".
+          await importContentFromRepo(tx, repo, c, [checksum], { untrusted: true, rewrite: true, bareuseronlyFiles: opts.bareuseronlyFiles });
+          st.contentImported++;
+        } finally {
+          st.outstanding--;
+          emit();
+        }
+        return;
+      }
       st.contentRequested++;
       st.outstanding++;
       emit();
       try {
-        let data: ContentData | null = null;
-        for (const c of localcache) {
-          if (await c.hasObject(ObjectType.File, checksum)) {
-            const o = await c.loadFile(checksum);
-            data = { header: o.header, payload: await o.readPayload() };
-            break;
-          }
-        }
-        if (!data) data = await src.fetchContent(checksum);
+        const data = await src.fetchContent(checksum);
         throwAborted(signal);
-        validateFileMode(data.header.mode);
-        if (opts.bareuseronlyFiles && isReg(data.header.mode)) {
-          const bad = data.header.mode & ~S_IFMT & ~0o775;
-          if (bad) {
-            throw new OstreeError(
-              'OSTREE_INVALID_ARGUMENT',
-              `Content object ${checksum}: invalid mode 0${data.header.mode.toString(8).padStart(4, '0')} with bits 0${bad.toString(8).padStart(4, '0')}`,
-            );
-          }
-        }
+        checkContentMode(repo, checksum, data.header.mode, opts.bareuseronlyFiles);
         // Verifies the checksum of header + payload before linking into objects/.
         await tx.writeContentFromBuffer(data.header, data.payload, checksum);
         st.contentFetched++;
@@ -538,14 +703,24 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       st.scanned++;
       const local = await repo.loadMetadata(ObjectType.Commit, checksum, { allowNoent: true });
       const wasPartial = local !== null && (await repo.isCommitPartial(checksum));
-      // Detached metadata first: signatures are checked before the commit is written.
-      const detachedBytes = await getMetadata(ObjectType.CommitMeta, checksum, { optional: true, maxSize: MAX_METADATA_SIZE });
       let bytes = local;
+      let detachedBytes: Buffer | null;
+      const cached = local ? null : await fromLocalCache(ObjectType.Commit, checksum);
+      if (cached) {
+        // From a local cache repo, with its detached metadata (ostree imports both); still verified below.
+        bytes = cached.bytes;
+        detachedBytes = await cached.cache.loadMetadata(ObjectType.CommitMeta, checksum, { allowNoent: true });
+        st.metadataImported++;
+        checkMeta(bytes, checksum, 'commit');
+      } else {
+        // Detached metadata first: signatures are checked before the commit is written.
+        detachedBytes = await fetchMetadata(ObjectType.CommitMeta, checksum, { optional: true, maxSize: MAX_METADATA_SIZE });
+      }
       if (!bytes) {
-        bytes = await getMetadata(ObjectType.Commit, checksum, { optional: !isRoot, maxSize: size ?? MAX_METADATA_SIZE });
+        bytes = await fetchMetadata(ObjectType.Commit, checksum, { optional: !isRoot, maxSize: size ?? MAX_METADATA_SIZE });
         if (!bytes) {
           // History the remote no longer has (or pruned with a tombstone): not an error for --depth.
-          if (tombstones) await getMetadata(ObjectType.TombstoneCommit, checksum, { optional: true }).catch(() => null);
+          if (tombstones) await fetchMetadata(ObjectType.TombstoneCommit, checksum, { optional: true }).catch(() => null);
           return;
         }
         checkMeta(bytes, checksum, 'commit');
@@ -563,8 +738,11 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
         const d = await repo.loadMetadata(ObjectType.CommitMeta, checksum, { allowNoent: true });
         if (d) detached = deserialize<Metadata>('a{sv}', d);
       }
-      if (gpgVerify) await verifyCommitGpg(repo, remote.name, checksum, bytes, detached);
-      if (signVerify.length) await verifyCommitEd25519(repo, remote.name, bytes, detached);
+      if (gpgVerify) {
+        const res = await verifyCommitGpg(repo, remote.name, checksum, bytes, detached);
+        opts.onGpgVerifyResult?.(checksum, res);
+      }
+      if (signVerify.length) await verifyCommitSign(repo, remote.name, checksum, bytes, detached);
       if (ref && !opts.disableVerifyBindings) {
         const bound = metaValue(commit.metadata, 'ostree.ref-binding');
         if (Array.isArray(bound) && !bound.includes(ref)) {

@@ -12,7 +12,7 @@ import { Repo } from '../repo/repo';
 import { KeyFile } from '../repo/keyfile';
 import { resolveRev } from '../refs/refs';
 import { ObjectType, OBJECT_TYPE_NAMES, FileHeader, isLink, splitFramedHeader, parseZlibHeader } from '../objects/formats';
-import { Fetcher, FetcherOptions, createFetcher } from './fetcher';
+import { Fetcher, FetcherOptions, ConditionalResult, createFetcher } from './fetcher';
 
 const inflateRaw = promisify(zlib.inflateRaw);
 
@@ -74,6 +74,11 @@ export class HttpSource implements PullSource {
 
   fetchFile(name: 'summary' | 'summary.sig'): Promise<Buffer | null> {
     return this.fetcher.fetch(name, { optional: true });
+  }
+
+  /** summary / summary.sig with the cache validators of a previous answer (FORMATS.md §7.2). */
+  fetchFileConditional(name: 'summary' | 'summary.sig', cond: { etag?: string; lastModified?: number }): Promise<ConditionalResult> {
+    return this.fetcher.fetchConditional(name, { optional: true, ifNoneMatch: cond.etag, ifModifiedSince: cond.lastModified || undefined });
   }
 
   async remoteConfig(): Promise<{ mode: string; tombstoneCommits: boolean }> {

@@ -312,7 +312,10 @@ export class Transaction {
       }
       case 'bare-user-only':
         if (!link && h.mode & ~(0o100000 | 0o775)) {
-          throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Invalid mode 0${h.mode.toString(8)} with bits 040000 in bare-user-only repository`);
+          // _ostree_validate_bareuseronly_mode()
+          const bits = h.mode & ~0o170000 & ~0o775;
+          const oct = (n: number) => n.toString(8).padStart(4, '0');
+          throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Content object ${s.checksum}: invalid mode 0${oct(h.mode)} with bits 0${oct(bits)}`);
         }
         return link ? { dest, symlinkTarget: h.symlinkTarget, mode: 0o777 } : { dest, ...src, mode: h.mode & 0o7777, mtimeZero: true };
       default:

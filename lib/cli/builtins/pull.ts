@@ -36,9 +36,10 @@ export const spec: CommandSpec = {
 
 /** The progress line ostree's console progress shows while pulling. */
 export function progressText(p: PullProgress, formatSize: (n: number) => string): string {
-  const rate = `${formatSize(p.bytesPerSecond)}/s`;
+  // Like ostree: no rate during the first second or before any byte arrived.
+  const rate = `${p.elapsedMs < 1000 || p.bytesTransferred === 0 ? '-' : formatSize(Math.floor(p.bytesTransferred / Math.floor(p.elapsedMs / 1000)))}/s`;
   const xfer = formatSize(p.bytesTransferred);
-  if (p.phase === 'writing') return `Writing objects: ${p.objectsFetched}`;
+  if (p.phase === 'writing') return `Writing objects: ${p.outstanding}`;
   if (p.phase === 'metadata') return `Receiving metadata objects: ${p.metadataFetched}/(estimating) ${rate} ${xfer}`;
   if (p.phase === 'content') {
     const pct = p.objectsRequested ? Math.floor((p.objectsFetched / p.objectsRequested) * 100) : 100;
@@ -68,19 +69,19 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     if (i < 0) throw new Error("Missing '=' in --http-header");
     headers.push([h.slice(0, i), h.slice(i + 1)]);
   }
-  const { pull, formatPullStatus } = await import('../../pull/pull');
+  const { pull } = await import('../../pull/pull');
   const { formatSize } = await import('../console');
+  const { describeResult } = await import('../../gpg/verify');
   const tty = !!process.stdout.isTTY;
   const freq = typeof args.opts['update-frequency'] === 'number' && args.opts['update-frequency'] > 0 ? args.opts['update-frequency'] : 1000;
-  const cols = () => Math.max(20, (process.stdout.columns || 80) - 1);
-  let drew = false;
-  let last = 0;
+  // Like glnx_console: save the cursor when the pull starts, redraw the line from there;
+  // fit the text to the terminal width when it is known.
   const draw = (text: string) => {
-    if (!drew) ctx.out('\x1b7');
-    drew = true;
-    const t = text.length > cols() ? text.slice(0, cols()) : text.padEnd(cols());
+    const c = process.stdout.columns ? Math.max(20, process.stdout.columns - 1) : 0;
+    const t = !c ? text : text.length > c ? text.slice(0, c) : text.padEnd(c);
     ctx.out(`\x1b8${t}`);
   };
+  if (tty) ctx.out('\x1b7');
   const ac = new AbortController();
   const onSigint = () => ac.abort(new Error('interrupted'));
   process.once('SIGINT', onSigint);
@@ -102,24 +103,31 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
       disableStaticDeltas: !!args.opts['disable-static-deltas'],
       disableVerifyBindings: !!args.opts['disable-verify-bindings'],
       disableFsync: !!args.opts['disable-fsync'],
+      cacheDir: str(args.opts['cache-dir']),
       signal: ac.signal,
+      // ostree's console progress: redrawn every --update-frequency ms (default 1000) on a TTY;
+      // otherwise only the closing status line is printed.
+      updateFrequency: freq,
       onProgress: tty
         ? (p) => {
-            const now = Date.now();
-            if (p.phase !== 'done' && now - last < Math.min(freq, 200)) return;
-            last = now;
-            if (p.phase !== 'done') draw(progressText(p, formatSize));
+            if (p.phase !== 'done' && p.elapsedMs >= freq) draw(progressText(p, formatSize));
+          }
+        : undefined,
+      // On a TTY ostree also prints each commit's signature verification.
+      onGpgVerifyResult: tty
+        ? (_commit, res) => {
+            ctx.out('\n\n' + describeResult(res, 'GPG: Verification enabled, found') + '\x1b7');
           }
         : undefined,
     });
-    const status = formatPullStatus(r, formatSize);
+    const status = r.status;
     if (tty) {
       draw(status);
       ctx.out('\n');
     } else ctx.out(`${status}\n`);
     return 0;
   } catch (err) {
-    if (drew) ctx.out('\n');
+    if (tty) ctx.out('\n');
     throw err;
   } finally {
     process.off('SIGINT', onSigint);

@@ -81,18 +81,21 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     process.disconnect?.();
   }
   await new Promise<void>((resolve) => {
+    let timer: NodeJS.Timeout | null = null;
+    let stopping = false;
     const stop = async () => {
+      if (stopping) return;
+      stopping = true;
+      // The --autoexit poll would otherwise keep the process alive after SIGTERM.
+      if (timer) clearInterval(timer);
       await server.close();
       resolve();
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
     if (args.opts.autoexit) {
-      const t = setInterval(() => {
-        fsp.stat(dir).catch(() => {
-          clearInterval(t);
-          void stop();
-        });
+      timer = setInterval(() => {
+        fsp.stat(dir).catch(() => void stop());
       }, 250);
     }
   });

@@ -1,0 +1,84 @@
+// The per-remote summary cache (FORMATS.md §3.7, §7.2):
+// CACHEDIR/summaries/REMOTE and REMOTE.sig, where CACHEDIR is REPO/tmp/cache
+// unless a cache dir is given. The HTTP ETag of each file is kept in its
+// `user.etag` xattr and Last-Modified as its mtime; both are sent back as
+// If-None-Match / If-Modified-Since on the next pull. Failures to read or
+// store the validators are not errors (the cache is an optimisation).
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { isErrno } from '../errors';
+import { Repo, writeFileAtomic } from '../repo/repo';
+import { native } from '../binding';
+
+export interface CacheValidators {
+  etag?: string;
+  /** Seconds since the epoch; 0 = none. */
+  lastModified: number;
+}
+
+export class SummaryCache {
+  readonly dir: string;
+
+  constructor(
+    repo: Repo,
+    readonly remote: string,
+    cacheDir?: string,
+  ) {
+    this.dir = path.join(cacheDir ?? path.join(repo.path, 'tmp', 'cache'), 'summaries');
+  }
+
+  private file(sig: boolean): string {
+    return path.join(this.dir, this.remote + (sig ? '.sig' : ''));
+  }
+
+  async load(sig: boolean): Promise<Buffer | null> {
+    try {
+      return await fsp.readFile(this.file(sig));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return null;
+      throw err;
+    }
+  }
+
+  async validators(sig: boolean): Promise<CacheValidators> {
+    const f = this.file(sig);
+    let st;
+    try {
+      st = await fsp.stat(f);
+    } catch {
+      return { lastModified: 0 };
+    }
+    let etag: string | undefined;
+    try {
+      const x = (await native().xattrs_get(f)).find(([k]) => k === 'user.etag');
+      // Loosely valid (RFC 7232 §2.3): no embedded NULs.
+      if (x && x[1].length > 0 && !x[1].includes(0)) etag = x[1].toString('latin1');
+    } catch {
+      /* no xattr support */
+    }
+    return { etag, lastModified: Math.floor(st.mtimeMs / 1000) };
+  }
+
+  /** Remove a cached signature (a signature without its summary is useless). */
+  async dropSig(): Promise<void> {
+    await fsp.rm(this.file(true), { force: true });
+  }
+
+  async save(sig: boolean, data: Buffer, v: CacheValidators): Promise<void> {
+    await fsp.mkdir(this.dir, { recursive: true, mode: 0o775 });
+    const f = this.file(sig);
+    await writeFileAtomic(f, data);
+    try {
+      await native().xattrs_set(f, v.etag ? [['user.etag', Buffer.from(v.etag, 'latin1')]] : []);
+    } catch {
+      /* non-fatal */
+    }
+    if (v.lastModified > 0) {
+      try {
+        await fsp.utimes(f, (await fsp.stat(f)).atime, v.lastModified);
+      } catch {
+        /* non-fatal */
+      }
+    }
+  }
+}

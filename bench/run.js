@@ -32,7 +32,8 @@ const SCENARIOS = [
   ['fsck-bare-user', true, 0.5, 'fsck of the bare-user repo'],
   ['fsck-archive', true, 0.5, 'fsck of the archive repo'],
   ['prune', true, null, 'prune --refs-only deleting one unreferenced commit (bare-user)'],
-  ['pull', true, 0.6, 'pull over HTTP from a loopback server into bare-user'],
+  ['pull-http', true, 0.6, 'first pull origin main over HTTP (127.0.0.1) from an archive repo into a fresh bare-user repo'],
+  ['pull-http-incremental', true, 0.6, 'pull origin main of a next commit (1% files changed + 20 new) into a bare-user repo holding the previous one'],
   ['checksum', false, null, 'content checksums of large files: GB/s'],
 ];
 
@@ -75,7 +76,7 @@ function parseOptions(argv) {
       case '--checksum-mb': o.checksumMb = Number(val()); break;
       case '--out': o.out = path.resolve(val()); break;
       case '--list':
-        for (const [n, , t, d] of SCENARIOS) process.stdout.write(`${n.padEnd(20)}${t ? `target ≤${t}  ` : '             '}${d}\n`);
+        for (const [n, , t, d] of SCENARIOS) process.stdout.write(`${n.padEnd(23)}${t ? `target ≤${t}  ` : '             '}${d}\n`);
         process.exit(0);
         break;
       case '-h':
@@ -245,6 +246,16 @@ class CorpusWork {
     rmrf(this.dir);
     fs.mkdirSync(this.dir, { recursive: true });
     this.inputs = {};
+    this.closers = [];
+  }
+
+  onClose(fn) {
+    this.closers.push(fn);
+  }
+
+  /** Stop what this corpus started (servers); the caller removes the directory. */
+  close() {
+    for (const fn of this.closers.splice(0)) fn();
   }
 
   /** A repo of `mode` with the corpus committed on main. */
@@ -363,15 +374,263 @@ function scenarioPrune(cw, runs) {
   return { sides: res, check: HAVE_OSTREE ? { sameOutput: printed.ours === printed.ostree, ours: printed.ours, ostree: printed.ostree } : null };
 }
 
-function scenarioPull() {
+/** Why the pull scenarios can't run, or null. */
+function pullUnavailable() {
   let commands = [];
   try {
     commands = require(CLI).COMMANDS.map((c) => c[0]);
   } catch {
     // an unbuilt CLI is reported by the other scenarios
   }
-  if (!commands.includes('pull')) return { skipped: 'not implemented yet: node-ostree has no `pull` command (issue 4)' };
-  return { skipped: '`pull` exists but this HTTP pull scenario has not been wired up yet (bench/run.js scenarioPull)' };
+  if (!commands.includes('pull')) return 'not implemented yet: node-ostree has no `pull` command (issue 4)';
+  if (!commands.includes('trivial-httpd')) return 'node-ostree has no `trivial-httpd` command to serve the source repo';
+  return null;
+}
+
+const sleepMs = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** Servers this process started (pid), stopped by pid at the end or on exit. */
+const servers = new Set();
+process.on('exit', () => {
+  for (const pid of servers) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/**
+ * Serve `dir` over HTTP on 127.0.0.1. `ostree trivial-httpd` is not in
+ * Debian's ostree 2022.7 package (only its man page is), so this is always our
+ * `trivial-httpd`, which binds 127.0.0.1 only; it is the same server for both
+ * sides and runs in its own process, outside the timed one (its CPU is not in
+ * the table, but it competes for the same cores). Started without -d so we
+ * keep its pid; --autoexit stops it too if `dir` goes away.
+ */
+function startServer(dir, logFile) {
+  const portFile = path.join(path.dirname(dir), `.port-${path.basename(dir)}`);
+  rmrf(portFile);
+  const logFd = fs.openSync(logFile, 'a');
+  const child = cp.spawn(NODE, [CLI, 'trivial-httpd', '--autoexit', '-p', portFile, dir], { stdio: ['ignore', logFd, logFd] });
+  fs.closeSync(logFd);
+  servers.add(child.pid);
+  for (let waited = 0; !fs.existsSync(portFile); waited += 20) {
+    if (waited > 15000) throw new Error(`trivial-httpd wrote no port file in 15 s (log: ${logFile})`);
+    sleepMs(20);
+  }
+  const port = Number(fs.readFileSync(portFile, 'utf8').trim());
+  if (!(port > 0)) throw new Error(`trivial-httpd port file holds '${fs.readFileSync(portFile, 'utf8')}'`);
+  return { pid: child.pid, port, url: `http://127.0.0.1:${port}` };
+}
+
+function stopServer(srv) {
+  if (!srv || !servers.has(srv.pid)) return;
+  servers.delete(srv.pid);
+  try {
+    process.kill(srv.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+}
+
+/** Regular files under root, sorted by relative path (deterministic). */
+function regularFiles(root) {
+  const out = [];
+  const walk = (rel) => {
+    for (const ent of fs.readdirSync(path.join(root, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const r = rel ? `${rel}/${ent.name}` : ent.name;
+      if (ent.isDirectory()) walk(r);
+      else if (ent.isFile()) out.push(r);
+    }
+  };
+  walk('');
+  return out;
+}
+
+/**
+ * An overlay for the incremental commit: every 100th regular file of the
+ * corpus (1%) with a line appended (same mode; parent dirs keep their modes so
+ * only the touched files and their parents' dirtrees change), plus 20 new
+ * files of 1–8 KiB in a new directory.
+ */
+function makeIncrementalOverlay(corpusDir, overlay) {
+  rmrf(overlay);
+  fs.mkdirSync(overlay, { recursive: true });
+  const files = regularFiles(corpusDir);
+  let changed = 0;
+  let bytes = 0;
+  for (let i = 0; i < files.length; i += 100) {
+    const rel = files[i];
+    const src = path.join(corpusDir, rel);
+    const dst = path.join(overlay, rel);
+    const parts = rel.split('/');
+    for (let d = 1; d < parts.length; d++) {
+      const sub = parts.slice(0, d).join('/');
+      const od = path.join(overlay, sub);
+      if (!fs.existsSync(od)) {
+        fs.mkdirSync(od);
+        fs.chmodSync(od, fs.statSync(path.join(corpusDir, sub)).mode & 0o7777);
+      }
+    }
+    const data = Buffer.concat([fs.readFileSync(src), Buffer.from(`\nbench incremental change ${i}\n`)]);
+    fs.writeFileSync(dst, data);
+    fs.chmodSync(dst, fs.statSync(src).mode & 0o7777);
+    changed++;
+    bytes += data.length;
+  }
+  const added = path.join(overlay, 'bench-incremental-new');
+  fs.mkdirSync(added);
+  for (let i = 0; i < 20; i++) {
+    const data = Buffer.from(`new file ${i}\n`.repeat(((i * 397) % 8 + 1) * 80));
+    fs.writeFileSync(path.join(added, `new-${i}.txt`), data);
+    bytes += data.length;
+  }
+  return { changed, added: 20, bytes };
+}
+
+const readRef = (repo, ref) => {
+  try {
+    return fs.readFileSync(path.join(repo, 'refs', ref), 'utf8').trim();
+  } catch {
+    return null;
+  }
+};
+
+/** Sorted object file names of a repo, as one digest plus a count (to compare two pulls). */
+function objectSet(repo) {
+  const names = [];
+  const objs = path.join(repo, 'objects');
+  for (const d of fs.readdirSync(objs).sort()) {
+    for (const f of fs.readdirSync(path.join(objs, d)).sort()) names.push(`${d}/${f}`);
+  }
+  return { count: names.length, digest: require('node:crypto').createHash('sha256').update(names.join('\n')).digest('hex') };
+}
+
+/**
+ * The pull setup of one corpus, built once (untimed) and shared by both pull
+ * scenarios: served/v1 = the archive input repo (main = commit 1); served/v2
+ * = a copy with a next commit on main (commit 2 = commit 1 + overlay); one
+ * server for served/; and a bare-user client made by the reference tool with
+ * origin = …/v2 and refs/remotes/origin/main = commit 1 (pulled from v1, which
+ * also warms the server and the page cache before anything is timed).
+ */
+function pullSetup(cw) {
+  if (cw.pull) return cw.pull;
+  if (cw.pullError) throw cw.pullError;
+  try {
+    cw.pull = pullSetupOnce(cw);
+    return cw.pull;
+  } catch (e) {
+    cw.pullError = e;
+    throw e;
+  }
+}
+
+function pullSetupOnce(cw) {
+  const ref = refTool();
+  const run = (...args) => {
+    const [cmd, ...rest] = ref(...args);
+    return sh(cmd, rest);
+  };
+  const input = cw.input('archive');
+  const served = path.join(cw.dir, 'served');
+  const v1 = path.join(served, 'v1');
+  const v2 = path.join(served, 'v2');
+  rmrf(served);
+  fs.mkdirSync(served);
+  log(`  [setup] pull: served repos v1 (corpus) and v2 (next commit) for ${cw.corpus.name}`);
+  // Objects are immutable and written by rename, so hardlinked copies are safe;
+  // refs get real copies so v2's new main cannot show through in v1.
+  sh('cp', ['-al', input, v1]);
+  sh('cp', ['-al', input, v2]);
+  for (const v of [v1, v2]) {
+    rmrf(path.join(v, 'refs'));
+    sh('cp', ['-a', path.join(input, 'refs'), path.join(v, 'refs')]);
+  }
+  const commit1 = readRef(v1, 'heads/main');
+  const overlay = path.join(cw.dir, 'pull-overlay');
+  const change = makeIncrementalOverlay(cw.corpus.dir, overlay);
+  const commit2 = run(`--repo=${v2}`, 'commit', '-b', 'main', '-s', 'bench next', '--timestamp=@1700000100', '--tree=ref=main', `--tree=dir=${overlay}`).trim();
+  if (readRef(v1, 'heads/main') !== commit1 || readRef(v2, 'heads/main') !== commit2 || commit1 === commit2) {
+    throw new Error(`pull setup: v1 main ${readRef(v1, 'heads/main')} (want ${commit1}), v2 main ${readRef(v2, 'heads/main')} (want ${commit2})`);
+  }
+  const server = startServer(served, path.join(cw.dir, 'httpd.log'));
+  cw.onClose(() => stopServer(server));
+  const base = path.join(cw.dir, 'pull-incremental-base');
+  log(`  [setup] pull: base client at commit 1 (untimed pull, also warms the server)`);
+  initRepo(ref, base, 'bare-user');
+  run(`--repo=${base}`, 'remote', 'add', '--no-gpg-verify', 'origin', `${server.url}/v1`);
+  run(`--repo=${base}`, 'pull', 'origin', 'main');
+  run(`--repo=${base}`, 'config', 'set', 'remote "origin".url', `${server.url}/v2`);
+  if (readRef(base, 'remotes/origin/main') !== commit1) throw new Error(`pull setup: base client has origin:main ${readRef(base, 'remotes/origin/main')}, want ${commit1}`);
+  return { server, v1url: `${server.url}/v1`, v2url: `${server.url}/v2`, commit1, commit2, base, change };
+}
+
+/**
+ * Check one side's pulled repo: origin:main must be `want` and the commit
+ * complete. A mismatch is recorded (and shouted on stderr), not hidden.
+ */
+function checkPulled(label, repo, want, check, i) {
+  const got = readRef(repo, 'remotes/origin/main');
+  const partial = fs.existsSync(path.join(repo, 'state', `${want}.commitpartial`));
+  if (got !== want || partial) {
+    const msg = `${label} run ${i}: origin:main = ${got} (want ${want})${partial ? ', commit still partial' : ''}`;
+    log(`  !!! PULL MISMATCH: ${msg}`);
+    check.mismatches.push(msg);
+  }
+  check.refs[label] = got;
+}
+
+function pullSides(cw, runs, { name, want, fresh }) {
+  const check = { expected: want, refs: {}, objects: {}, printed: {}, mismatches: [] };
+  const sides = contenders().map((label) => ({
+    label,
+    prepare: (i) => {
+      const repo = path.join(cw.dir, `${name}-${label}-${i}`);
+      rmrf(repo);
+      fresh(label, repo);
+      return { repo };
+    },
+    argv: ({ repo }) => tools[label](`--repo=${repo}`, 'pull', 'origin', 'main'),
+    after: ({ repo }, m, i) => {
+      checkPulled(label, repo, want, check, i);
+      check.printed[label] = m.stdout.trim().split('\n').pop();
+      if (i === runs - 1) check.objects[label] = objectSet(repo);
+      rmrf(repo);
+    },
+  }));
+  const res = runSides(sides, runs);
+  const refsAgree = Object.values(check.refs).every((r) => r === want);
+  const o = check.objects;
+  check.sameObjects = o.ours && o.ostree ? o.ours.digest === o.ostree.digest : null;
+  check.sameRefTarget = refsAgree && check.mismatches.length === 0;
+  return { sides: res, check };
+}
+
+function scenarioPullHttp(cw, runs) {
+  const p = pullSetup(cw);
+  return pullSides(cw, runs, {
+    name: 'pull-http',
+    want: p.commit1,
+    fresh: (label, repo) => {
+      initRepo(tools[label], repo, 'bare-user');
+      const [cmd, ...args] = tools[label](`--repo=${repo}`, 'remote', 'add', '--no-gpg-verify', 'origin', p.v1url);
+      sh(cmd, args);
+    },
+  });
+}
+
+function scenarioPullIncremental(cw, runs) {
+  const p = pullSetup(cw);
+  const r = pullSides(cw, runs, {
+    name: 'pull-http-incremental',
+    want: p.commit2,
+    // A real copy (not cp -al): the pull writes into the repo.
+    fresh: (_label, repo) => sh('cp', ['-a', p.base, repo]),
+  });
+  return { ...r, change: p.change };
 }
 
 function scenarioStartup(workRoot, runs) {
@@ -504,6 +763,9 @@ function renderResults(results, corpora) {
       }
       if (r.check && r.check.sameCommitChecksum === false) notes.push(`${r.scenario}: commit checksums differ (ours ${r.check.ours}, ostree ${r.check.ostree})`);
       if (r.check && r.check.sameOutput === false) notes.push(`${r.scenario}: outputs differ (ours '${r.check.ours}', ostree '${r.check.ostree}')`);
+      if (r.check && r.check.sameRefTarget === false) notes.push(`${r.scenario}: !!! REF MISMATCH — ${r.check.mismatches.join('; ') || JSON.stringify(r.check.refs)}`);
+      if (r.check && r.check.sameObjects === false) notes.push(`${r.scenario}: !!! the two pulled repos hold different object sets (ours ${r.check.objects.ours.count}, ostree ${r.check.objects.ostree.count})`);
+      if (r.change) notes.push(`${r.scenario}: next commit changes ${r.change.changed} files and adds ${r.change.added} (${(r.change.bytes / 1e6).toFixed(1)} MB of new file content)`);
     }
     lines.push(table(rows));
     for (const n of notes) lines.push(`  note: ${n}`);
@@ -575,13 +837,11 @@ function main() {
   }
 
   let perCorpus = SCENARIOS.filter((s) => s[1] && selected(opts, s[0])).map((s) => s[0]);
-  if (perCorpus.includes('pull')) {
+  const noPull = perCorpus.some((n) => n.startsWith('pull-')) ? pullUnavailable() : null;
+  if (noPull) {
     // Reported once, before any corpus is built, while there is nothing to run.
-    const pull = scenarioPull();
-    if (pull.skipped) {
-      results.push(runOne('pull', () => pull));
-      perCorpus = perCorpus.filter((n) => n !== 'pull');
-    }
+    for (const n of perCorpus.filter((x) => x.startsWith('pull-'))) results.push(runOne(n, () => ({ skipped: noPull })));
+    perCorpus = perCorpus.filter((n) => !n.startsWith('pull-'));
   }
   if (perCorpus.length) {
     const wanted = [];
@@ -614,10 +874,12 @@ function main() {
           'fsck-bare-user': () => scenarioFsck(cw, 'bare-user', runs),
           'fsck-archive': () => scenarioFsck(cw, 'archive', runs),
           prune: () => scenarioPrune(cw, runs),
-          pull: () => scenarioPull(),
+          'pull-http': () => scenarioPullHttp(cw, runs),
+          'pull-http-incremental': () => scenarioPullIncremental(cw, runs),
         }[name];
         results.push(runOne(name, fn, extra));
       }
+      cw.close();
       if (!opts.keep) rmrf(cw.dir);
     }
   }

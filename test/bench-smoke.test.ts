@@ -87,3 +87,33 @@ describe('bench/run.js', () => {
     if (HAVE_OSTREE) expect(startup.ratio.wall).toBeGreaterThan(0);
   });
 });
+
+describe('bench/run.js pull scenarios', () => {
+  it('pull-http and pull-http-incremental run over a loopback server and end on the same commit on every side', () => {
+    const work = tmpdir('node-ostree-bench-pull-');
+    const r = spawnSync(
+      process.execPath,
+      ['bench/run.js', '--only', 'pull', '--corpus', 'synth', '--files', '200', '--runs', '1', '--json', '--work', work, '--cache', work, '--out', path.join(work, 'out.json')],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
+    expect(r.stderr).not.toMatch(/failed|bench:|MISMATCH/);
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stdout);
+    const sides = HAVE_OSTREE ? ['ostree', 'ours'] : ['ours'];
+    expect(report.results.map((x: { scenario: string }) => x.scenario)).toEqual(['pull-http', 'pull-http-incremental']);
+    const expected: string[] = [];
+    for (const res of report.results) {
+      expect(res).toMatchObject({ status: 'ok', runs: 1 });
+      expect(Object.keys(res.sides).sort()).toEqual(sides);
+      expect(res.check.expected).toMatch(/^[0-9a-f]{64}$/);
+      expect(res.check.mismatches).toEqual([]);
+      expect(res.check.sameRefTarget).toBe(true);
+      for (const s of sides) expect(res.check.refs[s]).toBe(res.check.expected);
+      if (HAVE_OSTREE) expect(res.check.sameObjects).toBe(true);
+      expected.push(res.check.expected);
+    }
+    // The incremental pull brings a different (next) commit.
+    expect(expected[1]).not.toBe(expected[0]);
+    expect(report.results[1].change.changed).toBeGreaterThan(0);
+  });
+});

@@ -18,7 +18,8 @@
         "native/store.cc",
         "native/objread.cc",
         "native/checkout_files.cc",
-        "native/repo_batch.cc"
+        "native/repo_batch.cc",
+        "native/pull_store.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -168,6 +168,17 @@ export interface ContentVerifyResult {
   modes: Uint32Array;
 }
 
+export interface StoreFilezResult {
+  /** written: linked into objects/; existed: the repo already had it; corrupt: nothing stored. */
+  status: 'written' | 'existed' | 'corrupt';
+  /** The checksum computed from the object ("" when it could not be decoded). */
+  checksum: string;
+  /** Payload size from the object's header. */
+  size: number;
+  /** Why it is corrupt ("checksum mismatch", "Invalid compressed data", ...). */
+  message: string;
+}
+
 export interface NativeBinding {
   version(): string;
   checksum_files(paths: string[], opts: ChecksumOptions): Promise<FileChecksum[]>;
@@ -197,6 +208,12 @@ export interface NativeBinding {
   content_verify_batch(repo: string, mode: string, csums: string, opts: { disableXattrs?: boolean }): Promise<ContentVerifyResult>;
   /** lstat then unlink (unless dryRun) objects (paths relative to objects/); resolves their sizes. */
   objects_unlink_batch(repo: string, rels: string[], opts: { dryRun?: boolean }): Promise<Float64Array>;
+  /**
+   * Pulls: verify a downloaded `.filez` (a plain name in REPO/tmp) against
+   * `checksum` while inflating it, and store it in the repo's mode (archive:
+   * the file itself is linked). Nothing enters objects/ unless it matches.
+   */
+  content_store_filez(repo: string, mode: string, tmpName: string, checksum: string, opts: { fsync?: boolean }): Promise<StoreFilezResult>;
 }
 
 let cached: NativeBinding | undefined;

@@ -9,6 +9,7 @@
 #include "fsutil.h"
 #include "lock.h"
 #include "objects.h"
+#include "pull_store.h"
 #include "repo_batch.h"
 #include "xattr.h"
 
@@ -43,6 +44,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"metadata_read_batch", MetadataReadBatch},
       {"content_verify_batch", ContentVerifyBatch},
       {"objects_unlink_batch", ObjectsUnlinkBatch},
+      {"content_store_filez", ContentStoreFilez},
   };
   for (const Entry& e : kExports) {
     exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));

@@ -8,6 +8,7 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { promises as fsp, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setMaxListeners } from 'node:events';
 import { OstreeError, isErrno } from '../errors';
@@ -40,10 +41,26 @@ export interface ConditionalResult {
   lastModified: number;
 }
 
+/** Where fetchBody puts a body: memory up to a size, a file beyond it. */
+export interface SpillOptions extends FetchOptions {
+  /** Bodies larger than this many bytes go to a new file in `spillDir`... */
+  spillAbove: number;
+  /** ...a directory on the filesystem the file will end up on (e.g. REPO/tmp). */
+  spillDir: string;
+}
+
+/** A fetched body: in memory, or in a file the caller now owns (and removes). */
+export type FetchedBody = { data: Buffer; file?: undefined; size: number } | { data?: undefined; file: string; size: number };
+
 /** What a pull needs from a transport. */
 export interface Fetcher {
   /** GET `relPath` below the base URL; the whole body, or null for an optional missing file. */
   fetch(relPath: string, opts?: FetchOptions): Promise<Buffer | null>;
+  /**
+   * GET `relPath`; small bodies in memory, large ones streamed to a file
+   * (memory use bounded whatever the size); null for an optional missing file.
+   */
+  fetchBody(relPath: string, opts: SpillOptions): Promise<FetchedBody | null>;
   /** Like fetch, with If-None-Match/If-Modified-Since and the validators of the answer. */
   fetchConditional(relPath: string, opts?: FetchOptions): Promise<ConditionalResult>;
   /** Body bytes received so far (all requests, including retries). */
@@ -201,6 +218,123 @@ function retryableStatus(status: number): boolean {
 
 const RETRYABLE_ERRNO = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNABORTED']);
 
+let spillCounter = 0;
+
+/** A fresh file name for a spilled body. */
+function spillName(): string {
+  spillCounter = (spillCounter + 1) % 1e9;
+  return `.pull-${process.pid}-${Date.now().toString(36)}-${spillCounter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Body bytes waiting to be written before the response is paused / resumed. */
+const SPILL_HIGH = 1024 * 1024;
+const SPILL_LOW = 256 * 1024;
+
+/**
+ * Where a request's body goes. Chunks are appended in order; `reset` drops
+ * what arrived (a server that ignored Range). The memory sink keeps
+ * everything; the spilling one switches to a file once `limit` is passed,
+ * writing chunks one after another off the event loop and pausing the
+ * response while more than SPILL_HIGH bytes are waiting.
+ */
+class BodySink {
+  size = 0;
+  private parts: Buffer[] = [];
+  private file: string | null = null;
+  private fh: Promise<fsp.FileHandle> | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private paused: http.IncomingMessage | null = null;
+  /** The first write failure; the transfer stops with it. */
+  error: Error | null = null;
+
+  constructor(private readonly spill?: { limit: number; dir: string }) {}
+
+  push(c: Buffer, res: http.IncomingMessage): void {
+    this.size += c.length;
+    if (!this.fh && (!this.spill || this.size <= this.spill.limit)) {
+      this.parts.push(c);
+      return;
+    }
+    if (!this.fh) {
+      this.file = path.join((this.spill as { dir: string }).dir, spillName());
+      this.fh = fsp.open(this.file, 'wx', 0o644);
+      const first = this.parts;
+      this.parts = [];
+      first.push(c);
+      this.write(Buffer.concat(first), 0, res);
+      return;
+    }
+    this.write(c, this.size - c.length, res);
+  }
+
+  private write(b: Buffer, pos: number, res: http.IncomingMessage): void {
+    this.pending += b.length;
+    if (this.pending > SPILL_HIGH && !this.paused) {
+      this.paused = res;
+      res.pause();
+    }
+    this.chain = this.chain.then(async () => {
+      try {
+        if (!this.error) {
+          const fh = await (this.fh as Promise<fsp.FileHandle>);
+          let off = 0;
+          while (off < b.length) off += (await fh.write(b, off, b.length - off, pos + off)).bytesWritten;
+        }
+      } catch (e) {
+        this.error ??= e as Error;
+      } finally {
+        this.pending -= b.length;
+        if (this.paused && (this.pending < SPILL_LOW || this.error)) {
+          const r = this.paused;
+          this.paused = null;
+          r.resume();
+        }
+      }
+    });
+  }
+
+  reset(): void {
+    this.size = 0;
+    this.parts = [];
+    if (this.fh) {
+      const fh = this.fh;
+      this.chain = this.chain.then(async () => {
+        try {
+          await (await fh).truncate(0);
+        } catch (e) {
+          this.error ??= e as Error;
+        }
+      });
+    }
+  }
+
+  /** Everything received, once written. */
+  async finish(): Promise<FetchedBody> {
+    if (!this.fh) return { data: this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts), size: this.size };
+    await this.chain;
+    const fh = await this.fh;
+    try {
+      if (this.error) throw this.error;
+      await fh.truncate(this.size);
+    } finally {
+      await fh.close();
+      this.fh = null;
+    }
+    return { file: this.file as string, size: this.size };
+  }
+
+  /** Drop a failed transfer's file. */
+  async discard(): Promise<void> {
+    this.parts = [];
+    if (!this.fh) return;
+    await this.chain;
+    await (await this.fh.catch(() => null))?.close().catch(() => {});
+    this.fh = null;
+    if (this.file) await fsp.rm(this.file, { force: true });
+  }
+}
+
 export class NodeFetcher implements Fetcher {
   bytesTransferred = 0;
   requests = 0;
@@ -248,6 +382,52 @@ export class NodeFetcher implements Fetcher {
     return (await this.fetchConditional(relPath, fo)).body;
   }
 
+  async fetchBody(relPath: string, fo: SpillOptions): Promise<FetchedBody | null> {
+    const base = fo.content ? this.contentBase : this.base;
+    const url = new URL(joinUrl(base.href, relPath));
+    const signal = anySignal(this.opts.signal, fo.signal);
+    if (signal?.aborted) throw abortError(signal);
+    if (url.protocol === 'file:') return this.fetchFileBody(url, fo);
+    const high = fo.priority ? fo.priority === 'high' : !fo.content;
+    await this.slots.acquire(high, signal);
+    const sink = new BodySink({ limit: fo.spillAbove, dir: fo.spillDir });
+    let out: FetchedBody | null = null;
+    try {
+      const r = await this.fetchWithRetries(url, fo, signal, { lastModified: 0 }, sink);
+      if (r === 'ok') out = await sink.finish();
+      return out;
+    } finally {
+      this.slots.release();
+      if (!out) await sink.discard();
+    }
+  }
+
+  private async fetchFileBody(url: URL, fo: SpillOptions): Promise<FetchedBody | null> {
+    const p = fileURLToPath(url);
+    let size: number;
+    try {
+      size = (await fsp.stat(p)).size;
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT') && !isErrno(err, 'ENOTDIR')) throw err;
+      size = 0; // reported by fetchFile
+    }
+    if (size <= fo.spillAbove) {
+      const data = await this.fetchFile(url, fo);
+      return data ? { data, size: data.length } : null;
+    }
+    if (fo.maxSize !== undefined && size > fo.maxSize) throw tooLarge(url, fo.maxSize);
+    const file = path.join(fo.spillDir, spillName());
+    try {
+      await fsp.copyFile(p, file);
+    } catch (err) {
+      await fsp.rm(file, { force: true });
+      throw err;
+    }
+    this.bytesTransferred += size;
+    this.opts.onBytes?.(size);
+    return { file, size };
+  }
+
   async fetchConditional(relPath: string, fo: FetchOptions = {}): Promise<ConditionalResult> {
     const base = fo.content ? this.contentBase : this.base;
     const url = new URL(joinUrl(base.href, relPath));
@@ -258,8 +438,10 @@ export class NodeFetcher implements Fetcher {
     await this.slots.acquire(high, signal);
     try {
       const meta: ResponseMeta = { lastModified: 0 };
-      const r = await this.fetchWithRetries(url, fo, signal, meta);
-      return { body: r === 'not-modified' ? null : r, notModified: r === 'not-modified', etag: meta.etag, lastModified: meta.lastModified };
+      const sink = new BodySink();
+      const r = await this.fetchWithRetries(url, fo, signal, meta, sink);
+      const body = r === 'ok' ? ((await sink.finish()).data as Buffer) : null;
+      return { body, notModified: r === 'not-modified', etag: meta.etag, lastModified: meta.lastModified };
     } finally {
       this.slots.release();
     }
@@ -281,19 +463,15 @@ export class NodeFetcher implements Fetcher {
     }
   }
 
-  private async fetchWithRetries(url: URL, fo: FetchOptions, signal: AbortSignal | undefined, meta: ResponseMeta): Promise<Buffer | null | 'not-modified'> {
-    const parts: Buffer[] = [];
+  private async fetchWithRetries(url: URL, fo: FetchOptions, signal: AbortSignal | undefined, meta: ResponseMeta, sink: BodySink): Promise<Attempt> {
     let have = 0;
     for (let attempt = 0; ; attempt++) {
       try {
-        const r = await this.attempt(url, fo, signal, parts, have, meta);
-        if (r === 'missing') return null;
-        if (r === 'not-modified') return r;
-        return Buffer.concat(parts);
+        return await this.attempt(url, fo, signal, sink, have, meta);
       } catch (err) {
         if (signal?.aborted) throw abortError(signal);
         if (!(err instanceof TransientError)) throw err;
-        have = parts.reduce((n, p) => n + p.length, 0);
+        have = sink.size;
         if (attempt >= this.retries) throw err.final;
         await sleep(Math.min(this.opts.maxBackoffMs ?? 10000, this.backoffMs * 2 ** attempt), signal);
       }
@@ -301,12 +479,12 @@ export class NodeFetcher implements Fetcher {
   }
 
   /**
-   * One request. Body chunks are appended to `parts`; when `have` > 0 the
+   * One request. Body chunks are appended to `sink`; when `have` > 0 the
    * request asks for the rest with Range and keeps what arrived before if
    * the server honours it. A 206 answer to a plain request (a server that
    * only sends pieces) continues with further Range requests.
    */
-  private attempt(url: URL, fo: FetchOptions, signal: AbortSignal | undefined, parts: Buffer[], have: number, meta: ResponseMeta): Promise<Attempt> {
+  private attempt(url: URL, fo: FetchOptions, signal: AbortSignal | undefined, sink: BodySink, have: number, meta: ResponseMeta): Promise<Attempt> {
     return new Promise((resolve, reject) => {
       let done = false;
       let req: http.ClientRequest | null = null;
@@ -401,7 +579,7 @@ export class NodeFetcher implements Fetcher {
           total = m[3] === '*' ? null : Number(m[3]);
         } else if (have > 0) {
           // Range ignored: start over.
-          parts.length = 0;
+          sink.reset();
         }
         const len = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : null;
         const start = status === 206 ? have : 0;
@@ -414,7 +592,8 @@ export class NodeFetcher implements Fetcher {
         let bodyBytes = 0;
         res.on('data', (c: Buffer) => {
           if (done) return;
-          parts.push(c);
+          if (sink.error) return finish(sink.error);
+          sink.push(c, res);
           got += c.length;
           bodyBytes += c.length;
           received += c.length;
@@ -431,7 +610,7 @@ export class NodeFetcher implements Fetcher {
             // More pieces to come: continue from here (the next request has its own speed check).
             if (lowTimer) clearInterval(lowTimer);
             lowTimer = null;
-            this.attempt(url, fo, signal, parts, got, meta).then(
+            this.attempt(url, fo, signal, sink, got, meta).then(
               (v) => finish(null, v),
               (e) => finish(e),
             );

@@ -8,8 +8,9 @@
 // Refs move at the end of the transaction, which holds the shared repo lock
 // from the first write until the refs are written.
 import * as path from 'node:path';
+import { promises as fsp } from 'node:fs';
 import { setMaxListeners } from 'node:events';
-import { OstreeError, throwAborted, withContext } from '../errors';
+import { OstreeError, isErrno, throwAborted, withContext } from '../errors';
 import { Repo, writeFileAtomic } from '../repo/repo';
 import type { Transaction } from '../repo/transaction';
 import { resolveRev, validateRef } from '../refs/refs';
@@ -231,6 +232,35 @@ async function verifySummarySign(repo: Repo, remote: string, summary: Buffer, si
   } catch (e) {
     if (e instanceof OstreeError) e.data.summary = true;
     throw e;
+  }
+}
+
+/**
+ * Large objects are downloaded to REPO/tmp/.pull-PID-… and removed when a
+ * pull fails; a pull that was killed leaves them behind. Remove those of
+ * processes that no longer exist, once untouched for a minute.
+ */
+async function removeStaleDownloads(repo: Repo): Promise<void> {
+  const tmp = path.join(repo.path, 'tmp');
+  let names: string[];
+  try {
+    names = await fsp.readdir(tmp);
+  } catch {
+    return;
+  }
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return isErrno(err, 'EPERM');
+    }
+  };
+  for (const n of names) {
+    const m = /^\.pull(?:-local)?-(\d+)-/.exec(n);
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    const st = await fsp.lstat(path.join(tmp, n)).catch(() => null);
+    if (st && st.isFile() && Date.now() - st.mtimeMs > 60_000) await fsp.rm(path.join(tmp, n), { force: true });
   }
 }
 
@@ -517,6 +547,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
 
     // ---------------------------------------------------------- objects
     const completed: string[] = [];
+    await removeStaleDownloads(repo);
     await withPullTransaction(repo, { disableFsync: opts.disableFsync, signal }, async (tx) => {
       await pullObjects(src, tx, targets, tombstones, result, completed);
       phase = 'writing';
@@ -683,13 +714,39 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       st.outstanding++;
       emit();
       try {
-        const data = await src.fetchContent(checksum);
-        throwAborted(signal);
-        checkContentMode(repo, checksum, data.header.mode, opts.bareuseronlyFiles);
-        // Verifies the checksum of header + payload before linking into objects/.
-        await tx.writeContentFromBuffer(data.header, data.payload, checksum);
-        st.contentFetched++;
-        st.contentBytesWritten += data.payload.length;
+        // Large objects come as a file in REPO/tmp (or a local payload path), small ones in memory.
+        const data = await src.fetchContent(checksum, { spillDir: path.join(repo.path, 'tmp') });
+        if ('filez' in data) {
+          try {
+            throwAborted(signal);
+          } catch (err) {
+            await fsp.rm(data.filez, { force: true });
+            throw err;
+          }
+          // One native job: inflate, hash, compare, then link into objects/ (the file is consumed).
+          const r = await tx.writeContentFromFilez(data.filez, checksum, (h) => checkContentMode(repo, checksum, h.mode, opts.bareuseronlyFiles));
+          st.contentFetched++;
+          st.contentBytesWritten += r.size;
+        } else if ('path' in data) {
+          throwAborted(signal);
+          if (data.actual !== checksum) {
+            throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Corrupted file object; checksum expected='${checksum}' actual='${data.actual}'`, { data: { checksum } });
+          }
+          checkContentMode(repo, checksum, data.header.mode, opts.bareuseronlyFiles);
+          tx.stats.contentTotal++;
+          if (!(await repo.hasObject(ObjectType.File, checksum, { includeParent: false }))) {
+            await tx.writeContent([{ checksum, header: data.header, path: data.path, size: data.size }]);
+          }
+          st.contentFetched++;
+          st.contentBytesWritten += data.size;
+        } else {
+          throwAborted(signal);
+          checkContentMode(repo, checksum, data.header.mode, opts.bareuseronlyFiles);
+          // Verifies the checksum of header + payload before linking into objects/.
+          await tx.writeContentFromBuffer(data.header, data.payload, checksum);
+          st.contentFetched++;
+          st.contentBytesWritten += data.payload.length;
+        }
       } finally {
         st.outstanding--;
         emit();

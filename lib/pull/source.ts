@@ -12,14 +12,52 @@ import { Repo } from '../repo/repo';
 import { KeyFile } from '../repo/keyfile';
 import { resolveRev } from '../refs/refs';
 import { ObjectType, OBJECT_TYPE_NAMES, FileHeader, isLink, splitFramedHeader, parseZlibHeader } from '../objects/formats';
+import { native } from '../binding';
+import { readFramedHeader } from '../repo/transaction';
+import { contentChecksumOptions } from '../fsck';
 import { Fetcher, FetcherOptions, ConditionalResult, createFetcher } from './fetcher';
 
 const inflateRaw = promisify(zlib.inflateRaw);
 
+/** A content object held in memory (small objects), not yet verified. */
 export interface ContentData {
   header: FileHeader;
   payload: Buffer;
 }
+
+/** A large content object downloaded as an archive `.filez` into the spill directory, not yet verified; the caller owns the file. */
+export interface ContentFile {
+  filez: string;
+  /** Bytes of the file. */
+  size: number;
+}
+
+/** A large content object of a local bare-mode source: its payload file, with the checksum computed from it. */
+export interface ContentPath {
+  header: FileHeader;
+  path: string;
+  size: number;
+  /** Checksum of what is stored (compare with the one asked for). */
+  actual: string;
+}
+
+export type FetchedContent = ContentData | ContentFile | ContentPath;
+
+/** Content objects larger than this (as downloaded) are streamed through a file instead of memory... */
+export const SPILL_ABOVE = 1024 * 1024;
+/** ...and so are smaller downloads that would inflate beyond this (the size in their header). */
+export const INFLATED_MAX = 8 * 1024 * 1024;
+
+/** The payload size a `.filez` header announces (null when it does not parse: decodeFilez reports that). */
+function announcedSize(raw: Buffer): number | null {
+  try {
+    return Number(parseZlibHeader(splitFramedHeader(raw).header).size);
+  } catch {
+    return null;
+  }
+}
+
+let spillCounter = 0;
 
 export interface PullSource {
   readonly kind: 'http' | 'local';
@@ -30,7 +68,12 @@ export interface PullSource {
   /** refs/heads/REF without a summary. */
   fetchRef(ref: string): Promise<string>;
   fetchMetadata(type: ObjectType, checksum: string, opts?: { optional?: boolean; maxSize?: number }): Promise<Buffer | null>;
-  fetchContent(checksum: string): Promise<ContentData>;
+  /**
+   * A content object. With `spillDir` (a directory on the destination
+   * repo's filesystem, normally REPO/tmp), objects above SPILL_ABOVE come
+   * back as a file there (or a local payload path) instead of memory.
+   */
+  fetchContent(checksum: string, opts?: { spillDir?: string }): Promise<FetchedContent>;
   readonly bytesTransferred: number;
   readonly requests: number;
   close(): void;
@@ -101,9 +144,27 @@ export class HttpSource implements PullSource {
     return this.fetcher.fetch(relObject(checksum, OBJECT_TYPE_NAMES[type]), { optional: opts.optional, maxSize: opts.maxSize });
   }
 
-  async fetchContent(checksum: string): Promise<ContentData> {
-    const raw = (await this.fetcher.fetch(relObject(checksum, 'filez'), { content: true })) as Buffer;
-    return decodeFilez(raw, checksum);
+  async fetchContent(checksum: string, opts: { spillDir?: string } = {}): Promise<FetchedContent> {
+    if (!opts.spillDir) {
+      const raw = (await this.fetcher.fetch(relObject(checksum, 'filez'), { content: true })) as Buffer;
+      return decodeFilez(raw, checksum);
+    }
+    const b = await this.fetcher.fetchBody(relObject(checksum, 'filez'), { content: true, spillAbove: SPILL_ABOVE, spillDir: opts.spillDir });
+    if (!b) throw new OstreeError('OSTREE_HTTP', `Server returned HTTP 404`);
+    if (b.file !== undefined) return { filez: b.file, size: b.size };
+    if ((announcedSize(b.data) ?? 0) > INFLATED_MAX) {
+      // Highly compressed: inflate it as a stream too.
+      spillCounter = (spillCounter + 1) % 1e9;
+      const file = path.join(opts.spillDir, `.pull-${process.pid}-${spillCounter}-${Math.random().toString(36).slice(2, 8)}`);
+      try {
+        await fsp.writeFile(file, b.data, { flag: 'wx', mode: 0o644 });
+      } catch (err) {
+        await fsp.rm(file, { force: true });
+        throw err;
+      }
+      return { filez: file, size: b.size };
+    }
+    return decodeFilez(b.data, checksum);
   }
 
   close(): void {
@@ -150,12 +211,45 @@ export class LocalSource implements PullSource {
     return b;
   }
 
-  async fetchContent(checksum: string): Promise<ContentData> {
+  async fetchContent(checksum: string, opts: { spillDir?: string } = {}): Promise<FetchedContent> {
     this.requests++;
+    if (opts.spillDir) {
+      const large = await this.fetchLarge(checksum, opts.spillDir);
+      if (large) return large;
+    }
     const o = await this.repo.loadFile(checksum);
     const payload = await o.readPayload();
     this.bytesTransferred += payload.length;
     return { header: o.header, payload };
+  }
+
+  /** A large regular-file object, without reading it into memory (null: not large, or not here). */
+  private async fetchLarge(checksum: string, spillDir: string): Promise<ContentFile | ContentPath | null> {
+    const p = this.repo.objectPath(checksum, ObjectType.File);
+    const st = await fsp.lstat(p).catch(() => null);
+    if (!st || !st.isFile()) return null;
+    if (this.repo.mode === 'archive') {
+      // Small on disk but inflating beyond INFLATED_MAX (deflate shrinks at most ~1000:1, so only files above 8 KiB can).
+      if (st.size <= SPILL_ABOVE) {
+        if (st.size * 1032 <= INFLATED_MAX) return null;
+        const size = await readFramedHeader(p).then((h) => Number(parseZlibHeader(h).size), () => 0);
+        if (size <= INFLATED_MAX) return null;
+      }
+      const file = path.join(spillDir, `.pull-local-${process.pid}-${checksum.slice(0, 16)}-${Math.random().toString(36).slice(2, 8)}`);
+      try {
+        await fsp.copyFile(p, file);
+      } catch (err) {
+        await fsp.rm(file, { force: true });
+        throw err;
+      }
+      this.bytesTransferred += st.size;
+      return { filez: file, size: st.size };
+    }
+    if (st.size <= SPILL_ABOVE) return null;
+    const [r] = await native().checksum_files([p], contentChecksumOptions(this.repo));
+    if (isLink(r.mode)) return null;
+    this.bytesTransferred += r.size;
+    return { header: { uid: r.uid, gid: r.gid, mode: r.mode, symlinkTarget: '', xattrs: r.xattrs }, path: p, size: r.size, actual: r.checksum };
   }
 
   close(): void {}

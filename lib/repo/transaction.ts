@@ -21,6 +21,7 @@ import {
   isLink,
   isReg,
   contentChecksum,
+  parseZlibHeader,
 } from '../objects/formats';
 import { formatSize } from '../format-size';
 import { native, ImportEntry, ContentModeOverride } from '../binding';
@@ -293,6 +294,61 @@ export class Transaction {
     return checksum;
   }
 
+  /**
+   * Verify then store a content object downloaded as an archive `.filez`
+   * file directly in REPO/tmp (pulls of large objects). Header parsing,
+   * inflating, hashing and writing run as one native job on the thread
+   * pool, streaming: memory use does not depend on the object's size. The
+   * object enters objects/ only when its checksum is `expected` (archive
+   * repos link the downloaded file itself). `check` sees the header before
+   * anything is stored and may throw. The file is always consumed.
+   */
+  async writeContentFromFilez(file: string, expected: string, check?: (header: FileHeader, size: number) => void): Promise<{ checksum: string; size: number; written: boolean }> {
+    const tmpDir = path.join(this.repo.path, 'tmp');
+    if (path.dirname(path.resolve(file)) !== path.resolve(tmpDir)) {
+      await fsp.rm(file, { force: true });
+      throw new OstreeError('OSTREE_INVALID_ARGUMENT', `${file} is not in ${tmpDir}`);
+    }
+    let reserved = 0;
+    try {
+      this.checkAlive();
+      const corrupt = (why: string, cause?: unknown) =>
+        new OstreeError('OSTREE_CORRUPT_OBJECT', `Corrupted file object ${expected}: ${why}`, { cause, data: { checksum: expected } });
+      let header: FileHeader;
+      let size: bigint;
+      try {
+        ({ size, ...header } = parseZlibHeader(await readFramedHeader(file)));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).syscall) throw err; // I/O, not the object's fault
+        throw corrupt((err as Error).message, err);
+      }
+      if (isLink(header.mode) && size !== 0n) throw corrupt(`size ${size} does not match header 0`);
+      check?.(header, Number(size));
+      this.stats.contentTotal++;
+      if (await this.repo.hasObject(ObjectType.File, expected, { includeParent: false })) return { checksum: expected, size: Number(size), written: false };
+      reserved = Number(size);
+      this.reserveContent(reserved);
+      const r = await native().content_store_filez(this.repo.path, this.repo.mode, path.basename(file), expected, { fsync: this.perObjectFsync });
+      if (r.status === 'corrupt') {
+        if (r.message === 'checksum mismatch') {
+          throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Corrupted file object; checksum expected='${expected}' actual='${r.checksum}'`, { data: { checksum: expected } });
+        }
+        throw corrupt(r.message);
+      }
+      if (r.status === 'written') {
+        reserved = 0;
+        this.wroteObjects = true;
+        this.touchedDirs.add(path.dirname(this.repo.objectPath(expected, ObjectType.File)));
+        this.stats.contentWritten++;
+        this.stats.contentBytesWritten += r.size;
+      }
+      return { checksum: r.checksum, size: r.size, written: r.status === 'written' };
+    } finally {
+      this.refundContent(reserved);
+      await fsp.rm(file, { force: true });
+    }
+  }
+
   private bareImportEntry(s: ContentSource): ImportEntry {
     const h = s.header;
     const dest = this.repo.objectPath(s.checksum, ObjectType.File);
@@ -461,6 +517,24 @@ export async function linkNoReplace(tmp: string, dest: string): Promise<boolean>
     throw err;
   } finally {
     await fsp.rm(tmp, { force: true });
+  }
+}
+
+/** The header bytes of a framed object file (u32be length, 4 bytes padding, header), read without the payload. */
+export async function readFramedHeader(file: string): Promise<Buffer> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    const pre = Buffer.alloc(8);
+    const { bytesRead } = await fh.read(pre, 0, 8, 0);
+    if (bytesRead < 8) throw new OstreeError('OSTREE_CORRUPT_OBJECT', 'File header too short');
+    const len = pre.readUInt32BE(0);
+    if (len > 64 * 1024 * 1024) throw new OstreeError('OSTREE_CORRUPT_OBJECT', `File header size ${len} too large`);
+    const h = Buffer.alloc(len);
+    const r = await fh.read(h, 0, len, 8);
+    if (r.bytesRead < len) throw new OstreeError('OSTREE_CORRUPT_OBJECT', `File header size ${len} exceeds size ${8 + r.bytesRead}`);
+    return h;
+  } finally {
+    await fh.close();
   }
 }
 

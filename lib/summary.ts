@@ -11,7 +11,6 @@ import { ObjectType, csumToBytes, csumFromBytes, parseCommit } from './objects/f
 import { ghashOrder } from './ghash';
 
 export const SUMMARY_TYPE = '(a(s(taya{sv}))a{sv})';
-const REF_MAP_TYPE = 'a(s(taya{sv}))';
 
 export interface SummaryRef {
   name: string;

@@ -2,7 +2,7 @@
 // a commit. Mirrors ostree-mutable-tree.c, ostree-repo-commit.c
 // (write_directory_to_mtree, write_mtree, write_commit) and the
 // builtins/ot-builtin-commit.c option semantics (FORMATS.md §2.12).
-import { promises as fsp, Dirent } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, throwAborted, withContext } from '../errors';
 import { Repo } from '../repo/repo';
@@ -11,7 +11,6 @@ import {
   ObjectType,
   DirMeta,
   Metadata,
-  Xattrs,
   serializeDirMeta,
   serializeDirTree,
   serializeCommit,
@@ -666,4 +665,3 @@ async function consumeDir(dir: string): Promise<void> {
   for (const e of ents) await fsp.rm(path.join(dir, e), { recursive: true, force: true });
 }
 
-export { sha256Hex };

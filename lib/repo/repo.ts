@@ -15,7 +15,6 @@ import {
   parseCommit,
   parseDirTree,
   parseDirMeta,
-  parseFileHeader,
   parseZlibHeader,
   parseOstreeMeta,
   splitFramedHeader,

@@ -158,9 +158,9 @@ class Slots {
           reject(abortError(signal));
         };
         if (signal.aborted) return onAbort();
-        signal.addEventListener('abort', onAbort, { once: true });
+        const off = onAbortOf(signal, onAbort);
         w.resolve = () => {
-          signal.removeEventListener('abort', onAbort);
+          off();
           resolve();
         };
       }
@@ -172,6 +172,42 @@ class Slots {
     if (next) next.resolve();
     else this.active--;
   }
+}
+
+/** Callbacks waiting on each signal, behind one 'abort' listener per signal (adding/removing EventTarget listeners per request is slow). */
+const abortCallbacks = new WeakMap<AbortSignal, Set<() => void>>();
+
+/** Call `fn` once when `signal` aborts (in registration order); returns the function that unregisters it. */
+function onAbortOf(signal: AbortSignal, fn: () => void): () => void {
+  let set = abortCallbacks.get(signal);
+  if (!set) {
+    const cbs = new Set<() => void>();
+    set = cbs;
+    abortCallbacks.set(signal, cbs);
+    signal.addEventListener(
+      'abort',
+      () => {
+        const list = [...cbs];
+        cbs.clear();
+        for (const f of list) {
+          try {
+            f();
+          } catch (err) {
+            process.nextTick(() => {
+              throw err;
+            });
+          }
+        }
+      },
+      { once: true },
+    );
+  }
+  const entry = () => fn();
+  set.add(entry);
+  const s = set;
+  return () => {
+    s.delete(entry);
+  };
 }
 
 function abortError(signal: AbortSignal): OstreeError {
@@ -190,14 +226,15 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError(signal));
     const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      off?.();
       resolve();
     }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(abortError(signal as AbortSignal));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const off = signal
+      ? onAbortOf(signal, () => {
+          clearTimeout(t);
+          reject(abortError(signal));
+        })
+      : null;
   });
 }
 
@@ -493,14 +530,13 @@ export class NodeFetcher implements Fetcher {
         if (done) return;
         done = true;
         if (lowTimer) clearInterval(lowTimer);
-        signal?.removeEventListener('abort', onAbort);
+        offAbort?.();
         if (err) {
           req?.destroy();
           reject(err);
         } else resolve(v as Attempt);
       };
-      const onAbort = () => finish(abortError(signal as AbortSignal));
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const offAbort = signal ? onAbortOf(signal, () => finish(abortError(signal))) : null;
 
       // Low-speed limit: fewer than limit*time bytes within any `time` window.
       const windowMs = this.lowSpeedTime * 1000;

@@ -26,6 +26,8 @@ import {
   validateDirTree,
   validateDirMeta,
   sha256Hex,
+  contentChecksum,
+  FileHeader,
   assertNormalForm,
   COMMIT_TYPE,
 } from '../objects/formats';
@@ -39,6 +41,13 @@ import { fetcherOptionsFromRemote } from './fetcher';
 import { HttpSource, LocalSource, PullSource } from './source';
 import { withPullTransaction, checkContentMode, importContentFromRepo } from './common';
 import { SummaryCache, CacheValidators } from './summary-cache';
+
+/** Verified small content objects are written in batches of this many... */
+const CONTENT_BATCH = 128;
+/** ...or of this many payload bytes, whichever comes first. */
+const CONTENT_BATCH_BYTES = 8 * 1024 * 1024;
+/** A batch that is not full is written this many ms after its first object. */
+const FLUSH_MS = 25;
 
 /** ostree's max-metadata-size default. */
 const MAX_METADATA_SIZE = 128 * 1024 * 1024;
@@ -591,6 +600,66 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       while (tasks.size) await Promise.all([...tasks]);
     };
 
+    /**
+     * Existence checks for the many objects a walk visits: each objects/XX
+     * directory of the destination is listed once (instead of one lstat per
+     * object); a name missing from the listing falls back to core.parent.
+     * Objects linked after a listing was read may be reported missing: they
+     * are then fetched again and linking them finds them present.
+     */
+    const listings = new Map<string, Promise<Set<string>>>();
+    const haveObject = async (type: ObjectType, checksum: string): Promise<boolean> => {
+      const p = repo.objectPath(checksum, type);
+      const dir = path.dirname(p);
+      let names = listings.get(dir);
+      if (!names) {
+        names = fsp.readdir(dir).then(
+          (l) => new Set(l),
+          (err) => {
+            if (isErrno(err, 'ENOENT')) return new Set<string>();
+            throw err;
+          },
+        );
+        listings.set(dir, names);
+      }
+      if ((await names).has(path.basename(p))) return true;
+      return repo.parent ? repo.parent.hasObject(type, checksum) : false;
+    };
+
+    /**
+     * Verified small content objects waiting to be written together (one
+     * native call per batch instead of per object): a batch goes when it is
+     * full, FLUSH_MS after its first object, and at the end of the walk —
+     * also after a failure or cancellation, so that the next pull need not
+     * fetch them again.
+     */
+    let pending: Array<{ checksum: string; header: FileHeader; payload: Buffer }> = [];
+    let pendingBytes = 0;
+    let flushTimer: NodeJS.Timeout | null = null;
+    const flushContent = () => {
+      if (flushTimer) clearTimeout(flushTimer);
+      flushTimer = null;
+      if (pending.length === 0) return;
+      const batch = pending;
+      pending = [];
+      pendingBytes = 0;
+      spawn(async () => {
+        st.outstanding += batch.length;
+        try {
+          await tx.writeContent(batch, { reserved: true, evenIfAborted: true });
+        } finally {
+          st.outstanding -= batch.length;
+          emit();
+        }
+      });
+    };
+    const queueWrite = (checksum: string, header: FileHeader, payload: Buffer) => {
+      pending.push({ checksum, header, payload });
+      pendingBytes += payload.length;
+      if (pending.length >= CONTENT_BATCH || pendingBytes >= CONTENT_BATCH_BYTES) flushContent();
+      else flushTimer ??= setTimeout(flushContent, FLUSH_MS);
+    };
+
     const seenCommits = new Set<string>();
     const seenMeta = new Set<string>();
     const seenContent = new Set<string>();
@@ -642,7 +711,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       if (seenMeta.has(checksum + '.dirmeta')) return;
       seenMeta.add(checksum + '.dirmeta');
       st.scanned++;
-      if (await repo.hasObject(ObjectType.DirMeta, checksum)) return;
+      if (await haveObject(ObjectType.DirMeta, checksum)) return;
       throwAborted(signal);
       const bytes = (await getMetadata(ObjectType.DirMeta, checksum)) as Buffer;
       checkMeta(bytes, checksum, 'dirmeta');
@@ -694,7 +763,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     };
 
     const fetchContent = async (checksum: string) => {
-      if (await repo.hasObject(ObjectType.File, checksum)) return;
+      if (await haveObject(ObjectType.File, checksum)) return;
       throwAborted(signal);
       // A local cache repo that has it: imported (re-checksummed and written as a new copy).
       for (const c of localcache) {
@@ -742,8 +811,15 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
         } else {
           throwAborted(signal);
           checkContentMode(repo, checksum, data.header.mode, opts.bareuseronlyFiles);
-          // Verifies the checksum of header + payload before linking into objects/.
-          await tx.writeContentFromBuffer(data.header, data.payload, checksum);
+          // Verify the checksum of header + payload; only then queue it for objects/ (written in batches).
+          const actual = contentChecksum(data.header, data.payload);
+          if (actual !== checksum) {
+            throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Corrupted file object; checksum expected='${checksum}' actual='${actual}'`, { data: { checksum } });
+          }
+          tx.stats.contentTotal++;
+          // Charged against core.min-free-space-* now, object by object, as when written one at a time.
+          tx.reserveContent(data.payload.length);
+          queueWrite(checksum, data.header, data.payload);
           st.contentFetched++;
           st.contentBytesWritten += data.payload.length;
         }
@@ -841,7 +917,9 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       for (const t of targets) spawn(() => pullCommit(t.checksum, t.ref, opts.depth ?? 0, true, t.size));
       await drain();
     } finally {
-      // On failure wait for what was already in flight to settle.
+      // On failure wait for what was already in flight to settle; then the last batch (before any ref moves).
+      await drain();
+      flushContent();
       await drain();
     }
     if (failure !== null) throw failure;

@@ -254,14 +254,24 @@ export class Transaction {
     this.touchedDirs.add(dir);
   }
 
-  /** Store content objects (checksums already known) that the repo lacks. */
-  async writeContent(sources: ContentSource[]): Promise<void> {
-    this.checkAlive();
-    this.reserveContent(sources.reduce((n, s) => n + (s.payload?.length ?? s.size ?? 0), 0));
+  /**
+   * Store content objects (checksums already known) that the repo lacks.
+   * `reserved`: the caller already charged their sizes with reserveContent.
+   * `evenIfAborted`: write them although the transaction's signal has
+   * aborted (verified objects a cancelled pull keeps for the next one).
+   */
+  async writeContent(sources: ContentSource[], opts: { reserved?: boolean; evenIfAborted?: boolean } = {}): Promise<void> {
+    if (opts.evenIfAborted) {
+      if (this.done) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Transaction already finished');
+    } else this.checkAlive();
+    if (!opts.reserved) this.reserveContent(sources.reduce((n, s) => n + (s.payload?.length ?? s.size ?? 0), 0));
     if (sources.length === 0) return;
+    const check = () => {
+      if (!opts.evenIfAborted) throwAborted(this.signal);
+    };
     if (this.repo.mode === 'archive') {
       await mapLimit(sources, 4, async (s) => {
-        throwAborted(this.signal);
+        check();
         await this.writeArchiveContent(s);
       });
       return;
@@ -272,7 +282,7 @@ export class Transaction {
     // Chunks on several pool threads.
     const chunks = chunk(entries, 256);
     await mapLimit(chunks, 4, async (c) => {
-      throwAborted(this.signal);
+      check();
       const r = await native().objects_import(c, { fsync: this.perObjectFsync });
       this.stats.contentWritten += r.written;
     });

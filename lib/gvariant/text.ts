@@ -688,42 +688,53 @@ const SIMPLE_ESCAPES: Record<number, number> = {
   0x61: 0x07, 0x62: 0x08, 0x66: 0x0c, 0x6e: 0x0a, 0x72: 0x0d, 0x74: 0x09, 0x76: 0x0b,
 };
 
+/**
+ * The unescaped body of a quoted token whose opening quote is at `start - 1`:
+ * the escapes strings and bytestrings share (\a \b \f \n \r \t \v, an
+ * escaped newline, any other escaped character as itself), plus `special`
+ * for the ones they don't (\u/\U in strings, octal in bytestrings), which
+ * returns the index after the escape or null.
+ */
+function unescapeQuoted(
+  tok: Buffer,
+  start: number,
+  ref: SourceRef,
+  special: (e: number, i: number, out: number[]) => number | null,
+): number[] {
+  const quote = tok[start - 1];
+  const out: number[] = [];
+  let i = start;
+  const unterminated = (): OstreeError => parseError(ref, null, 'unterminated string constant');
+  for (;;) {
+    if (i >= tok.length) throw unterminated();
+    const c = tok[i];
+    if (c === quote) return out;
+    if (c !== 0x5c) {
+      out.push(c);
+      i++;
+      continue;
+    }
+    i++;
+    if (i >= tok.length) throw unterminated();
+    const e = tok[i];
+    const next = special(e, i, out);
+    if (next !== null) {
+      i = next;
+      continue;
+    }
+    if (e in SIMPLE_ESCAPES) out.push(SIMPLE_ESCAPES[e]);
+    else if (e !== 0x0a) out.push(e);
+    i++;
+  }
+}
+
 function parseString(s: TokenStream): AST {
   const ref = { start: s.startRef(), end: s.pos };
   const tok = s.get();
   s.next();
-  const quote = tok[0];
-  const out: number[] = [];
-  let i = 1;
-  const unterminated = (): OstreeError => parseError(ref, null, 'unterminated string constant');
-  while (true) {
-    if (i >= tok.length) throw unterminated();
-    const c = tok[i];
-    if (c === quote) break;
-    if (c === 0x5c) {
-      i++;
-      if (i >= tok.length) throw unterminated();
-      const e = tok[i];
-      if (e === 0x75 /* u */ || e === 0x55 /* U */) {
-        i = unicodeUnescape(tok, i, e === 0x75 ? 4 : 8, ref, out);
-        continue;
-      }
-      if (e in SIMPLE_ESCAPES) {
-        out.push(SIMPLE_ESCAPES[e]);
-        i++;
-        continue;
-      }
-      if (e === 0x0a) {
-        i++;
-        continue;
-      }
-      out.push(e);
-      i++;
-      continue;
-    }
-    out.push(c);
-    i++;
-  }
+  const out = unescapeQuoted(tok, 1, ref, (e, i, acc) =>
+    e === 0x75 /* u */ || e === 0x55 /* U */ ? unicodeUnescape(tok, i, e === 0x75 ? 4 : 8, ref, acc) : null,
+  );
   return { k: 'string', ref: noRef(), bytes: Buffer.from(out) };
 }
 
@@ -764,46 +775,20 @@ function parseByteString(s: TokenStream): AST {
   const ref = { start: s.startRef(), end: s.pos };
   const tok = s.get();
   s.next();
-  const quote = tok[1];
-  const out: number[] = [];
-  let i = 2;
-  const unterminated = (): OstreeError => parseError(ref, null, 'unterminated string constant');
-  while (true) {
-    if (i >= tok.length) throw unterminated();
-    const c = tok[i];
-    if (c === quote) break;
-    if (c === 0x5c) {
-      i++;
-      if (i >= tok.length) throw unterminated();
-      const e = tok[i];
-      if (e >= 0x30 && e <= 0x37) {
-        let val = e - 0x30;
-        i++;
-        for (let n = 0; n < 2; n++) {
-          if (tok[i] >= 0x30 && tok[i] <= 0x37) {
-            val = (val << 3) | (tok[i] - 0x30);
-            i++;
-          }
-        }
-        out.push(val & 0xff);
-        continue;
-      }
-      if (e in SIMPLE_ESCAPES) {
-        out.push(SIMPLE_ESCAPES[e]);
-        i++;
-        continue;
-      }
-      if (e === 0x0a) {
-        i++;
-        continue;
-      }
-      out.push(e);
-      i++;
-      continue;
-    }
-    out.push(c);
+  const out = unescapeQuoted(tok, 2, ref, (e, i, acc) => {
+    if (e < 0x30 || e > 0x37) return null;
+    // Up to three octal digits.
+    let val = e - 0x30;
     i++;
-  }
+    for (let n = 0; n < 2; n++) {
+      if (tok[i] >= 0x30 && tok[i] <= 0x37) {
+        val = (val << 3) | (tok[i] - 0x30);
+        i++;
+      }
+    }
+    acc.push(val & 0xff);
+    return i;
+  });
   // g_variant_new_bytestring() takes a C string: stops at the first NUL,
   // and the NUL terminator is part of the value.
   const nul = out.indexOf(0);

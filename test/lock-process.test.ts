@@ -15,6 +15,7 @@ import { commit } from '../lib/commit/commit';
 import { prune } from '../lib/prune';
 import { OstreeError } from '../lib/errors';
 import { tmpdir, cleanupTmp, ROOT, SKIP_INTEROP, ostree, ours } from './helpers/interop';
+import { canTake } from './helpers/lock';
 
 const HELPERS = path.join(ROOT, 'test', 'helpers');
 const now = () => performance.timeOrigin + performance.now();
@@ -128,17 +129,6 @@ async function rejection(p: Promise<unknown>): Promise<OstreeError> {
     return err as OstreeError;
   }
   throw new Error('expected a rejection');
-}
-
-async function canTake(repoPath: string, type: LockType): Promise<boolean> {
-  const other = await Repo.open(repoPath);
-  try {
-    await other.withLock(type, () => undefined, { timeout: 0 });
-    return true;
-  } catch (err) {
-    if ((err as OstreeError).code === 'OSTREE_LOCKED') return false;
-    throw err;
-  }
 }
 
 async function waitFor(cond: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {

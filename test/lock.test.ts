@@ -12,6 +12,7 @@ import { RepoLock, RepoLockHold, repoLock, withRepoLock, DEFAULT_LOCK_TIMEOUT_SE
 import type { LockPrimitives, LockType } from '../lib/lock';
 import { OstreeError } from '../lib/errors';
 import { tmpdir, cleanupTmp, ROOT } from './helpers/interop';
+import { canTake } from './helpers/lock';
 
 afterAll(cleanupTmp);
 
@@ -24,18 +25,6 @@ async function newRepo(config: Record<string, string> = {}): Promise<Repo> {
     await repo.writeConfig();
   }
   return repo;
-}
-
-/** Can a second Repo object (its own open file description) take `type` right now? */
-async function canTake(repoPath: string, type: LockType): Promise<boolean> {
-  const other = await Repo.open(repoPath);
-  try {
-    await other.withLock(type, () => undefined, { timeout: 0 });
-    return true;
-  } catch (err) {
-    if ((err as OstreeError).code === 'OSTREE_LOCKED') return false;
-    throw err;
-  }
 }
 
 /** The same question asked from another process. */

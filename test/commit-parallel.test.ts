@@ -4,11 +4,11 @@
 // hashed in memory and streamed, symlinks, xattrs, duplicates, many dirs),
 // and the same checksum as the real ostree. Also: core.per-object-fsync.
 import { describe, it, expect, afterAll } from 'vitest';
-import { mkdirSync, writeFileSync, symlinkSync, chmodSync, readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, symlinkSync, chmodSync, readFileSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { tmpdir, cleanupTmp, makeTree, ostree, ok, SKIP_INTEROP, IS_ROOT } from './helpers/interop';
-import { Repo, commit } from '../lib/index';
+import { Repo, commit, MutableTree, Transaction, writeDirectoryToMtree } from '../lib/index';
 import type { RepoMode } from '../lib/repo/repo';
 
 afterAll(cleanupTmp);
@@ -87,6 +87,49 @@ describe('parallel commit engine', () => {
       expect(r.checksum).toBe(theirs.trim());
       ok(ostree([`--repo=${d}/ours-${mode}`, 'fsck']), `ostree fsck (${mode})`);
     }
+  });
+
+  it('streamed trees (finished directories written early) equal a tree held in memory', async () => {
+    const repo = await Repo.create(`${d}/stream`, { mode: 'bare-user' });
+    const build = async (streamTrees: boolean) => {
+      const tx = await Transaction.begin(repo);
+      const root = new MutableTree();
+      await writeDirectoryToMtree(tx, `${d}/t`, root, { streamTrees, batchSize: 7 });
+      const held = root.files.size + root.dirs.size;
+      const stored = root.storedChecksum;
+      const tree = await root.write(tx);
+      await tx.commit();
+      return { tree, meta: root.metaChecksum, held, stored };
+    };
+    const mem = await build(false);
+    const streamed = await build(true);
+    expect(mem.held).toBeGreaterThan(0);
+    expect(mem.stored).toBeNull();
+    // Streaming leaves the root as a stored checksum with no entries in memory...
+    expect(streamed.held).toBe(0);
+    expect(streamed.stored).toBe(mem.tree);
+    expect(streamed.tree).toBe(mem.tree);
+    expect(streamed.meta).toBe(mem.meta);
+    // ...which expands again from the repo on demand.
+    const again = MutableTree.fromStored(streamed.tree, streamed.meta as string);
+    await again.ensureLoaded(repo);
+    expect(new Set([...again.files.keys(), ...again.dirs.keys()])).toEqual(new Set(readdirSync(`${d}/t`)));
+  });
+
+  it.skipIf(SKIP_INTEROP)('overlaying a second directory onto streamed trees matches ostree', async () => {
+    // The second tree replaces files and adds entries deep inside directories the first one finished.
+    const o = `${d}/overlay`;
+    mkdirSync(`${o}/many/d3/e3`, { recursive: true });
+    writeFileSync(`${o}/many/d3/e3/f1`, 'replaced\n');
+    writeFileSync(`${o}/many/d3/e3/new`, 'added\n');
+    mkdirSync(`${o}/many/d6/fresh`, { recursive: true });
+    writeFileSync(`${o}/top-new`, 'top\n');
+    const repo = await Repo.create(`${d}/ours-overlay`, { mode: 'bare-user' });
+    const r = await commit(repo, { branch: 'main', trees: [{ dir: `${d}/t` }, { dir: o }], subject: 's', timestamp: 1600000000n });
+    ok(ostree(['init', `--repo=${d}/theirs-overlay`, '--mode=bare-user']));
+    const theirs = ok(ostree([`--repo=${d}/theirs-overlay`, 'commit', '-b', 'main', `--tree=dir=${d}/t`, `--tree=dir=${o}`, '-s', 's', '--timestamp=@1600000000']));
+    expect(r.checksum).toBe(theirs.trim());
+    ok(ostree([`--repo=${d}/ours-overlay`, 'fsck']));
   });
 
   it('honours core.per-object-fsync=true (same result)', async () => {

@@ -68,6 +68,21 @@ export class MutableTree {
     this.files.set(name, checksum);
   }
 
+  /**
+   * Serialise this (finished) directory and its expanded subtrees into
+   * `items`, then drop the in-memory entries and keep only the dirtree
+   * checksum, as a stored tree: ensureLoaded() reads it back from the repo
+   * once the items are written. Bounds commit memory by the directories still
+   * open rather than the whole tree.
+   */
+  collapse(items: MetadataItem[]): string {
+    const checksum = this.collect(items);
+    this.files.clear();
+    this.dirs.clear();
+    this.lazy = checksum;
+    return checksum;
+  }
+
   /** Write dirtrees (children before parents, in native batches); returns the dirtree checksum. */
   async write(tx: Transaction): Promise<string> {
     if (this.lazy) return this.lazy;
@@ -120,10 +135,26 @@ export interface ScanOptions {
   parallelism?: number;
   /** "dev:ino" -> content checksum of repo objects (--link-checkout-speedup). */
   devino?: Map<string, string>;
+  /**
+   * Write each directory's dirtree as soon as it is finished and keep it in
+   * `tree` only as a stored checksum (default true): memory then grows with
+   * the directories being worked on, not with the tree. With false, `tree`
+   * keeps every entry in memory (as ostree's mutable tree does).
+   */
+  streamTrees?: boolean;
+}
+
+/** A directory this scan adds to: open until its scan and every file and subdirectory in it are done. */
+interface OpenDir {
+  tree: MutableTree;
+  parent: OpenDir | null;
+  /** Outstanding work: 1 for its own scan, then one per queued file and per subdirectory. */
+  pending: number;
 }
 
 interface PendingFile {
   tree: MutableTree;
+  dir: OpenDir;
   name: string;
   path: string;
   rel: string;
@@ -134,6 +165,7 @@ interface PendingDir {
   path: string;
   rel: string;
   tree: MutableTree;
+  dir: OpenDir;
 }
 
 const ENTRY_REG = 0;
@@ -145,6 +177,8 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 const SCAN_BATCH = 64;
 /** Stop scanning ahead while this many files wait for their content job (memory bound). */
 const PENDING_HIGH_WATER = 16384;
+/** Finished dirtrees/dirmetas to hold before writing them out. */
+const META_FLUSH = 512;
 
 /**
  * Add the contents of `dir` into `tree` (write_directory_to_mtree).
@@ -153,8 +187,10 @@ const PENDING_HIGH_WATER = 16384;
  * flight: directory scans (one level of up to 64 directories each: their
  * metadata and entries) feed content jobs (a batch of files checksummed and
  * stored in one read each, see Transaction.writeContentFiles). Scans go first
- * until enough files are waiting; large files go before small ones. The
- * dirmeta objects are written at the end, in batches.
+ * until enough files are waiting; large files go before small ones. A
+ * directory whose scan, files and subdirectories are all done is finished:
+ * its dirtree joins the dirmetas in a queue written out in batches of
+ * META_FLUSH, and (with streamTrees) its entries leave memory.
  */
 export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: MutableTree, opts: ScanOptions = {}): Promise<void> {
   const repo = tx.repo;
@@ -167,7 +203,8 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
   if (mod.ownerUid !== undefined) copts.uid = mod.ownerUid;
   if (mod.ownerGid !== undefined) copts.gid = mod.ownerGid;
 
-  const dirs: PendingDir[] = [{ path: dir, rel: '', tree }];
+  const stream = opts.streamTrees ?? true;
+  const dirs: PendingDir[] = [{ path: dir, rel: '', tree, dir: { tree, parent: null, pending: 1 } }];
   const big: PendingFile[] = [];
   const batches: PendingFile[][] = [];
   let current: PendingFile[] = [];
@@ -176,7 +213,15 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
   let scansRunning = 0;
   let found = 0;
   let done = 0;
-  const dirMetas: MetadataItem[] = [];
+  // dirmetas (each distinct one once) and finished dirtrees, written out in batches
+  const metaQueue: MetadataItem[] = [];
+  const queuedMetas = new Set<string>();
+
+  // One piece of `d`'s work is done; a directory with none left is finished:
+  // its dirtree is queued for writing, and its parent has one piece less.
+  const release = (d: OpenDir | null): void => {
+    for (; d && --d.pending === 0; d = d.parent) if (stream) d.tree.collapse(metaQueue);
+  };
 
   const queueFile = (f: PendingFile) => {
     waiting++;
@@ -207,7 +252,12 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
     const meta: DirMeta = { uid, gid, mode, xattrs: skipXattrs ? [] : st.xattrs };
     const data = serializeDirMeta(meta);
     const checksum = sha256Hex(data);
-    dirMetas.push({ type: ObjectType.DirMeta, data, checksum });
+    if (!queuedMetas.has(checksum)) {
+      queuedMetas.add(checksum);
+      metaQueue.push({ type: ObjectType.DirMeta, data, checksum });
+    } else {
+      tx.stats.metadataTotal++; // a write of an object already there, as ostree counts it
+    }
     return checksum;
   };
 
@@ -222,7 +272,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
       throw withContext(`opendir(${(err as { path?: string }).path ?? job[0].path})`, err);
     }
     for (let j = 0; j < job.length; j++) {
-      const { path: p, rel, tree: t } = job[j];
+      const { path: p, rel, tree: t, dir: od } = job[j];
       const rec = recs[j];
       await t.ensureLoaded(repo);
       t.metaChecksum = dirMeta(rec, rel || '/');
@@ -235,7 +285,9 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
         const full = p.endsWith('/') ? p + name : `${p}/${name}`;
         const type = types[i];
         if (type === ENTRY_DIR) {
-          dirs.push({ path: full, rel: childRel, tree: await t.ensureDir(repo, name) });
+          const sub = await t.ensureDir(repo, name);
+          od.pending++;
+          dirs.push({ path: full, rel: childRel, tree: sub, dir: { tree: sub, parent: od, pending: 1 } });
         } else if (type === ENTRY_REG || type === ENTRY_LINK) {
           if (t.dirs.has(name)) throw new OstreeError('OSTREE_EXISTS', `Can't replace directory with file: ${childRel}`);
           if (opts.devino && type === ENTRY_REG) {
@@ -247,11 +299,13 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
               continue;
             }
           }
-          queueFile({ tree: t, name, path: full, rel: childRel, size: sizes[i] });
+          od.pending++;
+          queueFile({ tree: t, dir: od, name, path: full, rel: childRel, size: sizes[i] });
         } else {
           throw new OstreeError('OSTREE_UNSUPPORTED_FILE_TYPE', `Not a regular file or symlink: ${name}`, { data: { path: full } });
         }
       }
+      release(od);
     }
   };
 
@@ -274,7 +328,10 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
     } catch (err) {
       throw withContext('Writing content object', err);
     }
-    for (let i = 0; i < batch.length; i++) await batch[i].tree.replaceFile(repo, batch[i].name, sums[i]);
+    for (let i = 0; i < batch.length; i++) {
+      await batch[i].tree.replaceFile(repo, batch[i].name, sums[i]);
+      release(batch[i].dir);
+    }
     done += batch.length;
     opts.onProgress?.({ phase: 'content', loaded: done, total: found });
   };
@@ -283,6 +340,10 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
   // files are already waiting; then large files; then full batches; a partial
   // batch only once scanning is over.
   const nextJob = (): (() => Promise<void>) | null => {
+    if (metaQueue.length >= META_FLUSH) {
+      const items = metaQueue.splice(0, metaQueue.length);
+      return () => tx.writeMetadataBatch(items).then(() => undefined);
+    }
     if (dirs.length && waiting < PENDING_HIGH_WATER) {
       const n = Math.max(1, Math.min(SCAN_BATCH, Math.ceil(dirs.length / parallelism)));
       const job = dirs.splice(dirs.length - n, n);
@@ -344,7 +405,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
     pump();
   });
 
-  await tx.writeMetadataBatch(dirMetas);
+  await tx.writeMetadataBatch(metaQueue);
 }
 
 function applyStatOverride(mod: CommitModifier, rel: string, mode: number): number {

@@ -157,6 +157,7 @@ interface PendingFile {
   dir: OpenDir;
   name: string;
   path: string;
+  /** Path from the tree root, kept only when --statoverride needs it. */
   rel: string;
   size: number;
 }
@@ -176,7 +177,7 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 /** Directories per scan job. */
 const SCAN_BATCH = 64;
 /** Stop scanning ahead while this many files wait for their content job (memory bound). */
-const PENDING_HIGH_WATER = 16384;
+const PENDING_HIGH_WATER = 4096;
 /** Finished dirtrees/dirmetas to hold before writing them out. */
 const META_FLUSH = 512;
 
@@ -204,6 +205,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
   if (mod.ownerGid !== undefined) copts.gid = mod.ownerGid;
 
   const stream = opts.streamTrees ?? true;
+  const needRel = !!mod.statOverride?.size;
   const dirs: PendingDir[] = [{ path: dir, rel: '', tree, dir: { tree, parent: null, pending: 1 } }];
   const big: PendingFile[] = [];
   const batches: PendingFile[][] = [];
@@ -277,12 +279,13 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
       await t.ensureLoaded(repo);
       t.metaChecksum = dirMeta(rec, rel || '/');
       const { names, types, sizes } = rec;
+      const prefix = p.endsWith('/') ? p : `${p}/`;
       for (let i = 0; i < names.length; i++) {
         const name = names[i];
         validateFilename(name);
         const childRel = `${rel}/${name}`;
         if (mod.skipList?.has(childRel)) continue;
-        const full = p.endsWith('/') ? p + name : `${p}/${name}`;
+        const full = prefix + name;
         const type = types[i];
         if (type === ENTRY_DIR) {
           const sub = await t.ensureDir(repo, name);
@@ -300,7 +303,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
             }
           }
           od.pending++;
-          queueFile({ tree: t, dir: od, name, path: full, rel: childRel, size: sizes[i] });
+          queueFile({ tree: t, dir: od, name, path: full, rel: needRel ? childRel : '', size: sizes[i] });
         } else {
           throw new OstreeError('OSTREE_UNSUPPORTED_FILE_TYPE', `Not a regular file or symlink: ${name}`, { data: { path: full } });
         }

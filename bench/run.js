@@ -63,7 +63,7 @@ function parseOptions(argv) {
     switch (flag) {
       case '--only': o.only = val().split(',').filter(Boolean); break;
       case '--runs': o.runs = Number(val()); break;
-      case '--files': o.files = val().split(',').map(parseCount); break;
+      case '--files': o.files = val().split(',').map(parseCount); o.filesGiven = true; break;
       case '--seed': o.seed = val(); break;
       case '--corpus': o.corpora = val().split(','); break;
       case '--scale': o.scale = true; break;
@@ -773,7 +773,19 @@ function renderResults(results, corpora) {
   return lines.join('\n');
 }
 
+/** The scenarios --scale runs at each size: a commit, then checkout and fsck of what ostree committed. */
+const SCALE_SCENARIOS = ['commit-bare-user', 'checkout-bare-user', 'fsck-bare-user'];
+
 function renderScale(scale) {
+  const out = [];
+  for (const name of SCALE_SCENARIOS) {
+    const rows = scale.filter((s) => (s.scenario ?? 'commit-bare-user') === name);
+    if (rows.length) out.push(renderScaleTable(name, rows));
+  }
+  return out.join('\n');
+}
+
+function renderScaleTable(name, scale) {
   const rows = [['files', 'MB', 'runs', 'wall ours', 'ostree', 'ratio', 'rss ours', 'ostree', 'wall growth ours/ostree', 'rss growth ours/ostree']];
   let prev = null;
   for (const s of scale) {
@@ -793,7 +805,7 @@ function renderScale(scale) {
     ]);
     prev = s;
   }
-  return `\nscaling: commit into bare-user (synthetic, seed ${scale[0]?.seed})\n${table(rows)}`;
+  return `\nscaling: ${name} (synthetic, seed ${scale[0]?.seed})\n${table(rows)}`;
 }
 
 // ---------------------------------------------------------------- main
@@ -885,19 +897,30 @@ function main() {
   }
 
   if (opts.scale || (opts.only && opts.only.includes('scale'))) {
-    const sizes = [10000, 100000, ...(opts.huge ? [1000000] : [])];
+    const sizes = opts.filesGiven ? opts.files : [10000, 100000, ...(opts.huge ? [1000000] : [])];
     for (const n of sizes) {
       log(`scale: synthetic ${n} files`);
       const corpus = ensureSyntheticTree({ files: n, seed: opts.seed, cacheDir: opts.cacheDir });
-      const prior = results.find((r) => r.corpus === corpus.name && r.scenario === 'commit-bare-user' && r.status === 'ok');
       const runs = opts.runs ?? defaultRuns(n);
-      let r = prior;
-      if (!r) {
-        const cw = new CorpusWork(corpus, opts.workDir);
-        r = runOne('commit-bare-user', () => scenarioCommit(cw, 'bare-user', runs), { corpus: corpus.name, runs });
+      let cw = null;
+      for (const name of SCALE_SCENARIOS) {
+        let r = results.find((x) => x.corpus === corpus.name && x.scenario === name && x.status === 'ok');
+        if (!r) {
+          cw ??= new CorpusWork(corpus, opts.workDir);
+          const work = cw;
+          const fn = {
+            'commit-bare-user': () => scenarioCommit(work, 'bare-user', runs),
+            'checkout-bare-user': () => scenarioCheckout(work, 'bare-user', runs),
+            'fsck-bare-user': () => scenarioFsck(work, 'bare-user', runs),
+          }[name];
+          r = runOne(name, fn, { corpus: corpus.name, runs });
+        }
+        scale.push({ ...r, files: n, bytes: corpus.bytes, seed: opts.seed });
+      }
+      if (cw) {
+        cw.close();
         rmrf(cw.dir);
       }
-      scale.push({ ...r, files: n, bytes: corpus.bytes, seed: opts.seed });
     }
   }
 

@@ -634,30 +634,76 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
      * fetch them again.
      */
     let pending: Array<{ checksum: string; header: FileHeader; payload: Buffer }> = [];
+    let pendingRaw: Array<[string, Buffer]> = [];
     let pendingBytes = 0;
     let flushTimer: NodeJS.Timeout | null = null;
+    const userOnlyModes = !!opts.bareuseronlyFiles || repo.mode === 'bare-user-only';
     const flushContent = () => {
       if (flushTimer) clearTimeout(flushTimer);
       flushTimer = null;
-      if (pending.length === 0) return;
-      const batch = pending;
-      pending = [];
+      if (pending.length) {
+        const batch = pending;
+        pending = [];
+        spawn(async () => {
+          st.outstanding += batch.length;
+          try {
+            await tx.writeContent(batch, { reserved: true, evenIfAborted: true });
+          } finally {
+            st.outstanding -= batch.length;
+            emit();
+          }
+        });
+      }
+      if (pendingRaw.length) {
+        const batch = pendingRaw;
+        pendingRaw = [];
+        spawn(async () => {
+          st.outstanding += batch.length;
+          try {
+            const res = await tx.writeContentFromFilezBatch(batch, { userOnlyModes, evenIfAborted: true });
+            let bad: OstreeError | null = null;
+            res.forEach((r, i) => {
+              const checksum = batch[i][0];
+              if (r.status === 'written' || r.status === 'existed') {
+                st.contentBytesWritten += r.size;
+              } else if (bad === null) {
+                try {
+                  if (r.status === 'rejected') {
+                    checkContentMode(repo, checksum, r.mode, opts.bareuseronlyFiles);
+                    throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Content object ${checksum}: invalid mode 0${r.mode.toString(8)}`, { data: { checksum, mode: r.mode } });
+                  }
+                  if (r.message === 'checksum mismatch') {
+                    throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Corrupted file object; checksum expected='${checksum}' actual='${r.checksum}'`, { data: { checksum } });
+                  }
+                  throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Corrupted file object ${checksum}: ${r.message}`, { data: { checksum } });
+                } catch (err) {
+                  bad = err as OstreeError;
+                }
+              }
+            });
+            if (bad) throw bad;
+          } finally {
+            st.outstanding -= batch.length;
+            emit();
+          }
+        });
+      }
       pendingBytes = 0;
-      spawn(async () => {
-        st.outstanding += batch.length;
-        try {
-          await tx.writeContent(batch, { reserved: true, evenIfAborted: true });
-        } finally {
-          st.outstanding -= batch.length;
-          emit();
-        }
-      });
+    };
+    const scheduleFlush = () => {
+      if (pending.length + pendingRaw.length >= CONTENT_BATCH || pendingBytes >= CONTENT_BATCH_BYTES) flushContent();
+      else flushTimer ??= setTimeout(flushContent, FLUSH_MS);
     };
     const queueWrite = (checksum: string, header: FileHeader, payload: Buffer) => {
       pending.push({ checksum, header, payload });
       pendingBytes += payload.length;
-      if (pending.length >= CONTENT_BATCH || pendingBytes >= CONTENT_BATCH_BYTES) flushContent();
-      else flushTimer ??= setTimeout(flushContent, FLUSH_MS);
+      scheduleFlush();
+    };
+    /** A downloaded .filez, verified and stored natively when its batch goes. */
+    const queueRaw = (checksum: string, data: Buffer, announced: number) => {
+      pendingRaw.push([checksum, data]);
+      pendingBytes += announced;
+      scheduleFlush();
     };
 
     const seenCommits = new Set<string>();
@@ -723,15 +769,24 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       await tx.writeMetadata(ObjectType.DirMeta, bytes, checksum);
     };
 
-    const scanDirTree = async (checksum: string, dirPath: string) => {
+    /**
+     * Walk a dirtree. As in ostree, a dirtree already in the repo stands for
+     * its whole subtree and is not descended into: a pull that stops before
+     * everything below a dirtree it wrote is stored leaves the commit's
+     * .commitpartial marker, and the walk of a commit so marked (`full`)
+     * checks every object below its root again.
+     */
+    const scanDirTree = async (checksum: string, dirPath: string, full: boolean) => {
       const inside = subpaths.length === 0 || subpaths.some((d) => dirPath === d || dirPath.startsWith(d + '/'));
-      const key = `${checksum}.dirtree${inside ? '' : ':' + dirPath}`;
+      const key = `${checksum}.dirtree${inside ? '' : ':' + dirPath}${full ? '!' : ''}`;
       if (seenMeta.has(key)) return;
       seenMeta.add(key);
       throwAborted(signal);
       st.scanned++;
-      let bytes = await repo.loadMetadata(ObjectType.DirTree, checksum, { allowNoent: true });
-      const have = bytes !== null;
+      const have = await haveObject(ObjectType.DirTree, checksum);
+      if (have && !full) return;
+      let bytes = have ? await repo.loadMetadata(ObjectType.DirTree, checksum, { allowNoent: true }) : null;
+      const fetched = bytes === null;
       if (!bytes) {
         bytes = (await getMetadata(ObjectType.DirTree, checksum)) as Buffer;
         checkMeta(bytes, checksum, 'dirtree');
@@ -742,7 +797,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       } catch (err) {
         throw withContext(`Invalid dirtree ${checksum}`, err);
       }
-      if (!have) await tx.writeMetadata(ObjectType.DirTree, bytes, checksum);
+      if (fetched) await tx.writeMetadata(ObjectType.DirTree, bytes, checksum);
       const prefix = dirPath === '/' ? '/' : dirPath + '/';
       for (const [name, c] of tree.files) {
         if (!inside && !matchesSubpath(subpaths, prefix + name, false)) continue;
@@ -752,7 +807,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
         const p = prefix + name;
         if (!inside && !matchesSubpath(subpaths, p, true)) continue;
         spawn(() => scanDirMeta(meta));
-        spawn(() => scanDirTree(sub, p));
+        spawn(() => scanDirTree(sub, p, full));
       }
     };
 
@@ -784,8 +839,16 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       emit();
       try {
         // Large objects come as a file in REPO/tmp (or a local payload path), small ones in memory.
-        const data = await src.fetchContent(checksum, { spillDir: path.join(repo.path, 'tmp') });
-        if ('filez' in data) {
+        const data = await src.fetchContent(checksum, { spillDir: path.join(repo.path, 'tmp'), raw: true });
+        if ('filezData' in data) {
+          throwAborted(signal);
+          // Verified (inflated and hashed) and stored in a native batch; charged against the free-space reserve now.
+          tx.stats.contentTotal++;
+          const announced = data.announced ?? 0;
+          tx.reserveContent(announced);
+          queueRaw(checksum, data.filezData, announced);
+          st.contentFetched++;
+        } else if ('filez' in data) {
           try {
             throwAborted(signal);
           } catch (err) {
@@ -906,7 +969,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       if (!opts.commitMetadataOnly) {
         if (!local || wasPartial) {
           spawn(() => scanDirMeta(commit.rootMeta));
-          spawn(() => scanDirTree(commit.rootTree, '/'));
+          spawn(() => scanDirTree(commit.rootTree, '/', wasPartial));
           completed.push(checksum);
         }
       }

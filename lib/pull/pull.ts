@@ -635,6 +635,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
      */
     let pending: Array<{ checksum: string; header: FileHeader; payload: Buffer }> = [];
     let pendingRaw: Array<[string, Buffer]> = [];
+    let pendingMeta: Array<{ type: ObjectType; data: Buffer; checksum: string }> = [];
     let pendingBytes = 0;
     let flushTimer: NodeJS.Timeout | null = null;
     const userOnlyModes = !!opts.bareuseronlyFiles || repo.mode === 'bare-user-only';
@@ -652,6 +653,13 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
             st.outstanding -= batch.length;
             emit();
           }
+        });
+      }
+      if (pendingMeta.length) {
+        const batch = pendingMeta;
+        pendingMeta = [];
+        spawn(async () => {
+          await tx.writeMetadataBatch(batch);
         });
       }
       if (pendingRaw.length) {
@@ -691,12 +699,18 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       pendingBytes = 0;
     };
     const scheduleFlush = () => {
-      if (pending.length + pendingRaw.length >= CONTENT_BATCH || pendingBytes >= CONTENT_BATCH_BYTES) flushContent();
+      if (pending.length + pendingRaw.length + pendingMeta.length >= CONTENT_BATCH || pendingBytes >= CONTENT_BATCH_BYTES) flushContent();
       else flushTimer ??= setTimeout(flushContent, FLUSH_MS);
     };
     const queueWrite = (checksum: string, header: FileHeader, payload: Buffer) => {
       pending.push({ checksum, header, payload });
       pendingBytes += payload.length;
+      scheduleFlush();
+    };
+    /** A verified dirtree/dirmeta, written (natively, in a batch) with the next flush. */
+    const queueMeta = (type: ObjectType, data: Buffer, checksum: string) => {
+      pendingMeta.push({ type, data, checksum });
+      pendingBytes += data.length;
       scheduleFlush();
     };
     /** A downloaded .filez, verified and stored natively when its batch goes. */
@@ -766,7 +780,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       } catch (err) {
         throw withContext(`Invalid dirmeta ${checksum}`, err);
       }
-      await tx.writeMetadata(ObjectType.DirMeta, bytes, checksum);
+      queueMeta(ObjectType.DirMeta, bytes, checksum);
     };
 
     /**
@@ -797,7 +811,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       } catch (err) {
         throw withContext(`Invalid dirtree ${checksum}`, err);
       }
-      if (fetched) await tx.writeMetadata(ObjectType.DirTree, bytes, checksum);
+      if (fetched) queueMeta(ObjectType.DirTree, bytes, checksum);
       const prefix = dirPath === '/' ? '/' : dirPath + '/';
       for (const [name, c] of tree.files) {
         if (!inside && !matchesSubpath(subpaths, prefix + name, false)) continue;

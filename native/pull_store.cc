@@ -34,7 +34,8 @@ enum class Outcome { kWritten, kExisted, kCorrupt, kRejected };
 struct FilezSource {
   int fd = -1;
   std::string tmp_name;
-  const std::string* mem = nullptr;
+  const char* mem = nullptr;  // memory input (when set): `len` bytes
+  size_t len = 0;
   size_t pos = 0;
   std::string path;  // for messages
 };
@@ -116,7 +117,7 @@ class FilezStorer {
         if (bare_file) return WriteAll(out.fd.get(), p, n, path, &ierr);
         return true;
       };
-      bool ok = in->mem ? inflater_.RunMem(in->mem->data() + in->pos, in->mem->size() - in->pos, zh.size, path, &ierr, sink)
+      bool ok = in->mem ? inflater_.RunMem(in->mem + in->pos, in->len - in->pos, zh.size, path, &ierr, sink)
                         : inflater_.Run(in->fd, zh.size, path, &ierr, sink);
       if (!ok) {
         discard();
@@ -142,7 +143,7 @@ class FilezStorer {
       if (in->mem) {
         // The downloaded bytes are the object.
         if (!store_.CreateTmp(&t, err)) return false;
-        if (!WriteAll(t.fd.get(), in->mem->data(), in->mem->size(), path, err) || fchmod(t.fd.get(), 0644) < 0) {
+        if (!WriteAll(t.fd.get(), in->mem, in->len, path, err) || fchmod(t.fd.get(), 0644) < 0) {
           if (!err->failed()) err->Set(errno, "fchmod", path);
           store_.Discard(&t);
           return false;
@@ -194,8 +195,8 @@ class FilezStorer {
   static bool Read(FilezSource* in, char* buf, size_t len, size_t* got, SysError* err) {
     *got = 0;
     if (in->mem) {
-      size_t n = std::min(len, in->mem->size() - in->pos);
-      memcpy(buf, in->mem->data() + in->pos, n);
+      size_t n = std::min(len, in->len - in->pos);
+      memcpy(buf, in->mem + in->pos, n);
       in->pos += n;
       *got = n;
       return true;
@@ -300,23 +301,28 @@ class StoreFilezWorker : public PromiseWorker {
 // Many small `.filez` held in memory, stored in one pool job.
 class StoreFilezBatchWorker : public PromiseWorker {
  public:
+  // `bufs` stay referenced (not copied) until the worker is freed on the
+  // main thread; their bytes do not move, and nothing writes to them.
   StoreFilezBatchWorker(Napi::Env env, std::string repo, RepoMode mode, std::vector<std::string> sums,
-                        std::vector<std::string> data, bool fsync, bool user_only)
+                        std::vector<Napi::Buffer<char>> bufs, bool fsync, bool user_only)
       : PromiseWorker(env, "ostree:content_store_filez_batch"),
         sums_(std::move(sums)),
-        data_(std::move(data)),
         storer_(repo, mode, fsync, true, user_only),
-        results_(sums_.size()) {}
+        results_(sums_.size()) {
+    for (auto& b : bufs) {
+      data_.push_back({b.Data(), b.Length()});
+      refs_.push_back(Napi::Persistent(static_cast<Napi::Object>(b)));
+    }
+  }
 
   void Execute() override {
     if (!storer_.Open(&error_)) return;
     for (size_t i = 0; i < sums_.size(); i++) {
       FilezSource in;
-      in.mem = &data_[i];
+      in.mem = data_[i].first;
+      in.len = data_[i].second;
       in.path = sums_[i] + ".filez";
       if (!storer_.Store(&in, sums_[i], &results_[i], &error_)) return;
-      // Free each download as soon as it is stored.
-      std::string().swap(data_[i]);
     }
   }
 
@@ -340,7 +346,8 @@ class StoreFilezBatchWorker : public PromiseWorker {
 
  private:
   std::vector<std::string> sums_;
-  std::vector<std::string> data_;
+  std::vector<std::pair<const char*, size_t>> data_;
+  std::vector<Napi::ObjectReference> refs_;
   FilezStorer storer_;
   std::vector<FilezResult> results_;
 };
@@ -414,9 +421,10 @@ Napi::Value ContentStoreFilezBatch(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   Napi::Array items = info[2].As<Napi::Array>();
-  std::vector<std::string> sums, data;
+  std::vector<std::string> sums;
+  std::vector<Napi::Buffer<char>> bufs;
   sums.reserve(items.Length());
-  data.reserve(items.Length());
+  bufs.reserve(items.Length());
   for (uint32_t i = 0; i < items.Length(); i++) {
     Napi::Value it = items.Get(i);
     if (!it.IsArray() || it.As<Napi::Array>().Length() != 2) {
@@ -424,8 +432,11 @@ Napi::Value ContentStoreFilezBatch(const Napi::CallbackInfo& info) {
       return env.Undefined();
     }
     Napi::Array pair = it.As<Napi::Array>();
-    std::string csum, bytes;
-    if (!args::String(env, pair.Get(0u), "checksum", &csum) || !args::Bytes(env, pair.Get(1u), "data", &bytes)) {
+    std::string csum;
+    if (!args::String(env, pair.Get(0u), "checksum", &csum)) return env.Undefined();
+    Napi::Value b = pair.Get(1u);
+    if (!b.IsBuffer()) {
+      ThrowType(env, "data must be a Buffer");
       return env.Undefined();
     }
     if (!IsHex64(csum)) {
@@ -433,7 +444,7 @@ Napi::Value ContentStoreFilezBatch(const Napi::CallbackInfo& info) {
       return env.Undefined();
     }
     sums.push_back(std::move(csum));
-    data.push_back(std::move(bytes));
+    bufs.push_back(b.As<Napi::Buffer<char>>());
   }
   Napi::Value opts, v;
   bool fsync = false, user_only = false;
@@ -442,7 +453,7 @@ Napi::Value ContentStoreFilezBatch(const Napi::CallbackInfo& info) {
       !args::Bool(env, v, "opts.userOnlyModes", false, &user_only)) {
     return env.Undefined();
   }
-  return PromiseWorker::Start(new StoreFilezBatchWorker(env, std::move(repo), m, std::move(sums), std::move(data), fsync, user_only));
+  return PromiseWorker::Start(new StoreFilezBatchWorker(env, std::move(repo), m, std::move(sums), std::move(bufs), fsync, user_only));
 }
 
 }  // namespace ostree

@@ -131,12 +131,39 @@ class TransientError extends Error {
 interface Waiter {
   resolve: () => void;
   high: boolean;
+  /** Cancelled while queued. */
+  dead?: boolean;
 }
 
-/** Bounded concurrency with two priorities. */
+/** A FIFO with O(1) push and shift. */
+class Fifo<T> {
+  private items: Array<T | null> = [];
+  private head = 0;
+  get size(): number {
+    return this.items.length - this.head;
+  }
+  push(v: T): void {
+    this.items.push(v);
+  }
+  shift(): T | undefined {
+    while (this.head < this.items.length) {
+      const v = this.items[this.head];
+      this.items[this.head++] = null;
+      if (this.head > 1024 && this.head * 2 > this.items.length) {
+        this.items = this.items.slice(this.head);
+        this.head = 0;
+      }
+      if (v !== null) return v;
+    }
+    return undefined;
+  }
+}
+
+/** Bounded concurrency with two priorities (FIFO within each). */
 class Slots {
   private active = 0;
-  private readonly queue: Waiter[] = [];
+  private readonly high = new Fifo<Waiter>();
+  private readonly low = new Fifo<Waiter>();
   constructor(private readonly limit: number) {}
 
   async acquire(high: boolean, signal?: AbortSignal): Promise<void> {
@@ -146,15 +173,10 @@ class Slots {
     }
     await new Promise<void>((resolve, reject) => {
       const w: Waiter = { resolve, high };
-      if (high) {
-        const i = this.queue.findIndex((q) => !q.high);
-        if (i < 0) this.queue.push(w);
-        else this.queue.splice(i, 0, w);
-      } else this.queue.push(w);
+      (high ? this.high : this.low).push(w);
       if (signal) {
         const onAbort = () => {
-          const i = this.queue.indexOf(w);
-          if (i >= 0) this.queue.splice(i, 1);
+          w.dead = true; // skipped by release()
           reject(abortError(signal));
         };
         if (signal.aborted) return onAbort();
@@ -168,9 +190,14 @@ class Slots {
   }
 
   release(): void {
-    const next = this.queue.shift();
-    if (next) next.resolve();
-    else this.active--;
+    for (;;) {
+      const next = this.high.shift() ?? this.low.shift();
+      if (!next) {
+        this.active--;
+        return;
+      }
+      if (!next.dead) return next.resolve();
+    }
   }
 }
 

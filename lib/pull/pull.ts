@@ -609,20 +609,20 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
      */
     const listings = new Map<string, Promise<Set<string>>>();
     const haveObject = async (type: ObjectType, checksum: string): Promise<boolean> => {
-      const p = repo.objectPath(checksum, type);
-      const dir = path.dirname(p);
-      let names = listings.get(dir);
+      const rel = Repo.relObjectPath(checksum, type, repo.mode); // objects/XX/REST.EXT
+      const prefix = checksum.slice(0, 2);
+      let names = listings.get(prefix);
       if (!names) {
-        names = fsp.readdir(dir).then(
+        names = fsp.readdir(path.join(repo.path, 'objects', prefix)).then(
           (l) => new Set(l),
           (err) => {
             if (isErrno(err, 'ENOENT')) return new Set<string>();
             throw err;
           },
         );
-        listings.set(dir, names);
+        listings.set(prefix, names);
       }
-      if ((await names).has(path.basename(p))) return true;
+      if ((await names).has(rel.slice(11))) return true;
       return repo.parent ? repo.parent.hasObject(type, checksum) : false;
     };
 

@@ -35,8 +35,8 @@ import { formatSize } from '../cli/console';
 import { markCommitPartial, clearCommitPartial } from '../fsck';
 import { getRemote, remoteBool, remoteList, Remote } from '../remotes/remotes';
 import { parseSummary, Summary, SUMMARY_TYPE } from '../summary';
-import { verifyCommitGpg, verifySummaryGpg, VerifyResult } from '../gpg/verify';
-import { remoteEd25519Keys, signaturesOf, verifySignatures } from '../sign/ed25519';
+// GPG and ed25519 verification are loaded only by pulls that verify (start-up cost).
+import type { VerifyResult } from '../gpg/verify';
 import { fetcherOptionsFromRemote } from './fetcher';
 import { HttpSource, LocalSource, PullSource } from './source';
 import { withPullTransaction, checkContentMode, importContentFromRepo } from './common';
@@ -212,6 +212,7 @@ export function formatPullStatus(
  * found", "Can't verify commit: <why>".
  */
 async function verifyCommitSign(repo: Repo, remote: string, checksum: string, bytes: Buffer, detached: Metadata | null): Promise<void> {
+  const { remoteEd25519Keys, signaturesOf, verifySignatures } = await import('../sign/ed25519');
   const data = { commit: checksum, remote };
   if (!detached) throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', "Can't verify commit without detached metadata", { data: { ...data, reason: 'no-signature' } });
   const sigs = signaturesOf(detached);
@@ -227,6 +228,7 @@ async function verifyCommitSign(repo: Repo, remote: string, checksum: string, by
 
 /** summary.sig's ed25519 signatures over the summary bytes (ostree's message, unprefixed). */
 async function verifySummarySign(repo: Repo, remote: string, summary: Buffer, sig: Buffer): Promise<void> {
+  const { remoteEd25519Keys, signaturesOf, verifySignatures } = await import('../sign/ed25519');
   let md: Metadata;
   try {
     md = deserialize<Metadata>('a{sv}', sig);
@@ -455,7 +457,10 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
         await verify(summary, sig);
       }
     };
-    if (gpgVerifySummary) await verifyWith('gpg', (a, b) => verifySummaryGpg(repo, remote.name, a, b));
+    if (gpgVerifySummary) {
+      const { verifySummaryGpg } = await import('../gpg/verify');
+      await verifyWith('gpg', (a, b) => verifySummaryGpg(repo, remote.name, a, b));
+    }
     if (signVerifySummary.length) await verifyWith('sign', (a, b) => verifySummarySign(repo, remote.name, a, b));
     if (summary) {
       try {
@@ -949,6 +954,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
         if (d) detached = deserialize<Metadata>('a{sv}', d);
       }
       if (gpgVerify) {
+        const { verifyCommitGpg } = await import('../gpg/verify');
         const res = await verifyCommitGpg(repo, remote.name, checksum, bytes, detached);
         opts.onGpgVerifyResult?.(checksum, res);
       }

@@ -231,8 +231,13 @@ export async function serveRepo(dir: string, opts: ServeOptions = {}): Promise<R
           }
           res.writeHead(status, headers);
           sent = len;
+          // Logged once sent (or cut off); not for a client that was already gone.
+          res.on('finish', () => done(status));
+          res.on('close', () => {
+            if (!res.writableFinished) done(status);
+          });
           res.end(body);
-          return done(status);
+          return;
         }
         res.writeHead(status, headers);
         const stream = createReadStream('', { fd, start, end });

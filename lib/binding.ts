@@ -168,6 +168,18 @@ export interface ContentVerifyResult {
   modes: Uint32Array;
 }
 
+export interface StoreFilezBatchResult {
+  /** As StoreFilezResult; rejected: the header's mode is refused (not a regular file or symlink, bad bits), nothing stored. */
+  status: 'written' | 'existed' | 'corrupt' | 'rejected';
+  /** Payload size from the header. */
+  size: number;
+  /** Mode from the header (0 when it could not be decoded). */
+  mode: number;
+  /** Corrupt only: the checksum computed ("" when it could not be decoded) and why. */
+  checksum?: string;
+  message?: string;
+}
+
 export interface StoreFilezResult {
   /** written: linked into objects/; existed: the repo already had it; corrupt: nothing stored. */
   status: 'written' | 'existed' | 'corrupt';
@@ -214,6 +226,12 @@ export interface NativeBinding {
    * the file itself is linked). Nothing enters objects/ unless it matches.
    */
   content_store_filez(repo: string, mode: string, tmpName: string, checksum: string, opts: { fsync?: boolean }): Promise<StoreFilezResult>;
+  /**
+   * The same for many small downloads held in memory ([checksum, .filez
+   * bytes]), in one pool job; `userOnlyModes` refuses regular files with
+   * mode bits outside 0775 ('rejected', nothing stored).
+   */
+  content_store_filez_batch(repo: string, mode: string, items: Array<[string, Buffer]>, opts: { fsync?: boolean; userOnlyModes?: boolean }): Promise<StoreFilezBatchResult[]>;
 }
 
 let cached: NativeBinding | undefined;

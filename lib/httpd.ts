@@ -5,7 +5,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
-import { promises as fsp, createReadStream, appendFileSync } from 'node:fs';
+import { createReadStream, appendFileSync, openSync, fstatSync, readSync, closeSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 
 export interface ServeOptions {
@@ -41,7 +41,12 @@ export interface ServeOptions {
   random?: () => number;
   /** Send ETag/Last-Modified validators and answer conditional GETs with 304 (default true). */
   conditional?: boolean;
+  /** Keep every request in `requests` (default true; a long-running server turns it off). */
+  keepRequests?: boolean;
 }
+
+/** Files up to this size are read in one go and sent with the headers in one write. */
+const SMALL_FILE = 1024 * 1024;
 
 export interface ServedRequest {
   method: string;
@@ -108,7 +113,7 @@ export async function serveRepo(dir: string, opts: ServeOptions = {}): Promise<R
         const c = sock.getPeerCertificate();
         if (c && c.subject) clientCert = c.subject.CN as string;
       }
-      requests.push({ method, path: reqPath, status, bytes: sent, headers: req.headers, clientCert });
+      if (opts.keepRequests !== false) requests.push({ method, path: reqPath, status, bytes: sent, headers: req.headers, clientCert });
       log(`${method} ${reqPath} ${status}`);
     };
     const fail = (status: number, msg: string) => {
@@ -143,76 +148,113 @@ export async function serveRepo(dir: string, opts: ServeOptions = {}): Promise<R
       }
       const file = path.join(root, reqPath);
       if (file !== root && !file.startsWith(root + path.sep)) return fail(403, 'Forbidden');
-      let st;
+      // Files come from the page cache: synchronous reads cost less than a
+      // trip through the thread pool per step, for this test/bench server.
+      let fd: number;
       try {
-        st = await fsp.stat(file);
+        fd = openSync(file, 'r');
       } catch {
         return fail(404, 'Not Found');
       }
-      if (!st.isFile()) return fail(st.isDirectory() ? 403 : 404, st.isDirectory() ? 'Forbidden' : 'Not Found');
-      const size = st.size;
-      const etag = `"${size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
-      const lastModified = st.mtime.toUTCString();
-      if (opts.conditional !== false && !req.headers.range) {
-        // RFC 9110 §13.2.2: If-None-Match wins over If-Modified-Since.
-        const inm = req.headers['if-none-match'];
-        const ims = req.headers['if-modified-since'];
-        let notModified = false;
-        if (inm !== undefined) {
-          notModified = inm.trim() === '*' || inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
-        } else if (ims !== undefined) {
-          const t = Date.parse(ims);
-          notModified = Number.isFinite(t) && Math.floor(st.mtimeMs / 1000) <= Math.floor(t / 1000);
+      let owned = true;
+      try {
+        const st = fstatSync(fd);
+        if (!st.isFile()) return fail(st.isDirectory() ? 403 : 404, st.isDirectory() ? 'Forbidden' : 'Not Found');
+        const size = st.size;
+        const etag = `"${size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+        const lastModified = st.mtime.toUTCString();
+        if (opts.conditional !== false && !req.headers.range) {
+          // RFC 9110 §13.2.2: If-None-Match wins over If-Modified-Since.
+          const inm = req.headers['if-none-match'];
+          const ims = req.headers['if-modified-since'];
+          let notModified = false;
+          if (inm !== undefined) {
+            notModified = inm.trim() === '*' || inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+          } else if (ims !== undefined) {
+            const t = Date.parse(ims);
+            notModified = Number.isFinite(t) && Math.floor(st.mtimeMs / 1000) <= Math.floor(t / 1000);
+          }
+          if (notModified) {
+            res.writeHead(304, { etag, 'last-modified': lastModified });
+            res.end();
+            return done(304);
+          }
         }
-        if (notModified) {
-          res.writeHead(304, { etag, 'last-modified': lastModified });
+        let start = 0;
+        let end = size - 1;
+        let status = 200;
+        const range = req.headers.range;
+        if (range) {
+          const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+          if (!m || (m[1] === '' && m[2] === '')) return fail(416, 'Range Not Satisfiable');
+          if (m[1] === '') {
+            start = Math.max(0, size - Number(m[2]));
+          } else {
+            start = Number(m[1]);
+            if (m[2] !== '') end = Math.min(end, Number(m[2]));
+          }
+          if (start >= size && size > 0) {
+            res.setHeader('content-range', `bytes */${size}`);
+            return fail(416, 'Range Not Satisfiable');
+          }
+          status = 206;
+        } else if (opts.forceRangeRequests && size > 1) {
+          end = Math.floor(size / 2) - 1;
+          status = 206;
+        }
+        const headers: http.OutgoingHttpHeaders = {
+          'content-length': Math.max(0, end - start + 1),
+          'accept-ranges': 'bytes',
+          'last-modified': lastModified,
+          ...(opts.conditional !== false ? { etag } : {}),
+          'content-type': 'application/octet-stream',
+        };
+        if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${size}`;
+        if (method === 'HEAD' || end < start) {
+          res.writeHead(status, headers);
           res.end();
-          return done(304);
+          return done(status);
         }
-      }
-      let start = 0;
-      let end = size - 1;
-      let status = 200;
-      const range = req.headers.range;
-      if (range) {
-        const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
-        if (!m || (m[1] === '' && m[2] === '')) return fail(416, 'Range Not Satisfiable');
-        if (m[1] === '') {
-          start = Math.max(0, size - Number(m[2]));
-        } else {
-          start = Number(m[1]);
-          if (m[2] !== '') end = Math.min(end, Number(m[2]));
+        const len = end - start + 1;
+        if (len <= SMALL_FILE) {
+          // Headers and body leave in one write.
+          const body = Buffer.allocUnsafe(len);
+          let got = 0;
+          while (got < len) {
+            const n = readSync(fd, body, got, len - got, start + got);
+            if (n === 0) break;
+            got += n;
+          }
+          if (got < len) {
+            res.destroy();
+            return done(status);
+          }
+          res.writeHead(status, headers);
+          sent = len;
+          // Logged once sent (or cut off); not for a client that was already gone.
+          res.on('finish', () => done(status));
+          res.on('close', () => {
+            if (!res.writableFinished) done(status);
+          });
+          res.end(body);
+          return;
         }
-        if (start >= size && size > 0) {
-          res.setHeader('content-range', `bytes */${size}`);
-          return fail(416, 'Range Not Satisfiable');
-        }
-        status = 206;
-      } else if (opts.forceRangeRequests && size > 1) {
-        end = Math.floor(size / 2) - 1;
-        status = 206;
+        res.writeHead(status, headers);
+        const stream = createReadStream('', { fd, start, end });
+        owned = false;
+        stream.on('data', (c) => (sent += c.length));
+        stream.on('error', () => res.destroy());
+        stream.pipe(res);
+        res.on('finish', () => done(status));
+        res.on('close', () => {
+          if (!res.writableFinished) {
+            stream.destroy();
+            done(status);
+          }
+        });
+      } finally {
+        if (owned) closeSync(fd);
       }
-      const headers: http.OutgoingHttpHeaders = {
-        'content-length': Math.max(0, end - start + 1),
-        'accept-ranges': 'bytes',
-        'last-modified': lastModified,
-        ...(opts.conditional !== false ? { etag } : {}),
-        'content-type': 'application/octet-stream',
-      };
-      if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${size}`;
-      res.writeHead(status, headers);
-      if (method === 'HEAD' || end < start) {
-        res.end();
-        return done(status);
-      }
-      const stream = createReadStream(file, { start, end });
-      stream.on('data', (c) => (sent += c.length));
-      stream.on('error', () => res.destroy());
-      stream.pipe(res);
-      res.on('finish', () => done(status));
-      res.on('close', () => {
-        if (!res.writableFinished) done(status);
-      });
     } catch (err) {
       if (!res.headersSent) fail(500, (err as Error).message);
       else res.destroy();

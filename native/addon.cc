@@ -45,6 +45,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"content_verify_batch", ContentVerifyBatch},
       {"objects_unlink_batch", ObjectsUnlinkBatch},
       {"content_store_filez", ContentStoreFilez},
+      {"content_store_filez_batch", ContentStoreFilezBatch},
   };
   for (const Entry& e : kExports) {
     exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));

@@ -61,6 +61,10 @@ class Inflater {
   // sink(data, len) -> bool (false: stop with err already set).
   template <typename Sink>
   bool Run(int fd, uint64_t expected, const std::string& path, SysError* err, Sink sink);
+  // The same over a deflate stream held in memory (`len` bytes at `data`).
+  template <typename Sink>
+  bool RunMem(const char* data, size_t len, uint64_t expected, const std::string& path,
+              SysError* err, Sink sink);
 
  private:
   bool Reset(const std::string& path, SysError* err);
@@ -131,6 +135,35 @@ bool Inflater::Run(int fd, uint64_t expected, const std::string& path, SysError*
       if (got && !sink(out_.data(), got)) return false;
       if (end || zs_.avail_out != 0) break;  // done, or all input consumed
     }
+  }
+  if (total != expected) {
+    return err->Set(EINVAL, "inflate", path, "", "Corrupted file object; size does not match header");
+  }
+  return true;
+}
+
+template <typename Sink>
+bool Inflater::RunMem(const char* data, size_t len, uint64_t expected, const std::string& path,
+                      SysError* err, Sink sink) {
+  if (!Reset(path, err)) return false;
+  zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
+  zs_.avail_in = static_cast<uInt>(len);
+  uint64_t total = 0;
+  for (;;) {
+    zs_.next_out = reinterpret_cast<Bytef*>(out_.data());
+    zs_.avail_out = static_cast<uInt>(out_.size());
+    int r = inflate(&zs_, Z_NO_FLUSH);
+    if (r != Z_STREAM_END && r != Z_OK && r != Z_BUF_ERROR) {
+      return err->Set(EINVAL, "inflate", path, "", "Invalid compressed data");
+    }
+    size_t got = out_.size() - zs_.avail_out;
+    total += got;
+    if (total > expected) {
+      return err->Set(EINVAL, "inflate", path, "", "Corrupted file object; size does not match header");
+    }
+    if (got && !sink(out_.data(), got)) return false;
+    if (r == Z_STREAM_END) break;
+    if (zs_.avail_out != 0) return err->Set(EINVAL, "inflate", path, "", "Need more input");
   }
   if (total != expected) {
     return err->Set(EINVAL, "inflate", path, "", "Corrupted file object; size does not match header");

@@ -12,5 +12,7 @@
 namespace ostree {
 
 Napi::Value ContentStoreFilez(const Napi::CallbackInfo& info);
+// content_store_filez_batch: the same for many small downloads held in memory.
+Napi::Value ContentStoreFilezBatch(const Napi::CallbackInfo& info);
 
 }  // namespace ostree

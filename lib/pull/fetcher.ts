@@ -131,12 +131,39 @@ class TransientError extends Error {
 interface Waiter {
   resolve: () => void;
   high: boolean;
+  /** Cancelled while queued. */
+  dead?: boolean;
 }
 
-/** Bounded concurrency with two priorities. */
+/** A FIFO with O(1) push and shift. */
+class Fifo<T> {
+  private items: Array<T | null> = [];
+  private head = 0;
+  get size(): number {
+    return this.items.length - this.head;
+  }
+  push(v: T): void {
+    this.items.push(v);
+  }
+  shift(): T | undefined {
+    while (this.head < this.items.length) {
+      const v = this.items[this.head];
+      this.items[this.head++] = null;
+      if (this.head > 1024 && this.head * 2 > this.items.length) {
+        this.items = this.items.slice(this.head);
+        this.head = 0;
+      }
+      if (v !== null) return v;
+    }
+    return undefined;
+  }
+}
+
+/** Bounded concurrency with two priorities (FIFO within each). */
 class Slots {
   private active = 0;
-  private readonly queue: Waiter[] = [];
+  private readonly high = new Fifo<Waiter>();
+  private readonly low = new Fifo<Waiter>();
   constructor(private readonly limit: number) {}
 
   async acquire(high: boolean, signal?: AbortSignal): Promise<void> {
@@ -146,15 +173,10 @@ class Slots {
     }
     await new Promise<void>((resolve, reject) => {
       const w: Waiter = { resolve, high };
-      if (high) {
-        const i = this.queue.findIndex((q) => !q.high);
-        if (i < 0) this.queue.push(w);
-        else this.queue.splice(i, 0, w);
-      } else this.queue.push(w);
+      (high ? this.high : this.low).push(w);
       if (signal) {
         const onAbort = () => {
-          const i = this.queue.indexOf(w);
-          if (i >= 0) this.queue.splice(i, 1);
+          w.dead = true; // skipped by release()
           reject(abortError(signal));
         };
         if (signal.aborted) return onAbort();
@@ -168,9 +190,14 @@ class Slots {
   }
 
   release(): void {
-    const next = this.queue.shift();
-    if (next) next.resolve();
-    else this.active--;
+    for (;;) {
+      const next = this.high.shift() ?? this.low.shift();
+      if (!next) {
+        this.active--;
+        return;
+      }
+      if (!next.dead) return next.resolve();
+    }
   }
 }
 
@@ -410,7 +437,37 @@ export class NodeFetcher implements Fetcher {
     this.proxy = opts.proxy ? new URL(/^[a-z]+:\/\//i.test(opts.proxy) ? opts.proxy : `http://${opts.proxy}`) : null;
   }
 
+  /** Low-speed checks of the requests in flight, run by one interval timer while there are any. */
+  private readonly watched = new Set<(now: number) => void>();
+  private ticker: NodeJS.Timeout | null = null;
+
+  private watch(check: (now: number) => void): void {
+    this.watched.add(check);
+    if (!this.ticker) {
+      const windowMs = this.lowSpeedTime * 1000;
+      this.ticker = setInterval(
+        () => {
+          const now = Date.now();
+          for (const c of [...this.watched]) c(now);
+        },
+        Math.min(1000, Math.max(20, windowMs / 10)),
+      );
+      this.ticker.unref?.();
+    }
+  }
+
+  private unwatch(check: (now: number) => void): void {
+    this.watched.delete(check);
+    if (this.watched.size === 0 && this.ticker) {
+      clearInterval(this.ticker);
+      this.ticker = null;
+    }
+  }
+
   close(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+    this.watched.clear();
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
@@ -525,11 +582,11 @@ export class NodeFetcher implements Fetcher {
     return new Promise((resolve, reject) => {
       let done = false;
       let req: http.ClientRequest | null = null;
-      let lowTimer: NodeJS.Timeout | null = null;
+      let lowTimer: ((now: number) => void) | null = null;
       const finish = (err: Error | null, v?: Attempt) => {
         if (done) return;
         done = true;
-        if (lowTimer) clearInterval(lowTimer);
+        if (lowTimer) this.unwatch(lowTimer);
         offAbort?.();
         if (err) {
           req?.destroy();
@@ -538,29 +595,27 @@ export class NodeFetcher implements Fetcher {
       };
       const offAbort = signal ? onAbortOf(signal, () => finish(abortError(signal))) : null;
 
-      // Low-speed limit: fewer than limit*time bytes within any `time` window.
+      // Low-speed limit: fewer than limit*time bytes within any `time` window
+      // (checked by the fetcher's one ticker for all requests in flight).
       const windowMs = this.lowSpeedTime * 1000;
       const started = Date.now();
       const samples: Array<[number, number]> = [[started, 0]];
       let received = 0;
-      lowTimer = setInterval(
-        () => {
-          const now = Date.now();
-          samples.push([now, received]);
-          while (samples.length > 2 && now - samples[1][0] >= windowMs) samples.shift();
-          const [t0, b0] = samples[0];
-          if (now - t0 >= windowMs && received - b0 <= this.lowSpeedLimit * this.lowSpeedTime && (this.lowSpeedLimit > 0 || received === b0)) {
-            const e = new OstreeError(
-              'OSTREE_TIMEOUT',
-              `Operation too slow. Less than ${this.lowSpeedLimit} bytes/sec transferred the last ${this.lowSpeedTime} seconds (${url.href})`,
-              { data: { url: url.href } },
-            );
-            finish(new TransientError(e.message, e));
-          }
-        },
-        Math.min(1000, Math.max(20, windowMs / 10)),
-      );
-      lowTimer.unref?.();
+      const check = (now: number) => {
+        samples.push([now, received]);
+        while (samples.length > 2 && now - samples[1][0] >= windowMs) samples.shift();
+        const [t0, b0] = samples[0];
+        if (now - t0 >= windowMs && received - b0 <= this.lowSpeedLimit * this.lowSpeedTime && (this.lowSpeedLimit > 0 || received === b0)) {
+          const e = new OstreeError(
+            'OSTREE_TIMEOUT',
+            `Operation too slow. Less than ${this.lowSpeedLimit} bytes/sec transferred the last ${this.lowSpeedTime} seconds (${url.href})`,
+            { data: { url: url.href } },
+          );
+          finish(new TransientError(e.message, e));
+        }
+      };
+      lowTimer = check;
+      this.watch(check);
 
       const headers: Record<string, string> = { 'user-agent': this.opts.userAgent ?? DEFAULT_UA, accept: '*/*' };
       for (const [k, v] of this.headers) headers[k.toLowerCase()] = v;
@@ -644,7 +699,7 @@ export class NodeFetcher implements Fetcher {
           if (len !== null && bodyBytes < len) return finish(truncated(url, got, expectEnd));
           if (status === 206 && total !== null && got < total) {
             // More pieces to come: continue from here (the next request has its own speed check).
-            if (lowTimer) clearInterval(lowTimer);
+            if (lowTimer) this.unwatch(lowTimer);
             lowTimer = null;
             this.attempt(url, fo, signal, sink, got, meta).then(
               (v) => finish(null, v),

@@ -35,8 +35,8 @@ import { formatSize } from '../cli/console';
 import { markCommitPartial, clearCommitPartial } from '../fsck';
 import { getRemote, remoteBool, remoteList, Remote } from '../remotes/remotes';
 import { parseSummary, Summary, SUMMARY_TYPE } from '../summary';
-import { verifyCommitGpg, verifySummaryGpg, VerifyResult } from '../gpg/verify';
-import { remoteEd25519Keys, signaturesOf, verifySignatures } from '../sign/ed25519';
+// GPG and ed25519 verification are loaded only by pulls that verify (start-up cost).
+import type { VerifyResult } from '../gpg/verify';
 import { fetcherOptionsFromRemote } from './fetcher';
 import { HttpSource, LocalSource, PullSource } from './source';
 import { withPullTransaction, checkContentMode, importContentFromRepo } from './common';
@@ -212,6 +212,7 @@ export function formatPullStatus(
  * found", "Can't verify commit: <why>".
  */
 async function verifyCommitSign(repo: Repo, remote: string, checksum: string, bytes: Buffer, detached: Metadata | null): Promise<void> {
+  const { remoteEd25519Keys, signaturesOf, verifySignatures } = await import('../sign/ed25519');
   const data = { commit: checksum, remote };
   if (!detached) throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', "Can't verify commit without detached metadata", { data: { ...data, reason: 'no-signature' } });
   const sigs = signaturesOf(detached);
@@ -227,6 +228,7 @@ async function verifyCommitSign(repo: Repo, remote: string, checksum: string, by
 
 /** summary.sig's ed25519 signatures over the summary bytes (ostree's message, unprefixed). */
 async function verifySummarySign(repo: Repo, remote: string, summary: Buffer, sig: Buffer): Promise<void> {
+  const { remoteEd25519Keys, signaturesOf, verifySignatures } = await import('../sign/ed25519');
   let md: Metadata;
   try {
     md = deserialize<Metadata>('a{sv}', sig);
@@ -455,7 +457,10 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
         await verify(summary, sig);
       }
     };
-    if (gpgVerifySummary) await verifyWith('gpg', (a, b) => verifySummaryGpg(repo, remote.name, a, b));
+    if (gpgVerifySummary) {
+      const { verifySummaryGpg } = await import('../gpg/verify');
+      await verifyWith('gpg', (a, b) => verifySummaryGpg(repo, remote.name, a, b));
+    }
     if (signVerifySummary.length) await verifyWith('sign', (a, b) => verifySummarySign(repo, remote.name, a, b));
     if (summary) {
       try {
@@ -609,20 +614,20 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
      */
     const listings = new Map<string, Promise<Set<string>>>();
     const haveObject = async (type: ObjectType, checksum: string): Promise<boolean> => {
-      const p = repo.objectPath(checksum, type);
-      const dir = path.dirname(p);
-      let names = listings.get(dir);
+      const rel = Repo.relObjectPath(checksum, type, repo.mode); // objects/XX/REST.EXT
+      const prefix = checksum.slice(0, 2);
+      let names = listings.get(prefix);
       if (!names) {
-        names = fsp.readdir(dir).then(
+        names = fsp.readdir(path.join(repo.path, 'objects', prefix)).then(
           (l) => new Set(l),
           (err) => {
             if (isErrno(err, 'ENOENT')) return new Set<string>();
             throw err;
           },
         );
-        listings.set(dir, names);
+        listings.set(prefix, names);
       }
-      if ((await names).has(path.basename(p))) return true;
+      if ((await names).has(rel.slice(11))) return true;
       return repo.parent ? repo.parent.hasObject(type, checksum) : false;
     };
 
@@ -634,30 +639,90 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
      * fetch them again.
      */
     let pending: Array<{ checksum: string; header: FileHeader; payload: Buffer }> = [];
+    let pendingRaw: Array<[string, Buffer]> = [];
+    let pendingMeta: Array<{ type: ObjectType; data: Buffer; checksum: string }> = [];
     let pendingBytes = 0;
     let flushTimer: NodeJS.Timeout | null = null;
+    const userOnlyModes = !!opts.bareuseronlyFiles || repo.mode === 'bare-user-only';
     const flushContent = () => {
       if (flushTimer) clearTimeout(flushTimer);
       flushTimer = null;
-      if (pending.length === 0) return;
-      const batch = pending;
-      pending = [];
+      if (pending.length) {
+        const batch = pending;
+        pending = [];
+        spawn(async () => {
+          st.outstanding += batch.length;
+          try {
+            await tx.writeContent(batch, { reserved: true, evenIfAborted: true });
+          } finally {
+            st.outstanding -= batch.length;
+            emit();
+          }
+        });
+      }
+      if (pendingMeta.length) {
+        const batch = pendingMeta;
+        pendingMeta = [];
+        spawn(async () => {
+          await tx.writeMetadataBatch(batch);
+        });
+      }
+      if (pendingRaw.length) {
+        const batch = pendingRaw;
+        pendingRaw = [];
+        spawn(async () => {
+          st.outstanding += batch.length;
+          try {
+            const res = await tx.writeContentFromFilezBatch(batch, { userOnlyModes, evenIfAborted: true });
+            let bad: OstreeError | null = null;
+            res.forEach((r, i) => {
+              const checksum = batch[i][0];
+              if (r.status === 'written' || r.status === 'existed') {
+                st.contentBytesWritten += r.size;
+              } else if (bad === null) {
+                try {
+                  if (r.status === 'rejected') {
+                    checkContentMode(repo, checksum, r.mode, opts.bareuseronlyFiles);
+                    throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Content object ${checksum}: invalid mode 0${r.mode.toString(8)}`, { data: { checksum, mode: r.mode } });
+                  }
+                  if (r.message === 'checksum mismatch') {
+                    throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Corrupted file object; checksum expected='${checksum}' actual='${r.checksum}'`, { data: { checksum } });
+                  }
+                  throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Corrupted file object ${checksum}: ${r.message}`, { data: { checksum } });
+                } catch (err) {
+                  bad = err as OstreeError;
+                }
+              }
+            });
+            if (bad) throw bad;
+          } finally {
+            st.outstanding -= batch.length;
+            emit();
+          }
+        });
+      }
       pendingBytes = 0;
-      spawn(async () => {
-        st.outstanding += batch.length;
-        try {
-          await tx.writeContent(batch, { reserved: true, evenIfAborted: true });
-        } finally {
-          st.outstanding -= batch.length;
-          emit();
-        }
-      });
+    };
+    const scheduleFlush = () => {
+      if (pending.length + pendingRaw.length + pendingMeta.length >= CONTENT_BATCH || pendingBytes >= CONTENT_BATCH_BYTES) flushContent();
+      else flushTimer ??= setTimeout(flushContent, FLUSH_MS);
     };
     const queueWrite = (checksum: string, header: FileHeader, payload: Buffer) => {
       pending.push({ checksum, header, payload });
       pendingBytes += payload.length;
-      if (pending.length >= CONTENT_BATCH || pendingBytes >= CONTENT_BATCH_BYTES) flushContent();
-      else flushTimer ??= setTimeout(flushContent, FLUSH_MS);
+      scheduleFlush();
+    };
+    /** A verified dirtree/dirmeta, written (natively, in a batch) with the next flush. */
+    const queueMeta = (type: ObjectType, data: Buffer, checksum: string) => {
+      pendingMeta.push({ type, data, checksum });
+      pendingBytes += data.length;
+      scheduleFlush();
+    };
+    /** A downloaded .filez, verified and stored natively when its batch goes. */
+    const queueRaw = (checksum: string, data: Buffer, announced: number) => {
+      pendingRaw.push([checksum, data]);
+      pendingBytes += announced;
+      scheduleFlush();
     };
 
     const seenCommits = new Set<string>();
@@ -720,18 +785,27 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       } catch (err) {
         throw withContext(`Invalid dirmeta ${checksum}`, err);
       }
-      await tx.writeMetadata(ObjectType.DirMeta, bytes, checksum);
+      queueMeta(ObjectType.DirMeta, bytes, checksum);
     };
 
-    const scanDirTree = async (checksum: string, dirPath: string) => {
+    /**
+     * Walk a dirtree. As in ostree, a dirtree already in the repo stands for
+     * its whole subtree and is not descended into: a pull that stops before
+     * everything below a dirtree it wrote is stored leaves the commit's
+     * .commitpartial marker, and the walk of a commit so marked (`full`)
+     * checks every object below its root again.
+     */
+    const scanDirTree = async (checksum: string, dirPath: string, full: boolean) => {
       const inside = subpaths.length === 0 || subpaths.some((d) => dirPath === d || dirPath.startsWith(d + '/'));
-      const key = `${checksum}.dirtree${inside ? '' : ':' + dirPath}`;
+      const key = `${checksum}.dirtree${inside ? '' : ':' + dirPath}${full ? '!' : ''}`;
       if (seenMeta.has(key)) return;
       seenMeta.add(key);
       throwAborted(signal);
       st.scanned++;
-      let bytes = await repo.loadMetadata(ObjectType.DirTree, checksum, { allowNoent: true });
-      const have = bytes !== null;
+      const have = await haveObject(ObjectType.DirTree, checksum);
+      if (have && !full) return;
+      let bytes = have ? await repo.loadMetadata(ObjectType.DirTree, checksum, { allowNoent: true }) : null;
+      const fetched = bytes === null;
       if (!bytes) {
         bytes = (await getMetadata(ObjectType.DirTree, checksum)) as Buffer;
         checkMeta(bytes, checksum, 'dirtree');
@@ -742,7 +816,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       } catch (err) {
         throw withContext(`Invalid dirtree ${checksum}`, err);
       }
-      if (!have) await tx.writeMetadata(ObjectType.DirTree, bytes, checksum);
+      if (fetched) queueMeta(ObjectType.DirTree, bytes, checksum);
       const prefix = dirPath === '/' ? '/' : dirPath + '/';
       for (const [name, c] of tree.files) {
         if (!inside && !matchesSubpath(subpaths, prefix + name, false)) continue;
@@ -752,7 +826,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
         const p = prefix + name;
         if (!inside && !matchesSubpath(subpaths, p, true)) continue;
         spawn(() => scanDirMeta(meta));
-        spawn(() => scanDirTree(sub, p));
+        spawn(() => scanDirTree(sub, p, full));
       }
     };
 
@@ -784,8 +858,16 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       emit();
       try {
         // Large objects come as a file in REPO/tmp (or a local payload path), small ones in memory.
-        const data = await src.fetchContent(checksum, { spillDir: path.join(repo.path, 'tmp') });
-        if ('filez' in data) {
+        const data = await src.fetchContent(checksum, { spillDir: path.join(repo.path, 'tmp'), raw: true });
+        if ('filezData' in data) {
+          throwAborted(signal);
+          // Verified (inflated and hashed) and stored in a native batch; charged against the free-space reserve now.
+          tx.stats.contentTotal++;
+          const announced = data.announced ?? 0;
+          tx.reserveContent(announced);
+          queueRaw(checksum, data.filezData, announced);
+          st.contentFetched++;
+        } else if ('filez' in data) {
           try {
             throwAborted(signal);
           } catch (err) {
@@ -872,6 +954,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
         if (d) detached = deserialize<Metadata>('a{sv}', d);
       }
       if (gpgVerify) {
+        const { verifyCommitGpg } = await import('../gpg/verify');
         const res = await verifyCommitGpg(repo, remote.name, checksum, bytes, detached);
         opts.onGpgVerifyResult?.(checksum, res);
       }
@@ -906,7 +989,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       if (!opts.commitMetadataOnly) {
         if (!local || wasPartial) {
           spawn(() => scanDirMeta(commit.rootMeta));
-          spawn(() => scanDirTree(commit.rootTree, '/'));
+          spawn(() => scanDirTree(commit.rootTree, '/', wasPartial));
           completed.push(checksum);
         }
       }

@@ -41,20 +41,28 @@ export interface ContentPath {
   actual: string;
 }
 
-export type FetchedContent = ContentData | ContentFile | ContentPath;
+/** A small downloaded archive `.filez`, still compressed and not verified (HTTP with `raw`). */
+export interface ContentRaw {
+  filezData: Buffer;
+  /** Payload size its header announces (null: the header is too short to say). */
+  announced: number | null;
+}
+
+export type FetchedContent = ContentData | ContentFile | ContentPath | ContentRaw;
 
 /** Content objects larger than this (as downloaded) are streamed through a file instead of memory... */
 export const SPILL_ABOVE = 1024 * 1024;
 /** ...and so are smaller downloads that would inflate beyond this (the size in their header). */
 export const INFLATED_MAX = 8 * 1024 * 1024;
 
-/** The payload size a `.filez` header announces (null when it does not parse: decodeFilez reports that). */
+/**
+ * The payload size a `.filez` header announces: the header's first field, a
+ * big-endian u64 right after the 8-byte length prefix (null when too short
+ * to hold one: decoding reports that).
+ */
 function announcedSize(raw: Buffer): number | null {
-  try {
-    return Number(parseZlibHeader(splitFramedHeader(raw).header).size);
-  } catch {
-    return null;
-  }
+  if (raw.length < 16 || raw.readUInt32BE(0) < 8) return null;
+  return Number(raw.readBigUInt64BE(8));
 }
 
 let spillCounter = 0;
@@ -73,7 +81,7 @@ export interface PullSource {
    * repo's filesystem, normally REPO/tmp), objects above SPILL_ABOVE come
    * back as a file there (or a local payload path) instead of memory.
    */
-  fetchContent(checksum: string, opts?: { spillDir?: string }): Promise<FetchedContent>;
+  fetchContent(checksum: string, opts?: { spillDir?: string; raw?: boolean }): Promise<FetchedContent>;
   readonly bytesTransferred: number;
   readonly requests: number;
   close(): void;
@@ -144,7 +152,8 @@ export class HttpSource implements PullSource {
     return this.fetcher.fetch(relObject(checksum, OBJECT_TYPE_NAMES[type]), { optional: opts.optional, maxSize: opts.maxSize });
   }
 
-  async fetchContent(checksum: string, opts: { spillDir?: string } = {}): Promise<FetchedContent> {
+  /** With `raw`, small objects come back still compressed (ContentRaw), for the caller to verify and store natively. */
+  async fetchContent(checksum: string, opts: { spillDir?: string; raw?: boolean } = {}): Promise<FetchedContent> {
     if (!opts.spillDir) {
       const raw = (await this.fetcher.fetch(relObject(checksum, 'filez'), { content: true })) as Buffer;
       return decodeFilez(raw, checksum);
@@ -152,7 +161,8 @@ export class HttpSource implements PullSource {
     const b = await this.fetcher.fetchBody(relObject(checksum, 'filez'), { content: true, spillAbove: SPILL_ABOVE, spillDir: opts.spillDir });
     if (!b) throw new OstreeError('OSTREE_HTTP', `Server returned HTTP 404`);
     if (b.file !== undefined) return { filez: b.file, size: b.size };
-    if ((announcedSize(b.data) ?? 0) > INFLATED_MAX) {
+    const announced = announcedSize(b.data);
+    if ((announced ?? 0) > INFLATED_MAX) {
       // Highly compressed: inflate it as a stream too.
       spillCounter = (spillCounter + 1) % 1e9;
       const file = path.join(opts.spillDir, `.pull-${process.pid}-${spillCounter}-${Math.random().toString(36).slice(2, 8)}`);
@@ -164,6 +174,7 @@ export class HttpSource implements PullSource {
       }
       return { filez: file, size: b.size };
     }
+    if (opts.raw) return { filezData: b.data, announced };
     return decodeFilez(b.data, checksum);
   }
 

@@ -24,7 +24,7 @@ import {
   parseZlibHeader,
 } from '../objects/formats';
 import { formatSize } from '../format-size';
-import { native, ImportEntry, ContentModeOverride } from '../binding';
+import { native, ImportEntry, ContentModeOverride, StoreFilezBatchResult } from '../binding';
 import { repoLock, LockOptions } from '../lock';
 import { setRef } from '../refs/refs';
 
@@ -357,6 +357,29 @@ export class Transaction {
       this.refundContent(reserved);
       await fsp.rm(file, { force: true });
     }
+  }
+
+  /**
+   * Verify then store many small downloaded `.filez` objects held in memory
+   * (pulls), in one native pool job: each is inflated, hashed and compared
+   * with its checksum, and stored in the repo's mode only when it matches.
+   * Outcomes come back in input order (corrupt or rejected ones are not
+   * stored; the caller reports them). The caller charged the sizes with
+   * reserveContent; `evenIfAborted` as for writeContent.
+   */
+  async writeContentFromFilezBatch(items: Array<[string, Buffer]>, opts: { userOnlyModes?: boolean; evenIfAborted?: boolean } = {}): Promise<StoreFilezBatchResult[]> {
+    if (opts.evenIfAborted) {
+      if (this.done) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Transaction already finished');
+    } else this.checkAlive();
+    if (items.length === 0) return [];
+    const res = await native().content_store_filez_batch(this.repo.path, this.repo.mode, items, { fsync: this.perObjectFsync, userOnlyModes: opts.userOnlyModes });
+    for (const r of res) {
+      if (r.status !== 'written') continue;
+      this.wroteObjects = true;
+      this.stats.contentWritten++;
+      this.stats.contentBytesWritten += r.size;
+    }
+    return res;
   }
 
   private bareImportEntry(s: ContentSource): ImportEntry {

@@ -69,6 +69,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     logFile: str(args.opts['log-file']),
     expectedCookies: strs(args.opts['expected-cookies']),
     expectedHeaders: strs(args.opts['expected-header']),
+    // A long-running server: nothing reads the request list.
+    keepRequests: false,
   });
   if (portFile === '-') ctx.out(`${server.port}\n`);
   else if (portFile) {

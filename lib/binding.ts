@@ -128,6 +128,23 @@ export interface CheckoutFilesJob {
   csums: string;
 }
 
+/** checkout_plan(): a commit's tree flattened for checkout (see native/checkout_plan.h). */
+export interface CheckoutPlan {
+  /** Directories relative to the checkout root ('' = the root), pre-order. */
+  dirs: string[];
+  /** Per dir: depth below the root (0 = the root). */
+  depth: Uint32Array;
+  /** Per dir: dirmeta checksum, 64 hex characters each, concatenated. */
+  metas: string;
+  /** Dir indices in post-order (children before their parent). */
+  post: Uint32Array;
+  /** Per file: index into dirs (a dir's files consecutive, pre-order). */
+  fileDir: Uint32Array;
+  names: string[];
+  /** Per file: content checksum, 64 hex characters each, concatenated. */
+  csums: string;
+}
+
 export interface CheckoutFilesOptions {
   /** Where objects are looked up, in order: [repo root, mode, core.disable-xattrs] (the repo, then its core.parent chain). */
   stores: Array<[string, string, boolean]>;
@@ -202,6 +219,8 @@ export interface NativeBinding {
   dirs_scan(paths: string[], opts: { xattrs?: boolean; sizes?: boolean }): Promise<ScanDir[]>;
   /** Checkout engine: materialise a batch of content objects (see native/checkout_files.h). */
   checkout_files(job: CheckoutFilesJob, opts: CheckoutFilesOptions): Promise<CheckoutFilesResult>;
+  /** Read, check and flatten every dirtree under rootTree (null: something is off; use the per-object path). */
+  checkout_plan(repos: string[], rootTree: string, rootMeta: string): Promise<CheckoutPlan | null>;
   /** Read metadata objects (paths relative to objects/), searching `repos` in order. */
   metadata_read_batch(repos: string[], rels: string[], opts: { sha256?: boolean }): Promise<MetadataReadResult>;
   /** Recompute content checksums from the stored objects of one repo. */

@@ -156,6 +156,8 @@ export interface CheckoutFilesOptions {
   cache?: string;
   /** A temp directory on the cache's filesystem (the repo's tmp/). */
   cacheTmp?: string;
+  /** fsync each file written into the cache before it is linked there (ostree does, unless core.fsync=false). */
+  cacheFsync?: boolean;
   /** A non-empty regular file that can't be hardlinked is an error (failure kind 'require-hardlinks'). */
   requireHardlinks?: boolean;
   overwrite?: 'error' | 'replace' | 'skip';

@@ -33,6 +33,7 @@ struct Options {
   bool hardlink = false;        // bare objects may be hardlinked (repo/checkout mode match)
   std::string cache;            // archive -U: the uncompressed-objects cache ("" = none)
   std::string cache_tmp;        // temp dir on the cache's filesystem
+  bool cache_fsync = false;     // fsync each file written into the cache (core.fsync, as ostree)
   bool require_hardlinks = false;
   Overwrite overwrite = Overwrite::kError;
   bool fsync = false;
@@ -60,7 +61,7 @@ class CheckoutFilesWorker : public PromiseWorker {
       if (!stores_[i].Open(&error_)) return;
     }
     if (!o_.cache.empty()) {
-      cache_.reset(new ObjectStore(o_.cache, o_.cache_tmp, false));
+      cache_.reset(new ObjectStore(o_.cache, o_.cache_tmp, o_.cache_fsync));
       if (!cache_->Open(&error_)) return;
     }
     reader_.reset(new ObjectReader(&stores_, !o_.user_mode));
@@ -509,7 +510,8 @@ Napi::Value CheckoutFiles(const Napi::CallbackInfo& info) {
   }
   if (!v.IsUndefined() && !v.IsNull()) {
     if (!args::Path(env, v, "opts.cache", &o.cache) || !args::Prop(env, opts, "cacheTmp", &v) ||
-        !args::Path(env, v, "opts.cacheTmp", &o.cache_tmp)) {
+        !args::Path(env, v, "opts.cacheTmp", &o.cache_tmp) || !args::Prop(env, opts, "cacheFsync", &v) ||
+        !args::Bool(env, v, "opts.cacheFsync", false, &o.cache_fsync)) {
       return env.Undefined();
     }
   }

@@ -408,6 +408,8 @@ async function checkoutFilesNative(
   if (cache) {
     nopts.cache = cache;
     nopts.cacheTmp = path.join(repo.path, 'tmp');
+    // ostree 2022.7 fsyncs every file it adds to the cache (unless core.fsync=false).
+    nopts.cacheFsync = repo.fsyncEnabled;
   }
   // Jobs: consecutive files (a directory's files are consecutive in the plan).
   const total = files.names.length;

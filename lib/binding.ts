@@ -176,6 +176,8 @@ export interface MetadataReadResult {
   store: Int32Array;
   /** With opts.sha256: 64 hex characters per object (zeros when missing). */
   sha256?: string;
+  /** With opts.dirtree: 1 where the bytes are a dirtree in normal form with valid, sorted, distinct names. */
+  dirtreeValid?: Uint8Array;
 }
 
 export interface ContentVerifyResult {
@@ -223,8 +225,10 @@ export interface NativeBinding {
   checkout_files(job: CheckoutFilesJob, opts: CheckoutFilesOptions): Promise<CheckoutFilesResult>;
   /** Read, check and flatten every dirtree under rootTree (null: something is off; use the per-object path). */
   checkout_plan(repos: string[], rootTree: string, rootMeta: string): Promise<CheckoutPlan | null>;
+  /** Every dirtree, file and dirmeta under rootTree once, in traverseCommit's order (null: something is off). */
+  tree_reachable(repos: string[], rootTree: string): Promise<{ types: Uint8Array; csums: string } | null>;
   /** Read metadata objects (paths relative to objects/), searching `repos` in order. */
-  metadata_read_batch(repos: string[], rels: string[], opts: { sha256?: boolean }): Promise<MetadataReadResult>;
+  metadata_read_batch(repos: string[], rels: string[], opts: { sha256?: boolean; dirtree?: boolean }): Promise<MetadataReadResult>;
   /** Recompute content checksums from the stored objects of one repo. */
   content_verify_batch(repo: string, mode: string, csums: string, opts: { disableXattrs?: boolean }): Promise<ContentVerifyResult>;
   /** lstat then unlink (unless dryRun) objects (paths relative to objects/); resolves their sizes. */

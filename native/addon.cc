@@ -43,6 +43,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"dirs_scan", DirsScan},
       {"checkout_files", CheckoutFiles},
       {"checkout_plan", CheckoutPlan},
+      {"tree_reachable", TreeReachable},
       {"metadata_read_batch", MetadataReadBatch},
       {"content_verify_batch", ContentVerifyBatch},
       {"objects_unlink_batch", ObjectsUnlinkBatch},

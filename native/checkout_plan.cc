@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "args.h"
+#include "gvariant.h"
 #include "fsutil.h"
 #include "worker.h"
 
@@ -23,20 +24,6 @@ namespace ostree {
 namespace {
 
 constexpr size_t kMaxDepth = 4096;
-
-size_t Width(size_t total) {
-  if (total == 0) return 0;
-  if (total <= 0xffu) return 1;
-  if (total <= 0xffffu) return 2;
-  if (total <= 0xffffffffu) return 4;
-  return 8;
-}
-
-uint64_t LE(const char* p, size_t w) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < w; i++) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
-  return v;
-}
 
 void Hex(const char* raw, std::string* out) {
   static const char kDigits[] = "0123456789abcdef";
@@ -63,103 +50,15 @@ bool Unhex(const std::string& hex, std::string* raw) {
   return true;
 }
 
-struct Tree {
-  struct File {
-    std::string name;
-    std::string csum;  // 32 raw bytes
-  };
-  struct Dir {
-    std::string name;
-    std::string tree, meta;  // 32 raw bytes each
-  };
-  std::vector<File> files;
-  std::vector<Dir> dirs;
-};
-
-// The elements [start, end) of a variable-element array in `d`, as (begin,
-// end) pairs; false when the framing is not normal.
-bool ArrayElements(const std::string& d, size_t start, size_t end,
-                   std::vector<std::pair<size_t, size_t>>* out) {
-  out->clear();
-  size_t len = end - start;
-  if (len == 0) return true;
-  size_t w = Width(len);
-  uint64_t table = LE(d.data() + end - w, w);
-  if (table > len - w || (len - table) % w != 0) return false;
-  size_t n = (len - table) / w;
-  size_t prev = 0;
-  for (size_t i = 0; i < n; i++) {
-    uint64_t e = LE(d.data() + start + table + i * w, w);
-    if (e < prev || e > table) return false;
-    out->emplace_back(start + prev, start + e);
-    prev = e;
-  }
-  return prev == table;
-}
-
-// A GVariant string at [b, e): NUL-terminated, no NUL inside; a valid
-// dirtree entry name (FORMATS.md §11).
-bool Name(const std::string& d, size_t b, size_t e, std::string* out) {
-  if (e <= b || d[e - 1] != '\0') return false;
-  out->assign(d, b, e - 1 - b);
-  if (out->empty() || *out == "." || *out == ".." || out->find('/') != std::string::npos ||
-      out->find('\0') != std::string::npos) {
-    return false;
-  }
-  return true;
-}
-
-bool ParseTree(const std::string& d, Tree* t) {
-  const size_t total = d.size();
-  if (total == 0) return false;
-  size_t w = Width(total);
-  if (total < w) return false;
-  uint64_t mid = LE(d.data() + total - w, w);
-  if (mid > total - w) return false;
-  std::vector<std::pair<size_t, size_t>> el;
-  if (!ArrayElements(d, 0, mid, &el)) return false;
-  t->files.resize(el.size());
-  for (size_t i = 0; i < el.size(); i++) {
-    auto [b, e] = el[i];
-    size_t len = e - b, ew = Width(len);
-    if (len < ew + 32 + 2) return false;
-    uint64_t s_end = LE(d.data() + e - ew, ew);
-    if (s_end + 32 + ew != len) return false;
-    if (!Name(d, b, b + s_end, &t->files[i].name)) return false;
-    t->files[i].csum.assign(d, b + s_end, 32);
-    if (i > 0 && t->files[i - 1].name.compare(t->files[i].name) >= 0) return false;
-  }
-  if (!ArrayElements(d, mid, total - w, &el)) return false;
-  t->dirs.resize(el.size());
-  for (size_t i = 0; i < el.size(); i++) {
-    auto [b, e] = el[i];
-    size_t len = e - b, ew = Width(len);
-    if (len < 2 * ew + 64 + 2) return false;
-    uint64_t s_end = LE(d.data() + e - ew, ew);
-    uint64_t t_end = LE(d.data() + e - 2 * ew, ew);
-    if (s_end + 32 != t_end || t_end + 32 + 2 * ew != len) return false;
-    Tree::Dir& dir = t->dirs[i];
-    if (!Name(d, b, b + s_end, &dir.name)) return false;
-    dir.tree.assign(d, b + s_end, 32);
-    dir.meta.assign(d, b + t_end, 32);
-    if (i > 0 && t->dirs[i - 1].name.compare(dir.name) >= 0) return false;
-  }
-  // No name both a file and a directory (both lists are sorted).
-  size_t fi = 0;
-  for (const Tree::Dir& dir : t->dirs) {
-    while (fi < t->files.size() && t->files[fi].name.compare(dir.name) < 0) fi++;
-    if (fi < t->files.size() && t->files[fi].name == dir.name) return false;
-  }
-  return true;
-}
-
 class PlanWorker : public PromiseWorker {
  public:
-  PlanWorker(Napi::Env env, std::vector<std::string> repos, std::string root_tree, std::string root_meta)
-      : PromiseWorker(env, "ostree:checkout_plan"),
+  PlanWorker(Napi::Env env, std::vector<std::string> repos, std::string root_tree, std::string root_meta,
+             bool reach)
+      : PromiseWorker(env, reach ? "ostree:tree_reachable" : "ostree:checkout_plan"),
         repos_(std::move(repos)),
         root_tree_(std::move(root_tree)),
-        root_meta_(std::move(root_meta)) {}
+        root_meta_(std::move(root_meta)),
+        reach_(reach) {}
 
   void Execute() override {
     stores_.resize(repos_.size());
@@ -171,12 +70,19 @@ class PlanWorker : public PromiseWorker {
         return;
       }
     }
-    ok_ = Walk(root_tree_, root_meta_, std::string(), 0);
+    ok_ = reach_ ? Reach() : Walk(root_tree_, root_meta_, std::string(), 0);
   }
 
   Napi::Value Resolve(Napi::Env env) override {
     if (!ok_) return env.Null();
     Napi::Object o = Napi::Object::New(env);
+    if (reach_) {
+      Napi::Uint8Array types = Napi::Uint8Array::New(env, reach_types_.size());
+      for (size_t i = 0; i < reach_types_.size(); i++) types[i] = reach_types_[i];
+      o.Set("types", types);
+      o.Set("csums", Napi::String::New(env, csums_));
+      return o;
+    }
     Napi::Array dirs = Napi::Array::New(env, dirs_.size());
     Napi::Uint32Array depth = Napi::Uint32Array::New(env, dirs_.size());
     Napi::Uint32Array post = Napi::Uint32Array::New(env, post_.size());
@@ -203,7 +109,7 @@ class PlanWorker : public PromiseWorker {
 
  private:
   // The parsed dirtree (cached: identical subtrees are common), or null.
-  const Tree* Load(const std::string& raw) {
+  const DirTreeEntries* Load(const std::string& raw) {
     auto it = cache_.find(raw);
     if (it != cache_.end()) return it->second.get();
     std::string hex;
@@ -238,27 +144,59 @@ class PlanWorker : public PromiseWorker {
       break;
     }
     if (!found) return nullptr;
-    std::unique_ptr<Tree> t(new Tree);
-    if (!ParseTree(data, t.get())) return nullptr;
-    const Tree* p = t.get();
+    std::unique_ptr<DirTreeEntries> t(new DirTreeEntries);
+    if (!ParseDirTree(data, t.get())) return nullptr;
+    const DirTreeEntries* p = t.get();
     cache_.emplace(raw, std::move(t));
     return p;
   }
 
+  // The objects under the root dirtree in the order of a depth-first walk
+  // with an explicit stack (subdirectories taken last first): each dirtree,
+  // then its files, then its subdirectories' dirmetas; each object once.
+  bool Reach() {
+    std::unordered_map<std::string, char> seen;  // raw checksum + type byte
+    auto emit = [&](const std::string& raw, uint8_t type) {
+      std::string k = raw;
+      k.push_back(static_cast<char>(type));
+      if (!seen.emplace(std::move(k), 1).second) return false;
+      reach_types_.push_back(type);
+      Hex(raw.data(), &csums_);
+      return true;
+    };
+    std::vector<std::string> stack{root_tree_};
+    while (!stack.empty()) {
+      std::string tree = std::move(stack.back());
+      stack.pop_back();
+      if (!emit(tree, kDirTree)) continue;
+      const DirTreeEntries* t = Load(tree);
+      if (!t) return false;
+      for (const DirTreeEntries::File& f : t->files) emit(f.csum, kFile);
+      for (const DirTreeEntries::Dir& d : t->dirs) {
+        emit(d.meta, kDirMeta);
+        stack.push_back(d.tree);
+      }
+    }
+    return true;
+  }
+
+  // ObjectType numbers (FORMATS.md §2).
+  static constexpr uint8_t kFile = 1, kDirTree = 2, kDirMeta = 3;
+
   bool Walk(const std::string& tree_raw, const std::string& meta_raw, const std::string& rel, uint32_t depth) {
     if (depth > kMaxDepth) return false;
-    const Tree* t = Load(tree_raw);
+    const DirTreeEntries* t = Load(tree_raw);
     if (!t) return false;
     uint32_t me = static_cast<uint32_t>(dirs_.size());
     dirs_.push_back(rel);
     depth_.push_back(depth);
     Hex(meta_raw.data(), &metas_);
-    for (const Tree::File& f : t->files) {
+    for (const DirTreeEntries::File& f : t->files) {
       file_dir_.push_back(me);
       names_.push_back(f.name);
       Hex(f.csum.data(), &csums_);
     }
-    for (const Tree::Dir& d : t->dirs) {
+    for (const DirTreeEntries::Dir& d : t->dirs) {
       if (!Walk(d.tree, d.meta, rel.empty() ? d.name : rel + "/" + d.name, depth + 1)) return false;
     }
     post_.push_back(me);
@@ -268,8 +206,10 @@ class PlanWorker : public PromiseWorker {
   std::vector<std::string> repos_;
   std::string root_tree_, root_meta_;
   std::vector<Fd> stores_;
-  std::unordered_map<std::string, std::unique_ptr<Tree>> cache_;
+  std::unordered_map<std::string, std::unique_ptr<DirTreeEntries>> cache_;
+  bool reach_;
   bool ok_ = false;
+  std::vector<uint8_t> reach_types_;
   std::vector<std::string> dirs_;
   std::vector<uint32_t> depth_, post_, file_dir_;
   std::string metas_;
@@ -300,7 +240,29 @@ Napi::Value CheckoutPlan(const Napi::CallbackInfo& info) {
     ThrowType(env, "rootTree and rootMeta must be 64 lowercase hex characters");
     return env.Undefined();
   }
-  return PromiseWorker::Start(new PlanWorker(env, std::move(repos), std::move(tree), std::move(meta)));
+  return PromiseWorker::Start(new PlanWorker(env, std::move(repos), std::move(tree), std::move(meta), false));
+}
+
+// tree_reachable(repos: string[], rootTree: hex): Promise<{types, csums} | null>
+Napi::Value TreeReachable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray() || info[0].As<Napi::Array>().Length() == 0) {
+    ThrowType(env, "The \"repos\" argument must be a non-empty array of paths");
+    return env.Undefined();
+  }
+  std::vector<std::string> repos;
+  Napi::Array a = info[0].As<Napi::Array>();
+  repos.resize(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    if (!args::Path(env, a.Get(i), "repos", &repos[i])) return env.Undefined();
+  }
+  std::string tree_hex, tree;
+  if (!args::String(env, info[1], "rootTree", &tree_hex)) return env.Undefined();
+  if (!Unhex(tree_hex, &tree)) {
+    ThrowType(env, "rootTree must be 64 lowercase hex characters");
+    return env.Undefined();
+  }
+  return PromiseWorker::Start(new PlanWorker(env, std::move(repos), std::move(tree), std::string(), true));
 }
 
 }  // namespace ostree

@@ -14,6 +14,12 @@
 // Resolves null when anything is off (a missing or malformed dirtree, a bad
 // name...): the caller then takes its per-object path, which reports it in
 // its own words.
+//
+// tree_reachable(repos, rootTree): the same walk for reachability (fsck):
+// {types: Uint8Array (ObjectType), csums: 64 hex per object}, every dirtree,
+// file and dirmeta under the root once, in the order of a depth-first walk
+// with an explicit stack (a dirtree, its files, its subdirectories' dirmetas;
+// the last subdirectory first). Null when anything is off, as above.
 #pragma once
 
 #include <napi.h>
@@ -21,5 +27,6 @@
 namespace ostree {
 
 Napi::Value CheckoutPlan(const Napi::CallbackInfo& info);
+Napi::Value TreeReachable(const Napi::CallbackInfo& info);
 
 }  // namespace ostree

@@ -216,6 +216,12 @@ class CheckoutFilesWorker : public PromiseWorker {
     rel.push_back('/');
     rel.append(csum + 2, 62);
     rel += ".file";
+    // Usually it is there: link straight away. Any failure takes the full
+    // path below (fill the cache if missing, existing destinations, fallbacks).
+    if (linkat(cache_->objfd(), rel.c_str(), dfd, name.c_str(), 0) == 0) {
+      linked_++;
+      return true;
+    }
     std::string full = cache_->ObjPath(rel);
     struct stat st;
     if (fstatat(cache_->objfd(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {

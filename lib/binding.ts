@@ -225,8 +225,11 @@ export interface NativeBinding {
   checkout_files(job: CheckoutFilesJob, opts: CheckoutFilesOptions): Promise<CheckoutFilesResult>;
   /** Read, check and flatten every dirtree under rootTree (null: something is off; use the per-object path). */
   checkout_plan(repos: string[], rootTree: string, rootMeta: string): Promise<CheckoutPlan | null>;
-  /** Every dirtree, file and dirmeta under rootTree once, in traverseCommit's order (null: something is off). */
-  tree_reachable(repos: string[], rootTree: string): Promise<{ types: Uint8Array; csums: string } | null>;
+  /**
+   * Every dirtree, file and dirmeta under the root trees (64 hex each) once, in traverseCommit's order, root after
+   * root; ends[i] = where root i's objects end (null: something is off).
+   */
+  tree_reachable(repos: string[], rootTrees: string): Promise<{ types: Uint8Array; csums: string; ends: Uint32Array } | null>;
   /** Read metadata objects (paths relative to objects/), searching `repos` in order. */
   metadata_read_batch(repos: string[], rels: string[], opts: { sha256?: boolean; dirtree?: boolean }): Promise<MetadataReadResult>;
   /** Recompute content checksums from the stored objects of one repo. */

@@ -328,31 +328,38 @@ async function deleteObject(repo: Repo, checksum: string, type: ObjectType): Pro
 }
 
 /**
- * traverseCommit(repo, commit, reachable, {maxDepth: 0}) through the native
- * walker: the same objects added in the same order. False (nothing added)
- * when the generic walk must do it: a partial commit, or anything the
- * native walker doesn't take (a missing or malformed dirtree...), which the
- * generic walk handles and reports in its own way.
+ * traverseCommit(repo, c, reachable, {maxDepth: 0}) for each commit in turn,
+ * through one native walk: the same objects added in the same order. False
+ * (nothing added) when the generic walk must do it: a commit missing,
+ * unreadable or partial, or anything the native walker doesn't take (a
+ * missing or malformed dirtree...), which the generic walk handles and
+ * reports in its own way.
  */
-async function reachableNative(repo: Repo, commit: string, reachable: Set<string>): Promise<boolean> {
-  const bytes = await repo.loadMetadata(ObjectType.Commit, commit, { allowNoent: true });
-  if (!bytes) return false;
-  let c;
-  try {
-    c = parseCommit(bytes);
-  } catch {
-    return false;
+async function reachableNative(repo: Repo, commits: string[], reachable: Set<string>): Promise<boolean> {
+  if (!commits.length) return true;
+  const roots: Array<{ tree: string; meta: string }> = [];
+  for (const commit of commits) {
+    const bytes = await repo.loadMetadata(ObjectType.Commit, commit, { allowNoent: true });
+    if (!bytes || (await repo.isCommitPartial(commit))) return false;
+    try {
+      const c = parseCommit(bytes);
+      roots.push({ tree: c.rootTree, meta: c.rootMeta });
+    } catch {
+      return false;
+    }
   }
-  if (await repo.isCommitPartial(commit)) return false;
   const r = await native().tree_reachable(
     repoChain(repo).map((x) => x.path),
-    c.rootTree,
+    roots.map((x) => x.tree).join(''),
   );
   if (!r) return false;
-  reachable.add(objectKey(commit, ObjectType.Commit));
-  reachable.add(objectKey(c.rootMeta, ObjectType.DirMeta));
-  const { types, csums } = r;
-  for (let i = 0; i < types.length; i++) reachable.add(`${csums.slice(64 * i, 64 * i + 64)}.${OBJECT_TYPE_NAMES[types[i]]}`);
+  const { types, csums, ends } = r;
+  let i = 0;
+  commits.forEach((commit, k) => {
+    reachable.add(objectKey(commit, ObjectType.Commit));
+    reachable.add(objectKey(roots[k].meta, ObjectType.DirMeta));
+    for (; i < ends[k]; i++) reachable.add(`${csums.slice(64 * i, 64 * i + 64)}.${OBJECT_TYPE_NAMES[types[i]]}`);
+  });
   return true;
 }
 
@@ -439,9 +446,9 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
   // an issue: worked out by a second (generic) walk the first time one is found,
   // before anything is deleted or marked.
   const reachable = new Set<string>();
-  for (const c of commits) {
-    throwAborted(signal);
-    if (!(await reachableNative(repo, c, reachable))) {
+  if (!(await reachableNative(repo, commits, reachable))) {
+    for (const c of commits) {
+      throwAborted(signal);
       await traverseCommit(repo, c, reachable, { maxDepth: 0, onUnreadable: () => undefined, parallelism });
     }
   }

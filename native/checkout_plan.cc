@@ -23,7 +23,7 @@ namespace ostree {
 
 namespace {
 
-constexpr size_t kMaxDepth = 4096;
+constexpr size_t kMaxDepth = 1024;
 
 void Hex(const char* raw, std::string* out) {
   static const char kDigits[] = "0123456789abcdef";
@@ -79,8 +79,11 @@ class PlanWorker : public PromiseWorker {
     if (reach_) {
       Napi::Uint8Array types = Napi::Uint8Array::New(env, reach_types_.size());
       for (size_t i = 0; i < reach_types_.size(); i++) types[i] = reach_types_[i];
+      Napi::Uint32Array ends = Napi::Uint32Array::New(env, reach_ends_.size());
+      for (size_t i = 0; i < reach_ends_.size(); i++) ends[i] = reach_ends_[i];
       o.Set("types", types);
       o.Set("csums", Napi::String::New(env, csums_));
+      o.Set("ends", ends);
       return o;
     }
     Napi::Array dirs = Napi::Array::New(env, dirs_.size());
@@ -164,18 +167,23 @@ class PlanWorker : public PromiseWorker {
       Hex(raw.data(), &csums_);
       return true;
     };
-    std::vector<std::string> stack{root_tree_};
-    while (!stack.empty()) {
-      std::string tree = std::move(stack.back());
-      stack.pop_back();
-      if (!emit(tree, kDirTree)) continue;
-      const DirTreeEntries* t = Load(tree);
-      if (!t) return false;
-      for (const DirTreeEntries::File& f : t->files) emit(f.csum, kFile);
-      for (const DirTreeEntries::Dir& d : t->dirs) {
-        emit(d.meta, kDirMeta);
-        stack.push_back(d.tree);
+    // root_tree_: one or more roots (32 raw bytes each), walked in turn; a
+    // dirtree reached from an earlier root is not walked again.
+    for (size_t r = 0; r + 32 <= root_tree_.size(); r += 32) {
+      std::vector<std::string> stack{root_tree_.substr(r, 32)};
+      while (!stack.empty()) {
+        std::string tree = std::move(stack.back());
+        stack.pop_back();
+        if (!emit(tree, kDirTree)) continue;
+        const DirTreeEntries* t = Load(tree);
+        if (!t) return false;
+        for (const DirTreeEntries::File& f : t->files) emit(f.csum, kFile);
+        for (const DirTreeEntries::Dir& d : t->dirs) {
+          emit(d.meta, kDirMeta);
+          stack.push_back(d.tree);
+        }
       }
+      reach_ends_.push_back(static_cast<uint32_t>(reach_types_.size()));
     }
     return true;
   }
@@ -210,6 +218,7 @@ class PlanWorker : public PromiseWorker {
   bool reach_;
   bool ok_ = false;
   std::vector<uint8_t> reach_types_;
+  std::vector<uint32_t> reach_ends_;
   std::vector<std::string> dirs_;
   std::vector<uint32_t> depth_, post_, file_dir_;
   std::string metas_;
@@ -243,7 +252,7 @@ Napi::Value CheckoutPlan(const Napi::CallbackInfo& info) {
   return PromiseWorker::Start(new PlanWorker(env, std::move(repos), std::move(tree), std::move(meta), false));
 }
 
-// tree_reachable(repos: string[], rootTree: hex): Promise<{types, csums} | null>
+// tree_reachable(repos: string[], rootTrees: hex, 64 per root): Promise<{types, csums, ends} | null>
 Napi::Value TreeReachable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsArray() || info[0].As<Napi::Array>().Length() == 0) {
@@ -256,13 +265,20 @@ Napi::Value TreeReachable(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < a.Length(); i++) {
     if (!args::Path(env, a.Get(i), "repos", &repos[i])) return env.Undefined();
   }
-  std::string tree_hex, tree;
-  if (!args::String(env, info[1], "rootTree", &tree_hex)) return env.Undefined();
-  if (!Unhex(tree_hex, &tree)) {
-    ThrowType(env, "rootTree must be 64 lowercase hex characters");
+  std::string hex, trees, one;
+  if (!args::String(env, info[1], "rootTrees", &hex)) return env.Undefined();
+  if (hex.empty() || hex.size() % 64 != 0) {
+    ThrowType(env, "rootTrees must be one or more checksums of 64 lowercase hex characters");
     return env.Undefined();
   }
-  return PromiseWorker::Start(new PlanWorker(env, std::move(repos), std::move(tree), std::string(), true));
+  for (size_t i = 0; i < hex.size(); i += 64) {
+    if (!Unhex(hex.substr(i, 64), &one)) {
+      ThrowType(env, "rootTrees must be one or more checksums of 64 lowercase hex characters");
+      return env.Undefined();
+    }
+    trees += one;
+  }
+  return PromiseWorker::Start(new PlanWorker(env, std::move(repos), std::move(trees), std::string(), true));
 }
 
 }  // namespace ostree

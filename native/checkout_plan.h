@@ -15,11 +15,14 @@
 // name...): the caller then takes its per-object path, which reports it in
 // its own words.
 //
-// tree_reachable(repos, rootTree): the same walk for reachability (fsck):
-// {types: Uint8Array (ObjectType), csums: 64 hex per object}, every dirtree,
-// file and dirmeta under the root once, in the order of a depth-first walk
-// with an explicit stack (a dirtree, its files, its subdirectories' dirmetas;
-// the last subdirectory first). Null when anything is off, as above.
+// tree_reachable(repos, rootTrees): the same walk for reachability (fsck):
+// {types: Uint8Array (ObjectType), csums: 64 hex per object, ends:
+// Uint32Array}, every dirtree, file and dirmeta under the roots (64 hex
+// each, walked in turn) once, in the order of a depth-first walk with an
+// explicit stack (a dirtree, its files, its subdirectories' dirmetas; the
+// last subdirectory first); a dirtree reached from an earlier root is not
+// walked again. ends[i]: where root i's objects end. Null when anything is
+// off, as above.
 #pragma once
 
 #include <napi.h>

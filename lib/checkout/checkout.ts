@@ -188,6 +188,7 @@ async function checkoutFromPlan(
     meta,
   );
   if (!plan) return null;
+  await checkNewRoot(target);
   // Directory metadata is loaded up front, so a bad dirmeta fails before anything is written.
   const metaIdx = new Map<string, number>();
   const metaOf = new Uint32Array(plan.dirs.length);
@@ -201,7 +202,6 @@ async function checkoutFromPlan(
   const { data } = await readMetadataBatch(repo, ObjectType.DirMeta, uniq, { parallelism });
   const metas: DirMeta[] = [];
   for (let k = 0; k < uniq.length; k++) metas.push(parseDirMeta(data[k] ?? ((await repo.loadMetadata(ObjectType.DirMeta, uniq[k])) as Buffer)));
-  await checkNewRoot(target);
 
   const base = target.endsWith('/') ? target : `${target}/`;
   const dirs = plan.dirs.map((d) => (d === '' ? target : base + d));

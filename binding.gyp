@@ -18,6 +18,7 @@
         "native/store.cc",
         "native/objread.cc",
         "native/checkout_files.cc",
+        "native/checkout_plan.cc",
         "native/repo_batch.cc",
         "native/pull_store.cc"
       ],

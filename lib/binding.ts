@@ -128,6 +128,23 @@ export interface CheckoutFilesJob {
   csums: string;
 }
 
+/** checkout_plan(): a commit's tree flattened for checkout (see native/checkout_plan.h). */
+export interface CheckoutPlan {
+  /** Directories relative to the checkout root ('' = the root), pre-order. */
+  dirs: string[];
+  /** Per dir: depth below the root (0 = the root). */
+  depth: Uint32Array;
+  /** Per dir: dirmeta checksum, 64 hex characters each, concatenated. */
+  metas: string;
+  /** Dir indices in post-order (children before their parent). */
+  post: Uint32Array;
+  /** Per file: index into dirs (a dir's files consecutive, pre-order). */
+  fileDir: Uint32Array;
+  names: string[];
+  /** Per file: content checksum, 64 hex characters each, concatenated. */
+  csums: string;
+}
+
 export interface CheckoutFilesOptions {
   /** Where objects are looked up, in order: [repo root, mode, core.disable-xattrs] (the repo, then its core.parent chain). */
   stores: Array<[string, string, boolean]>;
@@ -139,6 +156,8 @@ export interface CheckoutFilesOptions {
   cache?: string;
   /** A temp directory on the cache's filesystem (the repo's tmp/). */
   cacheTmp?: string;
+  /** fsync each file written into the cache before it is linked there (ostree does, unless core.fsync=false). */
+  cacheFsync?: boolean;
   /** A non-empty regular file that can't be hardlinked is an error (failure kind 'require-hardlinks'). */
   requireHardlinks?: boolean;
   overwrite?: 'error' | 'replace' | 'skip';
@@ -157,6 +176,8 @@ export interface MetadataReadResult {
   store: Int32Array;
   /** With opts.sha256: 64 hex characters per object (zeros when missing). */
   sha256?: string;
+  /** With opts.dirtree: 1 where the bytes are a dirtree in normal form with valid, sorted, distinct names. */
+  dirtreeValid?: Uint8Array;
 }
 
 export interface ContentVerifyResult {
@@ -214,8 +235,15 @@ export interface NativeBinding {
   dirs_scan(paths: string[], opts: { xattrs?: boolean; sizes?: boolean }): Promise<ScanDir[]>;
   /** Checkout engine: materialise a batch of content objects (see native/checkout_files.h). */
   checkout_files(job: CheckoutFilesJob, opts: CheckoutFilesOptions): Promise<CheckoutFilesResult>;
+  /** Read, check and flatten every dirtree under rootTree (null: something is off; use the per-object path). */
+  checkout_plan(repos: string[], rootTree: string, rootMeta: string): Promise<CheckoutPlan | null>;
+  /**
+   * Every dirtree, file and dirmeta under the root trees (64 hex each) once, in traverseCommit's order, root after
+   * root; ends[i] = where root i's objects end (null: something is off).
+   */
+  tree_reachable(repos: string[], rootTrees: string): Promise<{ types: Uint8Array; csums: string; ends: Uint32Array } | null>;
   /** Read metadata objects (paths relative to objects/), searching `repos` in order. */
-  metadata_read_batch(repos: string[], rels: string[], opts: { sha256?: boolean }): Promise<MetadataReadResult>;
+  metadata_read_batch(repos: string[], rels: string[], opts: { sha256?: boolean; dirtree?: boolean }): Promise<MetadataReadResult>;
   /** Recompute content checksums from the stored objects of one repo. */
   content_verify_batch(repo: string, mode: string, csums: string, opts: { disableXattrs?: boolean }): Promise<ContentVerifyResult>;
   /** lstat then unlink (unless dryRun) objects (paths relative to objects/); resolves their sizes. */

@@ -33,7 +33,7 @@ import {
   isLink,
 } from './objects/formats';
 import { native, ChecksumOptions } from './binding';
-import { objectKey, parseObjectKey, traverseCommit, commitsContaining, readMetadataBatch, listObjectsFast, DEFAULT_PARALLELISM } from './traverse';
+import { objectKey, parseObjectKey, traverseCommit, commitsContaining, readMetadataBatch, listObjectsFast, repoChain, DEFAULT_PARALLELISM } from './traverse';
 import { mapLimit, chunk } from './repo/transaction';
 
 const inflateRaw = promisify(zlib.inflateRaw);
@@ -303,7 +303,7 @@ async function verifyMetadataRound(repo: Repo, objs: Array<[string, ObjectType]>
   for (const [type, idx] of byType) {
     let r;
     try {
-      r = await readMetadataBatch(repo, type, idx.map((i) => objs[i][0]), { parallelism, sha256: true, localOnly: true });
+      r = await readMetadataBatch(repo, type, idx.map((i) => objs[i][0]), { parallelism, sha256: true, localOnly: true, dirtree: type === ObjectType.DirTree });
     } catch {
       // Something other than a missing object: the per-object path describes it.
       for (const i of idx) out[i] = await fsckMetadataObject(repo, objs[i][0], type);
@@ -312,7 +312,11 @@ async function verifyMetadataRound(repo: Repo, objs: Array<[string, ObjectType]>
     idx.forEach((i, j) => {
       const [csum] = objs[i];
       const bytes = r.data[j];
-      out[i] = bytes ? verifyMetadataBytes(csum, type, bytes, r.sha256[j]) : { ok: false, missing: true, message: `${csum}.${OBJECT_TYPE_NAMES[type]}` };
+      if (!bytes) out[i] = { ok: false, missing: true, message: `${csum}.${OBJECT_TYPE_NAMES[type]}` };
+      // A dirtree the native reader found well-formed (normal form, valid
+      // sorted names) with the right checksum passes every check below.
+      else if (type === ObjectType.DirTree && r.dirtreeValid[j] === 1 && r.sha256[j] === csum) out[i] = OK;
+      else out[i] = verifyMetadataBytes(csum, type, bytes, r.sha256[j]);
     });
   }
   return out;
@@ -321,6 +325,42 @@ async function verifyMetadataRound(repo: Repo, objs: Array<[string, ObjectType]>
 /** Delete one loose object (content or metadata) of this repo. */
 async function deleteObject(repo: Repo, checksum: string, type: ObjectType): Promise<void> {
   await fsp.rm(repo.objectPath(checksum, type), { force: true });
+}
+
+/**
+ * traverseCommit(repo, c, reachable, {maxDepth: 0}) for each commit in turn,
+ * through one native walk: the same objects added in the same order. False
+ * (nothing added) when the generic walk must do it: a commit missing,
+ * unreadable or partial, or anything the native walker doesn't take (a
+ * missing or malformed dirtree...), which the generic walk handles and
+ * reports in its own way.
+ */
+async function reachableNative(repo: Repo, commits: string[], reachable: Set<string>): Promise<boolean> {
+  if (!commits.length) return true;
+  const roots: Array<{ tree: string; meta: string }> = [];
+  for (const commit of commits) {
+    const bytes = await repo.loadMetadata(ObjectType.Commit, commit, { allowNoent: true });
+    if (!bytes || (await repo.isCommitPartial(commit))) return false;
+    try {
+      const c = parseCommit(bytes);
+      roots.push({ tree: c.rootTree, meta: c.rootMeta });
+    } catch {
+      return false;
+    }
+  }
+  const r = await native().tree_reachable(
+    repoChain(repo).map((x) => x.path),
+    roots.map((x) => x.tree).join(''),
+  );
+  if (!r) return false;
+  const { types, csums, ends } = r;
+  let i = 0;
+  commits.forEach((commit, k) => {
+    reachable.add(objectKey(commit, ObjectType.Commit));
+    reachable.add(objectKey(roots[k].meta, ObjectType.DirMeta));
+    for (; i < ends[k]; i++) reachable.add(`${csums.slice(64 * i, 64 * i + 64)}.${OBJECT_TYPE_NAMES[types[i]]}`);
+  });
+  return true;
 }
 
 /**
@@ -390,7 +430,7 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
   // --- every commit object; partial ones are not verified.
   onProgress?.({ phase: 'commits', loaded: 0, total: 0 });
   const commits: string[] = [];
-  for (const [csum, type] of await listObjectsFast(repo, { parallelism })) {
+  for (const [csum, type] of await listObjectsFast(repo, { parallelism, only: ObjectType.Commit })) {
     if (type !== ObjectType.Commit) continue;
     const st = await partialState(repo, csum);
     if (st === 'none') commits.push(csum);
@@ -402,13 +442,26 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
   onProgress?.({ phase: 'verify', loaded: 0, total: commits.length });
   result.commitsVerified = commits.length;
 
-  // --- reachable objects, remembering which trees contain what.
+  // --- reachable objects. Which trees contain what is only needed to report
+  // an issue: worked out by a second (generic) walk the first time one is found,
+  // before anything is deleted or marked.
   const reachable = new Set<string>();
-  const containers = new Map<string, Set<string>>();
-  for (const c of commits) {
-    throwAborted(signal);
-    await traverseCommit(repo, c, reachable, { maxDepth: 0, containers, onUnreadable: () => undefined, parallelism });
+  if (!(await reachableNative(repo, commits, reachable))) {
+    for (const c of commits) {
+      throwAborted(signal);
+      await traverseCommit(repo, c, reachable, { maxDepth: 0, onUnreadable: () => undefined, parallelism });
+    }
   }
+  let containers: Map<string, Set<string>> | null = null;
+  const containersOf = async (): Promise<Map<string, Set<string>>> => {
+    if (!containers) {
+      const edges = new Map<string, Set<string>>();
+      const seen = new Set<string>();
+      for (const c of commits) await traverseCommit(repo, c, seen, { maxDepth: 0, containers: edges, onUnreadable: () => undefined, parallelism });
+      containers = edges;
+    }
+    return containers;
+  };
 
   const meta: Array<[string, ObjectType]> = [];
   const content: string[] = [];
@@ -427,7 +480,7 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
 
   const handle = async (csum: string, type: ObjectType, chk: Check) => {
     if (chk.ok) return;
-    const commitsOf = commitsContaining(containers, objectKey(csum, type));
+    const commitsOf = commitsContaining(await containersOf(), objectKey(csum, type));
     const issue: FsckIssue = {
       kind: chk.missing ? 'missing' : 'corrupt',
       checksum: csum,

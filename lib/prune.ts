@@ -268,7 +268,7 @@ async function pruneLocked(repo: Repo, opts: PruneOptions, cutoff: number | null
   } else {
     // Every commit object is a root.
     const commits: string[] = [];
-    for (const [csum, type] of await listObjectsFast(repo, { parallelism })) if (type === ObjectType.Commit) commits.push(csum);
+    for (const [csum, type] of await listObjectsFast(repo, { parallelism, only: ObjectType.Commit })) if (type === ObjectType.Commit) commits.push(csum);
     for (const c of commits) await trav(c, depth);
   }
   opts.onProgress?.({ phase: 'reachability', loaded: reachable.size, total: reachable.size });

@@ -25,11 +25,10 @@ export function objectKey(checksum: string, type: ObjectType): string {
 
 /** Split an object key back into checksum and type. */
 export function parseObjectKey(key: string): [string, ObjectType] {
-  const csum = key.slice(0, 64);
-  const name = key.slice(65);
-  const t = Number(Object.keys(OBJECT_TYPE_NAMES).find((k) => OBJECT_TYPE_NAMES[Number(k)] === name));
-  return [csum, t as ObjectType];
+  return [key.slice(0, 64), TYPE_BY_NAME.get(key.slice(65)) as ObjectType];
 }
+
+const TYPE_BY_NAME = new Map<string, ObjectType>(Object.entries(OBJECT_TYPE_NAMES).map(([k, v]) => [v, Number(k) as ObjectType]));
 
 export interface TraverseOptions {
   /** Parents to follow: 0 = only this commit, -1 = the whole history. */
@@ -67,32 +66,34 @@ export async function readMetadataBatch(
   repo: Repo,
   type: ObjectType,
   checksums: string[],
-  opts: { parallelism?: number; sha256?: boolean; localOnly?: boolean } = {},
-): Promise<{ data: Array<Buffer | null>; sha256: string[] }> {
+  opts: { parallelism?: number; sha256?: boolean; localOnly?: boolean; dirtree?: boolean } = {},
+): Promise<{ data: Array<Buffer | null>; sha256: string[]; dirtreeValid: Uint8Array }> {
   const repos = opts.localOnly ? [repo.path] : repoChain(repo).map((r) => r.path);
   const ext = OBJECT_TYPE_NAMES[type];
   const data: Array<Buffer | null> = new Array(checksums.length);
   const sums: string[] = opts.sha256 ? new Array(checksums.length) : [];
+  const valid = new Uint8Array(opts.dirtree ? checksums.length : 0);
   const batches = chunk(
     checksums.map((_, i) => i),
     READ_BATCH,
   );
   await mapLimit(batches, Math.max(1, opts.parallelism ?? DEFAULT_PARALLELISM), async (idx) => {
     const rels = idx.map((i) => `${checksums[i].slice(0, 2)}/${checksums[i].slice(2)}.${ext}`);
-    const r = await native().metadata_read_batch(repos, rels, { sha256: !!opts.sha256 });
+    const r = await native().metadata_read_batch(repos, rels, { sha256: !!opts.sha256, dirtree: !!opts.dirtree });
     idx.forEach((i, j) => {
       data[i] = r.data[j];
+      if (opts.dirtree) valid[i] = (r.dirtreeValid as Uint8Array)[j];
       if (opts.sha256) sums[i] = (r.sha256 as string).slice(64 * j, 64 * j + 64);
     });
   });
-  return { data, sha256: sums };
+  return { data, sha256: sums, dirtreeValid: valid };
 }
 
 /**
  * repo.listObjects() as an array, in the same order, with the fan-out
  * directories read by native batches (several in flight).
  */
-export async function listObjectsFast(repo: Repo, opts: { parallelism?: number } = {}): Promise<Array<[string, ObjectType]>> {
+export async function listObjectsFast(repo: Repo, opts: { parallelism?: number; only?: ObjectType } = {}): Promise<Array<[string, ObjectType]>> {
   const objDir = path.join(repo.path, 'objects');
   let prefixes: string[];
   try {
@@ -104,6 +105,8 @@ export async function listObjectsFast(repo: Repo, opts: { parallelism?: number }
   for (const k of Object.keys(OBJECT_TYPE_NAMES)) byExt.set(OBJECT_TYPE_NAMES[Number(k)], Number(k) as ObjectType);
   byExt.set('filez', ObjectType.File);
   const archive = repo.mode === 'archive';
+  // With `only`: names of other types are skipped before any parsing.
+  const onlySuffix = opts.only === undefined ? null : opts.only === ObjectType.File ? (archive ? '.filez' : '.file') : `.${OBJECT_TYPE_NAMES[opts.only]}`;
   const parts = await mapLimit(chunk(prefixes, 32), Math.max(1, opts.parallelism ?? DEFAULT_PARALLELISM), async (pres) => {
     let dirs;
     try {
@@ -120,6 +123,7 @@ export async function listObjectsFast(repo: Repo, opts: { parallelism?: number }
       if (!d) return;
       const pre = pres[i];
       for (const name of d.names) {
+        if (onlySuffix && !name.endsWith(onlySuffix)) continue;
         const dot = name.indexOf('.');
         if (dot !== 62) continue;
         const csum = pre + name.slice(0, 62);

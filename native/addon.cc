@@ -4,6 +4,7 @@
 
 #include "checkout.h"
 #include "checkout_files.h"
+#include "checkout_plan.h"
 #include "checksum.h"
 #include "commit.h"
 #include "fsutil.h"
@@ -41,6 +42,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"metadata_write_batch", MetadataWriteBatch},
       {"dirs_scan", DirsScan},
       {"checkout_files", CheckoutFiles},
+      {"checkout_plan", CheckoutPlan},
+      {"tree_reachable", TreeReachable},
       {"metadata_read_batch", MetadataReadBatch},
       {"content_verify_batch", ContentVerifyBatch},
       {"objects_unlink_batch", ObjectsUnlinkBatch},

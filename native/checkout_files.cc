@@ -33,6 +33,7 @@ struct Options {
   bool hardlink = false;        // bare objects may be hardlinked (repo/checkout mode match)
   std::string cache;            // archive -U: the uncompressed-objects cache ("" = none)
   std::string cache_tmp;        // temp dir on the cache's filesystem
+  bool cache_fsync = false;     // fsync each file written into the cache (core.fsync, as ostree)
   bool require_hardlinks = false;
   Overwrite overwrite = Overwrite::kError;
   bool fsync = false;
@@ -60,7 +61,7 @@ class CheckoutFilesWorker : public PromiseWorker {
       if (!stores_[i].Open(&error_)) return;
     }
     if (!o_.cache.empty()) {
-      cache_.reset(new ObjectStore(o_.cache, o_.cache_tmp, false));
+      cache_.reset(new ObjectStore(o_.cache, o_.cache_tmp, o_.cache_fsync));
       if (!cache_->Open(&error_)) return;
     }
     reader_.reset(new ObjectReader(&stores_, !o_.user_mode));
@@ -215,6 +216,12 @@ class CheckoutFilesWorker : public PromiseWorker {
     rel.push_back('/');
     rel.append(csum + 2, 62);
     rel += ".file";
+    // Usually it is there: link straight away. Any failure takes the full
+    // path below (fill the cache if missing, existing destinations, fallbacks).
+    if (linkat(cache_->objfd(), rel.c_str(), dfd, name.c_str(), 0) == 0) {
+      linked_++;
+      return true;
+    }
     std::string full = cache_->ObjPath(rel);
     struct stat st;
     if (fstatat(cache_->objfd(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -509,7 +516,8 @@ Napi::Value CheckoutFiles(const Napi::CallbackInfo& info) {
   }
   if (!v.IsUndefined() && !v.IsNull()) {
     if (!args::Path(env, v, "opts.cache", &o.cache) || !args::Prop(env, opts, "cacheTmp", &v) ||
-        !args::Path(env, v, "opts.cacheTmp", &o.cache_tmp)) {
+        !args::Path(env, v, "opts.cacheTmp", &o.cache_tmp) || !args::Prop(env, opts, "cacheFsync", &v) ||
+        !args::Bool(env, v, "opts.cacheFsync", false, &o.cache_fsync)) {
       return env.Undefined();
     }
   }

@@ -186,4 +186,120 @@ bool ParseZlibHeader(const std::string& data, ZlibHeader* out) {
   return ParseXattrArray(data.substr(string_end, total - w - string_end), &out->xattrs);
 }
 
+namespace {
+
+uint64_t LEAt(const char* p, size_t w) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < w; i++) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return v;
+}
+
+// Well-formed UTF-8 (GVariant strings in normal form are): no overlong forms,
+// no surrogates, nothing above U+10FFFF.
+bool ValidUtf8(const std::string& s) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t n = s.size(), i = 0;
+  while (i < n) {
+    unsigned c = p[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t len;
+    unsigned cp, min;
+    if ((c & 0xe0) == 0xc0) len = 2, cp = c & 0x1f, min = 0x80;
+    else if ((c & 0xf0) == 0xe0) len = 3, cp = c & 0x0f, min = 0x800;
+    else if ((c & 0xf8) == 0xf0) len = 4, cp = c & 0x07, min = 0x10000;
+    else return false;
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; k++) {
+      if ((p[i + k] & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += len;
+  }
+  return true;
+}
+
+// The elements [start, end) of a variable-element array in `d`, as (begin,
+// end) pairs; false when the framing is not normal.
+bool ArrayElements(const std::string& d, size_t start, size_t end,
+                   std::vector<std::pair<size_t, size_t>>* out) {
+  out->clear();
+  size_t len = end - start;
+  if (len == 0) return true;
+  size_t w = ReadWidth(len);
+  uint64_t table = LEAt(d.data() + end - w, w);
+  if (table > len - w || (len - table) % w != 0) return false;
+  size_t n = (len - table) / w;
+  size_t prev = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t e = LEAt(d.data() + start + table + i * w, w);
+    if (e < prev || e > table) return false;
+    out->emplace_back(start + prev, start + e);
+    prev = e;
+  }
+  return prev == table;
+}
+
+// A GVariant string at [b, e): NUL-terminated, no NUL inside; a valid
+// dirtree entry name (FORMATS.md §11).
+bool Name(const std::string& d, size_t b, size_t e, std::string* out) {
+  if (e <= b || d[e - 1] != '\0') return false;
+  out->assign(d, b, e - 1 - b);
+  if (out->empty() || *out == "." || *out == ".." || out->find('/') != std::string::npos ||
+      out->find('\0') != std::string::npos || !ValidUtf8(*out)) {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool ParseDirTree(const std::string& d, DirTreeEntries* t) {
+  const size_t total = d.size();
+  if (total == 0) return false;
+  size_t w = ReadWidth(total);
+  if (total < w) return false;
+  uint64_t mid = LEAt(d.data() + total - w, w);
+  if (mid > total - w) return false;
+  std::vector<std::pair<size_t, size_t>> el;
+  if (!ArrayElements(d, 0, mid, &el)) return false;
+  t->files.resize(el.size());
+  for (size_t i = 0; i < el.size(); i++) {
+    auto [b, e] = el[i];
+    size_t len = e - b, ew = ReadWidth(len);
+    if (len < ew + 32 + 2) return false;
+    uint64_t s_end = LEAt(d.data() + e - ew, ew);
+    if (s_end + 32 + ew != len) return false;
+    if (!Name(d, b, b + s_end, &t->files[i].name)) return false;
+    t->files[i].csum.assign(d, b + s_end, 32);
+    if (i > 0 && t->files[i - 1].name.compare(t->files[i].name) >= 0) return false;
+  }
+  if (!ArrayElements(d, mid, total - w, &el)) return false;
+  t->dirs.resize(el.size());
+  for (size_t i = 0; i < el.size(); i++) {
+    auto [b, e] = el[i];
+    size_t len = e - b, ew = ReadWidth(len);
+    if (len < 2 * ew + 64 + 2) return false;
+    uint64_t s_end = LEAt(d.data() + e - ew, ew);
+    uint64_t t_end = LEAt(d.data() + e - 2 * ew, ew);
+    if (s_end + 32 != t_end || t_end + 32 + 2 * ew != len) return false;
+    DirTreeEntries::Dir& dir = t->dirs[i];
+    if (!Name(d, b, b + s_end, &dir.name)) return false;
+    dir.tree.assign(d, b + s_end, 32);
+    dir.meta.assign(d, b + t_end, 32);
+    if (i > 0 && t->dirs[i - 1].name.compare(dir.name) >= 0) return false;
+  }
+  // No name both a file and a directory (both lists are sorted).
+  size_t fi = 0;
+  for (const DirTreeEntries::Dir& dir : t->dirs) {
+    while (fi < t->files.size() && t->files[fi].name.compare(dir.name) < 0) fi++;
+    if (fi < t->files.size() && t->files[fi].name == dir.name) return false;
+  }
+  return true;
+}
+
+
 }  // namespace ostree

@@ -1,11 +1,13 @@
-// gvariant.{h,cc}: the two GVariant shapes the addon needs (FORMATS.md §1):
-// the content-object file header `(uuuusa(ayay))` (§2.3) and the bare-user
-// `user.ostreemeta` value `(uuua(ayay))` (§3.3). uid/gid/mode are stored
+// gvariant.{h,cc}: the GVariant shapes the addon needs (FORMATS.md §1):
+// the content-object file header `(uuuusa(ayay))` (§2.3), the bare-user
+// `user.ostreemeta` value `(uuua(ayay))` (§3.3), the `.filez` header (§3.4)
+// and, read only, the dirtree `(a(say)a(sayay))` (§5.2). uid/gid/mode are stored
 // big-endian ("canonical" order, §1.7); xattr names carry a trailing NUL.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "xattr.h"
 
@@ -41,5 +43,24 @@ struct ZlibHeader {
 // Parses a `.filez` header (the bytes after the 8-byte length prefix);
 // false when malformed or rdev != 0.
 bool ParseZlibHeader(const std::string& data, ZlibHeader* out);
+
+// A dirtree's entries.
+struct DirTreeEntries {
+  struct File {
+    std::string name;
+    std::string csum;  // 32 raw bytes
+  };
+  struct Dir {
+    std::string name;
+    std::string tree, meta;  // 32 raw bytes each
+  };
+  std::vector<File> files;
+  std::vector<Dir> dirs;
+};
+
+// Parses a dirtree in normal form only, and checks it (FORMATS.md §11): valid
+// names, each list strictly sorted, no name both a file and a directory.
+// False for anything else (the caller's generic path then has the last word).
+bool ParseDirTree(const std::string& data, DirTreeEntries* out);
 
 }  // namespace ostree

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "gvariant.h"
@@ -157,15 +158,32 @@ LoadStatus ObjectReader::LoadFrom(int store, const char* csum, ContentObject* o,
   }
 
   // archive: u32be header length, 4 bytes padding, the header, raw deflate.
-  unsigned char prefix[8];
-  size_t got = 0;
-  if (!ReadFull(fd, reinterpret_cast<char*>(prefix), 8, &got, s.Full(o->rel), err)) return LoadStatus::kError;
+  // One read usually covers the prefix and the header (ReadPayload seeks to
+  // the payload itself).
+  char first[1024];
+  ssize_t n0;
+  do {
+    n0 = read(fd, first, sizeof first);
+  } while (n0 < 0 && errno == EINTR);
+  if (n0 < 0) return fail(errno, "read");
+  size_t got = static_cast<size_t>(n0);
+  if (got < 8) {
+    size_t more = 0;
+    if (!ReadFull(fd, first + got, 8 - got, &more, s.Full(o->rel), err)) return LoadStatus::kError;
+    got += more;
+  }
   if (got < 8) return fail(EINVAL, "read", "File header too short");
+  const unsigned char* prefix = reinterpret_cast<const unsigned char*>(first);
   uint32_t len = (uint32_t(prefix[0]) << 24) | (uint32_t(prefix[1]) << 16) | (uint32_t(prefix[2]) << 8) | prefix[3];
   if (len > (64u << 20)) return fail(EINVAL, "read", "File header too large");
   std::string header(len, '\0');
-  if (!ReadFull(fd, &header[0], len, &got, s.Full(o->rel), err)) return LoadStatus::kError;
-  if (got < len) return fail(EINVAL, "read", "File header size exceeds file size");
+  size_t have = std::min<size_t>(len, got - 8);
+  memcpy(&header[0], first + 8, have);
+  if (have < len) {
+    size_t more = 0;
+    if (!ReadFull(fd, &header[have], len - have, &more, s.Full(o->rel), err)) return LoadStatus::kError;
+    if (more < len - have) return fail(EINVAL, "read", "File header size exceeds file size");
+  }
   ZlibHeader zh;
   if (!ParseZlibHeader(header, &zh)) return fail(EINVAL, "read", "Corrupted archive file header");
   o->uid = zh.uid;

@@ -62,11 +62,13 @@ bool RelArray(Napi::Env env, Napi::Value v, std::vector<std::string>* out) {
 
 class MetaReadWorker : public PromiseWorker {
  public:
-  MetaReadWorker(Napi::Env env, std::vector<std::string> repos, std::vector<std::string> rels, bool sha)
+  MetaReadWorker(Napi::Env env, std::vector<std::string> repos, std::vector<std::string> rels, bool sha,
+                 bool dirtree)
       : PromiseWorker(env, "ostree:metadata_read_batch"),
         repos_(std::move(repos)),
         rels_(std::move(rels)),
-        sha_(sha) {}
+        sha_(sha),
+        dirtree_(dirtree) {}
 
   void Execute() override {
     std::vector<Fd> dirs(repos_.size());
@@ -80,6 +82,8 @@ class MetaReadWorker : public PromiseWorker {
     }
     data_.resize(rels_.size());
     where_.assign(rels_.size(), -1);
+    if (dirtree_) valid_.assign(rels_.size(), 0);
+    DirTreeEntries entries;
     if (sha_) sums_.reserve(64 * rels_.size());
     Sha256 sha;
     for (size_t i = 0; i < rels_.size(); i++) {
@@ -114,6 +118,7 @@ class MetaReadWorker : public PromiseWorker {
         d.resize(got);
         where_[i] = static_cast<int32_t>(s);
       }
+      if (dirtree_ && where_[i] >= 0) valid_[i] = ParseDirTree(data_[i], &entries) ? 1 : 0;
       if (sha_) {
         if (where_[i] >= 0) {
           if (!sha.Reset() || !sha.Update(data_[i].data(), data_[i].size())) {
@@ -143,6 +148,11 @@ class MetaReadWorker : public PromiseWorker {
     o.Set("data", arr);
     o.Set("store", where);
     if (sha_) o.Set("sha256", Napi::String::New(env, sums_));
+    if (dirtree_) {
+      Napi::Uint8Array valid = Napi::Uint8Array::New(env, valid_.size());
+      for (size_t i = 0; i < valid_.size(); i++) valid[i] = valid_[i];
+      o.Set("dirtreeValid", valid);
+    }
     return o;
   }
 
@@ -150,6 +160,8 @@ class MetaReadWorker : public PromiseWorker {
   std::vector<std::string> repos_;
   std::vector<std::string> rels_;
   bool sha_;
+  bool dirtree_;
+  std::vector<uint8_t> valid_;
   std::vector<std::string> data_;
   std::vector<int32_t> where_;
   std::string sums_;
@@ -293,7 +305,11 @@ Napi::Value MetadataReadBatch(const Napi::CallbackInfo& info) {
       !args::Bool(env, v, "opts.sha256", false, &sha)) {
     return env.Undefined();
   }
-  return PromiseWorker::Start(new MetaReadWorker(env, std::move(repos), std::move(rels), sha));
+  bool dirtree = false;
+  if (!args::Prop(env, opts, "dirtree", &v) || !args::Bool(env, v, "opts.dirtree", false, &dirtree)) {
+    return env.Undefined();
+  }
+  return PromiseWorker::Start(new MetaReadWorker(env, std::move(repos), std::move(rels), sha, dirtree));
 }
 
 // content_verify_batch(repo, mode, csums, opts: {disableXattrs?}): Promise<{checksums, status, modes}>

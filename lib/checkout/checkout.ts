@@ -123,6 +123,99 @@ async function identicalFilter(
   return same;
 }
 
+/** The op that gives a checked-out directory its final mode (and owner/xattrs unless -U). */
+function dirMetaOpFor(repo: Repo, opts: CheckoutOptions, p: string, m: DirMeta, created: boolean): CheckoutOp {
+  let mode = m.mode & 0o7777;
+  if (repo.mode === 'bare-user-only' || opts.bareuseronlyDirs) mode &= 0o775;
+  const op: CheckoutOp = { op: 'dirmeta', path: p, mode, mtimeZero: created && !opts.forceCopy };
+  if (opts.mode !== 'user') {
+    op.uid = m.uid;
+    op.gid = m.gid;
+    if (created && m.xattrs.length) op.xattrs = m.xattrs;
+  }
+  return op;
+}
+
+/** The checkout root must not exist yet (no overwrite mode). */
+async function checkNewRoot(p: string): Promise<void> {
+  let st;
+  try {
+    st = await fsp.lstat(p);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    throw err;
+  }
+  if (!st.isDirectory()) throw new OstreeError('OSTREE_EXISTS', `Checkout target ${p} exists and is not a directory`, { data: { path: p } });
+  throw new OstreeError('OSTREE_EXISTS', `Checkout target ${p} already exists`, { data: { path: p } });
+}
+
+/** mkdir (0700) every directory, level by level (a parent before its children), each level in parallel batches. */
+async function makeDirs(paths: string[], depthOf: (i: number) => number, parallelism: number, copts: CheckoutBatchOpts, signal?: AbortSignal): Promise<void> {
+  const n = native();
+  const levels: CheckoutOp[][] = [];
+  paths.forEach((p, i) => {
+    const d = depthOf(i);
+    (levels[d] ??= []).push({ op: 'mkdir', path: p, mode: 0o700 });
+  });
+  for (const level of levels) {
+    if (!level) continue;
+    throwAborted(signal);
+    await mapLimit(chunk(level, 64), parallelism, (batch) => n.checkout_batch(batch, copts));
+  }
+}
+
+type CheckoutBatchOpts = { copyFallback: boolean; overwrite: 'error' | 'skip' | 'replace'; fsync: boolean };
+
+/**
+ * The common case (a directory, no overwrite mode, no whiteouts): the tree is
+ * walked natively (checkout_plan) and executed from its flat plan. Returns
+ * null when the plan can't be made (a missing or malformed dirtree...): the
+ * caller then takes the per-object path, which reports the problem.
+ */
+async function checkoutFromPlan(
+  repo: Repo,
+  tree: string,
+  meta: string,
+  target: string,
+  opts: CheckoutOptions,
+  parallelism: number,
+): Promise<CheckoutResult | null> {
+  const n = native();
+  throwAborted(opts.signal);
+  const plan = await n.checkout_plan(
+    repoChain(repo).map((r) => r.path),
+    tree,
+    meta,
+  );
+  if (!plan) return null;
+  await checkNewRoot(target);
+  // Directory metadata is loaded up front, so a bad dirmeta fails before anything is written.
+  const metaIdx = new Map<string, number>();
+  const metaOf = new Uint32Array(plan.dirs.length);
+  for (let i = 0; i < plan.dirs.length; i++) {
+    const c = plan.metas.slice(64 * i, 64 * i + 64);
+    let k = metaIdx.get(c);
+    if (k === undefined) metaIdx.set(c, (k = metaIdx.size));
+    metaOf[i] = k;
+  }
+  const uniq = [...metaIdx.keys()];
+  const { data } = await readMetadataBatch(repo, ObjectType.DirMeta, uniq, { parallelism });
+  const metas: DirMeta[] = [];
+  for (let k = 0; k < uniq.length; k++) metas.push(parseDirMeta(data[k] ?? ((await repo.loadMetadata(ObjectType.DirMeta, uniq[k])) as Buffer)));
+
+  const base = target.endsWith('/') ? target : `${target}/`;
+  const dirs = plan.dirs.map((d) => (d === '' ? target : base + d));
+  const copts: CheckoutBatchOpts = { copyFallback: !opts.requireHardlinks, overwrite: 'error', fsync: opts.fsync ?? false };
+  await makeDirs(dirs, (i) => plan.depth[i], parallelism, copts, opts.signal);
+  const result: CheckoutResult = { linked: 0, copied: 0, skipped: 0, dirs: dirs.length };
+  await checkoutFilesNative(repo, { dirs, fileDir: plan.fileDir, names: plan.names, csums: plan.csums }, opts, 'error', parallelism, result);
+  const dirmetas: CheckoutOp[] = [];
+  for (const i of plan.post) dirmetas.push(dirMetaOpFor(repo, opts, dirs[i], metas[metaOf[i]], true));
+  if (dirmetas.length) await n.checkout_batch(dirmetas, copts);
+  if (opts.fsync) await n.fs_syncfs(target);
+  return result;
+}
+
 /** `ostree checkout COMMIT DEST`. */
 export async function checkout(repo: Repo, commitChecksum: string, dest: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
   const c = await repo.readCommit(commitChecksum);
@@ -131,6 +224,11 @@ export async function checkout(repo: Repo, commitChecksum: string, dest: string,
   const userMode = opts.mode === 'user';
   const overwrite = opts.overwrite ?? 'none';
   const nativeOverwrite = overwrite === 'none' ? 'error' : overwrite === 'add-files' ? 'skip' : 'replace';
+  const parallelism = Math.max(1, Math.floor(opts.parallelism ?? DEFAULT_PARALLELISM));
+  if (src.kind === 'dir' && overwrite === 'none' && !opts.whiteouts) {
+    const r = await checkoutFromPlan(repo, src.tree, src.meta, target, opts, parallelism);
+    if (r) return r;
+  }
 
   const mkdirs: CheckoutOp[] = [];
   const dirmetas: CheckoutOp[] = [];
@@ -139,7 +237,6 @@ export async function checkout(repo: Repo, commitChecksum: string, dest: string,
   const whiteoutRemovals: string[] = [];
   const opaqueDirs: string[] = [];
 
-  const parallelism = Math.max(1, Math.floor(opts.parallelism ?? DEFAULT_PARALLELISM));
   // Read every dirtree and dirmeta of the tree ahead, in parallel batches.
   const trees: Map<string, Prefetched> = src.kind === 'dir' ? await prefetchTrees(repo, src.tree, new Set(), parallelism) : new Map();
   const metaRaw = new Map<string, Buffer | null>();
@@ -166,17 +263,7 @@ export async function checkout(repo: Repo, commitChecksum: string, dest: string,
     return m;
   };
 
-  const dirMetaOp = (p: string, m: DirMeta, created: boolean): CheckoutOp => {
-    let mode = m.mode & 0o7777;
-    if (repo.mode === 'bare-user-only' || opts.bareuseronlyDirs) mode &= 0o775;
-    const op: CheckoutOp = { op: 'dirmeta', path: p, mode, mtimeZero: created && !opts.forceCopy };
-    if (!userMode) {
-      op.uid = m.uid;
-      op.gid = m.gid;
-      if (created && m.xattrs.length) op.xattrs = m.xattrs;
-    }
-    return op;
-  };
+  const dirMetaOp = (p: string, m: DirMeta, created: boolean) => dirMetaOpFor(repo, opts, p, m, created);
 
   const walk = async (tree: string, meta: string, p: string, isRoot: boolean): Promise<void> => {
     throwAborted(opts.signal);
@@ -238,21 +325,11 @@ export async function checkout(repo: Repo, commitChecksum: string, dest: string,
 
   const result: CheckoutResult = { linked: 0, copied: 0, skipped: 0, dirs: mkdirs.length };
   const copts = { copyFallback: !opts.requireHardlinks, overwrite: nativeOverwrite as 'error' | 'skip' | 'replace', fsync: opts.fsync ?? false };
-  // Directories level by level (a parent before its children), each level in parallel batches.
-  const levels = new Map<number, CheckoutOp[]>();
-  for (const op of mkdirs) {
-    const depth = (op as { path: string }).path.split('/').length;
-    let l = levels.get(depth);
-    if (!l) levels.set(depth, (l = []));
-    l.push(op);
-  }
-  for (const depth of [...levels.keys()].sort((a, b) => a - b)) {
-    throwAborted(opts.signal);
-    await mapLimit(chunk(levels.get(depth)!, 64), parallelism, (batch) => n.checkout_batch(batch, copts));
-  }
+  const mkdirPaths = mkdirs.map((op) => (op as { path: string }).path);
+  await makeDirs(mkdirPaths, (i) => mkdirPaths[i].split('/').length, parallelism, copts, opts.signal);
 
   if (overwrite !== 'union-identical') {
-    await checkoutFilesNative(repo, files, opts, nativeOverwrite as 'error' | 'skip' | 'replace', parallelism, result);
+    await checkoutFilesNative(repo, flattenFiles(files), opts, nativeOverwrite as 'error' | 'skip' | 'replace', parallelism, result);
   } else {
     await checkoutFilesPlanned(repo, files, opts, copts, result);
   }
@@ -281,10 +358,38 @@ async function uncompressedCache(repo: Repo, opts: CheckoutOptions): Promise<str
   return dir;
 }
 
+/** Files grouped by directory: what checkout_files takes, for the whole checkout. */
+interface FilePlan {
+  /** Absolute destination directories. */
+  dirs: string[];
+  fileDir: Uint32Array;
+  names: string[];
+  csums: string;
+}
+
+function flattenFiles(files: FileTask[]): FilePlan {
+  const dirs: string[] = [];
+  const fileDir = new Uint32Array(files.length);
+  const names: string[] = new Array(files.length);
+  let csums = '';
+  let last = '';
+  files.forEach((f, i) => {
+    const dir = path.dirname(f.dest);
+    if (dir !== last || dirs.length === 0) {
+      dirs.push(dir);
+      last = dir;
+    }
+    fileDir[i] = dirs.length - 1;
+    names[i] = path.basename(f.dest);
+    csums += f.checksum;
+  });
+  return { dirs, fileDir, names, csums };
+}
+
 /** The file phase through the native engine: jobs of FILES_PER_JOB files, `parallelism` in flight. */
 async function checkoutFilesNative(
   repo: Repo,
-  files: FileTask[],
+  files: FilePlan,
   opts: CheckoutOptions,
   overwrite: 'error' | 'skip' | 'replace',
   parallelism: number,
@@ -303,27 +408,26 @@ async function checkoutFilesNative(
   if (cache) {
     nopts.cache = cache;
     nopts.cacheTmp = path.join(repo.path, 'tmp');
+    // ostree 2022.7 fsyncs every file it adds to the cache (unless core.fsync=false).
+    nopts.cacheFsync = repo.fsyncEnabled;
   }
   // Jobs: consecutive files (a directory's files are consecutive in the plan).
+  const total = files.names.length;
   const jobs: Array<{ start: number; job: CheckoutFilesJob }> = [];
-  for (let start = 0; start < files.length; start += FILES_PER_JOB) {
-    const part = files.slice(start, start + FILES_PER_JOB);
+  for (let start = 0; start < total; start += FILES_PER_JOB) {
+    const end = Math.min(total, start + FILES_PER_JOB);
     const dirs: string[] = [];
-    const fileDir = new Uint32Array(part.length);
-    const names: string[] = new Array(part.length);
-    let csums = '';
-    let last = '';
-    part.forEach((f, i) => {
-      const dir = path.dirname(f.dest);
-      if (dir !== last || dirs.length === 0) {
-        dirs.push(dir);
-        last = dir;
+    const fileDir = new Uint32Array(end - start);
+    let last = -1;
+    for (let i = start; i < end; i++) {
+      const d = files.fileDir[i];
+      if (d !== last) {
+        dirs.push(files.dirs[d]);
+        last = d;
       }
-      fileDir[i] = dirs.length - 1;
-      names[i] = path.basename(f.dest);
-      csums += f.checksum;
-    });
-    jobs.push({ start, job: { dirs, fileDir, names, csums } });
+      fileDir[i - start] = dirs.length - 1;
+    }
+    jobs.push({ start, job: { dirs, fileDir, names: files.names.slice(start, end), csums: files.csums.slice(64 * start, 64 * end) } });
   }
   let done = 0;
   type Failure = { at: number; f: NonNullable<CheckoutFilesResult['failure']> };
@@ -338,11 +442,11 @@ async function checkoutFilesNative(
     const prev = failed.first as Failure | null;
     if (r.failure && (!prev || start + r.failure.index < prev.at)) failed.first = { at: start + r.failure.index, f: r.failure };
     done += job.names.length;
-    opts.onProgress?.({ phase: 'checkout', loaded: done, total: files.length });
+    opts.onProgress?.({ phase: 'checkout', loaded: done, total });
   });
   if (failed.first) {
     const { at, f } = failed.first;
-    const task = files[at];
+    const task = { dest: path.join(files.dirs[files.fileDir[at]], files.names[at]), checksum: files.csums.slice(64 * at, 64 * at + 64) };
     if (f.kind === 'require-hardlinks') {
       throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Unable to do hardlink checkout of ${task.dest}: repository mode ${repo.mode} needs a copy`);
     }

@@ -1,4 +1,4 @@
-// Packaging: `npm run prebuild` produces a stripped N-API prebuild that the
+// Packaging: `npm run build:prebuilds` produces a stripped N-API prebuild that the
 // library loads with PREBUILDS_ONLY=1 (no local build), the ESM and CommonJS
 // entry points both work, and the public error model holds.
 import { describe, it, expect, afterAll } from 'vitest';
@@ -10,13 +10,13 @@ import { ROOT, tmpdir, cleanupTmp } from './helpers/interop';
 afterAll(cleanupTmp);
 
 describe('prebuilds', () => {
-  it('npm run prebuild builds prebuilds/<platform>-<arch>/*.node and the library loads it with PREBUILDS_ONLY=1', () => {
+  it('npm run build:prebuilds builds prebuilds/<platform>-<arch>/*.node and the library loads it with PREBUILDS_ONLY=1', () => {
     // Work on a copy so the suite's own build/ is never rebuilt under running tests.
     const pkg = path.join(tmpdir(), 'pkg');
     mkdirSync(pkg);
     for (const f of ['package.json', 'binding.gyp', 'native', 'dist']) cpSync(path.join(ROOT, f), path.join(pkg, f), { recursive: true });
     symlinkSync(path.join(ROOT, 'node_modules'), path.join(pkg, 'node_modules'));
-    const build = spawnSync('npm', ['run', 'prebuild'], { cwd: pkg, encoding: 'utf8', env: { ...process.env, JOBS: '2' } });
+    const build = spawnSync('npm', ['run', 'build:prebuilds'], { cwd: pkg, encoding: 'utf8', env: { ...process.env, JOBS: '2' } });
     expect(build.status, build.stderr).toBe(0);
     const dir = path.join(pkg, 'prebuilds', `${process.platform}-${process.arch}`);
     const files = readdirSync(dir);

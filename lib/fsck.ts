@@ -334,7 +334,7 @@ async function deleteObject(repo: Repo, checksum: string, type: ObjectType): Pro
  * as raw 32-byte checksums (hex only for the few being worked on: a million
  * 'csum.type' strings take hundreds of MB).
  */
-interface ReachList {
+export interface ReachList {
   metaTypes: Uint8Array;
   metaCsums: Buffer;
   content: Buffer;
@@ -345,9 +345,9 @@ interface ReachList {
  * read) when the generic walk must do it: a commit missing, unreadable or
  * partial, or anything the native walker doesn't take (a missing or
  * malformed dirtree...), which the generic walk handles and reports in its
- * own way.
+ * own way. (Exported for tests.)
  */
-async function reachableNative(repo: Repo, commits: string[]): Promise<ReachList | null> {
+export async function reachableNative(repo: Repo, commits: string[]): Promise<ReachList | null> {
   if (!commits.length) return { metaTypes: new Uint8Array(0), metaCsums: Buffer.alloc(0), content: Buffer.alloc(0) };
   const roots: Array<{ tree: string; meta: string }> = [];
   for (const commit of commits) {
@@ -386,8 +386,8 @@ async function reachableNative(repo: Repo, commits: string[]): Promise<ReachList
   return { metaTypes, metaCsums, content: r.content };
 }
 
-/** The ReachList of the generic walk (traverseCommit into one Set). */
-async function reachableGeneric(repo: Repo, commits: string[], signal: AbortSignal | undefined, parallelism: number): Promise<ReachList> {
+/** The ReachList of the generic walk (traverseCommit into one Set). (Exported for tests.) */
+export async function reachableGeneric(repo: Repo, commits: string[], signal: AbortSignal | undefined, parallelism: number): Promise<ReachList> {
   const reachable = new Set<string>();
   for (const c of commits) {
     throwAborted(signal);

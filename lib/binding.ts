@@ -238,10 +238,15 @@ export interface NativeBinding {
   /** Read, check and flatten every dirtree under rootTree (null: something is off; use the per-object path). */
   checkout_plan(repos: string[], rootTree: string, rootMeta: string): Promise<CheckoutPlan | null>;
   /**
-   * Every dirtree, file and dirmeta under the root trees (64 hex each) once, in traverseCommit's order, root after
-   * root; ends[i] = where root i's objects end (null: something is off).
+   * Per root (its tree and its dirmeta, 64 hex each): the dirmeta, then every dirtree, file and dirmeta under the
+   * tree, in traverseCommit's order; each object once over all roots. Metadata (types + raw 32-byte checksums) and
+   * content (raw 32-byte checksums) apart; metaEnds[i] / contentEnds[i] = where root i's objects end (null:
+   * something is off).
    */
-  tree_reachable(repos: string[], rootTrees: string): Promise<{ types: Uint8Array; csums: string; ends: Uint32Array } | null>;
+  tree_reachable(
+    repos: string[],
+    roots: string,
+  ): Promise<{ metaTypes: Uint8Array; metaCsums: Buffer; metaEnds: Uint32Array; content: Buffer; contentEnds: Uint32Array } | null>;
   /** Read metadata objects (paths relative to objects/), searching `repos` in order. */
   metadata_read_batch(repos: string[], rels: string[], opts: { sha256?: boolean; dirtree?: boolean }): Promise<MetadataReadResult>;
   /** Recompute content checksums from the stored objects of one repo. */

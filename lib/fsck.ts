@@ -34,7 +34,7 @@ import {
 } from './objects/formats';
 import { native, ChecksumOptions } from './binding';
 import { objectKey, parseObjectKey, traverseCommit, commitsContaining, readMetadataBatch, listObjectsFast, repoChain, DEFAULT_PARALLELISM } from './traverse';
-import { mapLimit, chunk } from './repo/transaction';
+import { mapLimit } from './repo/transaction';
 
 const inflateRaw = promisify(zlib.inflateRaw);
 
@@ -328,39 +328,94 @@ async function deleteObject(repo: Repo, checksum: string, type: ObjectType): Pro
 }
 
 /**
- * traverseCommit(repo, c, reachable, {maxDepth: 0}) for each commit in turn,
- * through one native walk: the same objects added in the same order. False
- * (nothing added) when the generic walk must do it: a commit missing,
- * unreadable or partial, or anything the native walker doesn't take (a
- * missing or malformed dirtree...), which the generic walk handles and
- * reports in its own way.
+ * The objects to verify, in the order of traverseCommit(repo, c, set,
+ * {maxDepth: 0}) over every commit in turn, split as that set's iteration
+ * would be: the metadata objects (commits included) and the content objects,
+ * as raw 32-byte checksums (hex only for the few being worked on: a million
+ * 'csum.type' strings take hundreds of MB).
  */
-async function reachableNative(repo: Repo, commits: string[], reachable: Set<string>): Promise<boolean> {
-  if (!commits.length) return true;
+export interface ReachList {
+  metaTypes: Uint8Array;
+  metaCsums: Buffer;
+  content: Buffer;
+}
+
+/**
+ * The ReachList through one native walk over all commits. Null (nothing
+ * read) when the generic walk must do it: a commit missing, unreadable or
+ * partial, or anything the native walker doesn't take (a missing or
+ * malformed dirtree...), which the generic walk handles and reports in its
+ * own way. (Exported for tests.)
+ */
+export async function reachableNative(repo: Repo, commits: string[]): Promise<ReachList | null> {
+  if (!commits.length) return { metaTypes: new Uint8Array(0), metaCsums: Buffer.alloc(0), content: Buffer.alloc(0) };
   const roots: Array<{ tree: string; meta: string }> = [];
   for (const commit of commits) {
     const bytes = await repo.loadMetadata(ObjectType.Commit, commit, { allowNoent: true });
-    if (!bytes || (await repo.isCommitPartial(commit))) return false;
+    if (!bytes || (await repo.isCommitPartial(commit))) return null;
     try {
       const c = parseCommit(bytes);
       roots.push({ tree: c.rootTree, meta: c.rootMeta });
     } catch {
-      return false;
+      return null;
     }
   }
+  // Per root: its dirmeta, then the walk; each object once over all roots,
+  // as in the Set the generic walk fills.
   const r = await native().tree_reachable(
     repoChain(repo).map((x) => x.path),
-    roots.map((x) => x.tree).join(''),
+    roots.map((x) => x.tree + x.meta).join(''),
   );
-  if (!r) return false;
-  const { types, csums, ends } = r;
+  if (!r) return null;
+  // Each commit, then the metadata reached first from it.
+  const n = commits.length + r.metaTypes.length;
+  const metaTypes = new Uint8Array(n);
+  const metaCsums = Buffer.allocUnsafe(32 * n);
   let i = 0;
+  let from = 0;
   commits.forEach((commit, k) => {
-    reachable.add(objectKey(commit, ObjectType.Commit));
-    reachable.add(objectKey(roots[k].meta, ObjectType.DirMeta));
-    for (; i < ends[k]; i++) reachable.add(`${csums.slice(64 * i, 64 * i + 64)}.${OBJECT_TYPE_NAMES[types[i]]}`);
+    metaTypes[i] = ObjectType.Commit;
+    metaCsums.write(commit, 32 * i, 'hex');
+    i++;
+    const to = r.metaEnds[k];
+    metaTypes.set(r.metaTypes.subarray(from, to), i);
+    r.metaCsums.copy(metaCsums, 32 * i, 32 * from, 32 * to);
+    i += to - from;
+    from = to;
   });
-  return true;
+  return { metaTypes, metaCsums, content: r.content };
+}
+
+/** The ReachList of the generic walk (traverseCommit into one Set). (Exported for tests.) */
+export async function reachableGeneric(repo: Repo, commits: string[], signal: AbortSignal | undefined, parallelism: number): Promise<ReachList> {
+  const reachable = new Set<string>();
+  for (const c of commits) {
+    throwAborted(signal);
+    await traverseCommit(repo, c, reachable, { maxDepth: 0, onUnreadable: () => undefined, parallelism });
+  }
+  let nContent = 0;
+  for (const key of reachable) if (parseObjectKey(key)[1] === ObjectType.File) nContent++;
+  const metaTypes = new Uint8Array(reachable.size - nContent);
+  const metaCsums = Buffer.alloc(32 * metaTypes.length);
+  const content = Buffer.alloc(32 * nContent);
+  let m = 0;
+  let c = 0;
+  for (const key of reachable) {
+    const [csum, type] = parseObjectKey(key);
+    if (type === ObjectType.File) content.write(csum, 32 * c++, 'hex');
+    else {
+      metaTypes[m] = type;
+      metaCsums.write(csum, 32 * m++, 'hex');
+    }
+  }
+  return { metaTypes, metaCsums, content };
+}
+
+/** Hex checksums [from, to) of a buffer of raw ones. */
+function hexRange(raw: Buffer, from: number, to: number): string[] {
+  const out: string[] = new Array(to - from);
+  for (let i = from; i < to; i++) out[i - from] = raw.toString('hex', 32 * i, 32 * i + 32);
+  return out;
 }
 
 /**
@@ -445,13 +500,7 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
   // --- reachable objects. Which trees contain what is only needed to report
   // an issue: worked out by a second (generic) walk the first time one is found,
   // before anything is deleted or marked.
-  const reachable = new Set<string>();
-  if (!(await reachableNative(repo, commits, reachable))) {
-    for (const c of commits) {
-      throwAborted(signal);
-      await traverseCommit(repo, c, reachable, { maxDepth: 0, onUnreadable: () => undefined, parallelism });
-    }
-  }
+  const reach = (await reachableNative(repo, commits)) ?? (await reachableGeneric(repo, commits, signal, parallelism));
   let containers: Map<string, Set<string>> | null = null;
   const containersOf = async (): Promise<Map<string, Set<string>>> => {
     if (!containers) {
@@ -463,14 +512,9 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
     return containers;
   };
 
-  const meta: Array<[string, ObjectType]> = [];
-  const content: string[] = [];
-  for (const key of reachable) {
-    const [csum, type] = parseObjectKey(key);
-    if (type === ObjectType.File) content.push(csum);
-    else meta.push([csum, type]);
-  }
-  const total = reachable.size;
+  const nMeta = reach.metaTypes.length;
+  const nContent = reach.content.length / 32;
+  const total = nMeta + nContent;
   let done = 0;
   let stop = false;
   const tick = () => {
@@ -510,41 +554,47 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
   // Content objects are verified in the background (native jobs, `parallelism`
   // in flight) while the metadata is checked; the results are handled after
   // the metadata, batch by batch, as if checked then.
-  const batches = chunk(content, CONTENT_BATCH);
-  type Slot = { checks?: Check[]; error?: unknown } | null;
-  const slots = batches.map(() => {
+  // A slot holds a batch's checks, or null checks when all of them passed.
+  const nBatches = Math.ceil(nContent / CONTENT_BATCH);
+  const batch = (b: number) => hexRange(reach.content, b * CONTENT_BATCH, Math.min(nContent, (b + 1) * CONTENT_BATCH));
+  type Slot = { checks?: Check[] | null; error?: unknown } | null;
+  const slots = Array.from({ length: nBatches }, () => {
     let resolve!: (v: Slot) => void;
     const p = new Promise<Slot>((r) => (resolve = r));
     return { p, resolve };
   });
   let cancelled = false;
-  const runner = mapLimit(batches, parallelism, async (batch, i) => {
-    if (cancelled) return slots[i].resolve(null);
+  const runner = mapLimit(Array.from({ length: nBatches }, (_, b) => b), parallelism, async (b) => {
+    if (cancelled) return slots[b].resolve(null);
     try {
-      slots[i].resolve({ checks: await fsckContentBatch(repo, batch) });
+      const checks = await fsckContentBatch(repo, batch(b));
+      slots[b].resolve({ checks: checks.every((c) => c.ok) ? null : checks });
     } catch (error) {
-      slots[i].resolve({ error });
+      slots[b].resolve({ error });
     }
   });
   try {
     // Metadata: read in native batches (with their SHA-256), checked in order.
-    for (const round of chunk(meta, META_ROUND)) {
-      if (stop) break;
+    for (let from = 0; from < nMeta && !stop; from += META_ROUND) {
       throwAborted(signal);
+      const to = Math.min(nMeta, from + META_ROUND);
+      const csums = hexRange(reach.metaCsums, from, to);
+      const round = csums.map((c, i): [string, ObjectType] => [c, reach.metaTypes[from + i] as ObjectType]);
       const checks = await verifyMetadataRound(repo, round, parallelism);
       for (let i = 0; i < round.length && !stop; i++) {
         await handle(round[i][0], round[i][1], checks[i]);
         if (!stop) tick();
       }
     }
-    for (let b = 0; b < batches.length && !stop; b++) {
+    for (let b = 0; b < nBatches && !stop; b++) {
       throwAborted(signal);
       const r = await slots[b].p;
       if (!r) break;
       if (r.error) throw r.error;
-      const batch = batches[b];
-      for (let i = 0; i < batch.length && !stop; i++) {
-        await handle(batch[i], ObjectType.File, (r.checks as Check[])[i]);
+      const checks = r.checks;
+      const csums = batch(b);
+      for (let i = 0; i < csums.length && !stop; i++) {
+        await handle(csums[i], ObjectType.File, checks ? checks[i] : OK);
         if (!stop) tick();
       }
     }

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <array>
 #include <memory>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -77,13 +79,13 @@ class PlanWorker : public PromiseWorker {
     if (!ok_) return env.Null();
     Napi::Object o = Napi::Object::New(env);
     if (reach_) {
-      Napi::Uint8Array types = Napi::Uint8Array::New(env, reach_types_.size());
-      for (size_t i = 0; i < reach_types_.size(); i++) types[i] = reach_types_[i];
-      Napi::Uint32Array ends = Napi::Uint32Array::New(env, reach_ends_.size());
-      for (size_t i = 0; i < reach_ends_.size(); i++) ends[i] = reach_ends_[i];
-      o.Set("types", types);
-      o.Set("csums", Napi::String::New(env, csums_));
-      o.Set("ends", ends);
+      Napi::Uint8Array types = Napi::Uint8Array::New(env, meta_types_.size());
+      if (!meta_types_.empty()) memcpy(types.Data(), meta_types_.data(), meta_types_.size());
+      o.Set("metaTypes", types);
+      o.Set("metaCsums", TakeBuffer(env, &meta_csums_));
+      o.Set("metaEnds", Uint32s(env, meta_ends_));
+      o.Set("content", TakeBuffer(env, &content_));
+      o.Set("contentEnds", Uint32s(env, content_ends_));
       return o;
     }
     Napi::Array dirs = Napi::Array::New(env, dirs_.size());
@@ -111,12 +113,39 @@ class PlanWorker : public PromiseWorker {
   }
 
  private:
+  // A Buffer holding *bytes (moved out, not copied when the runtime allows).
+  static Napi::Value TakeBuffer(Napi::Env env, std::string* bytes) {
+    std::string* owned = new std::string(std::move(*bytes));
+    owned->shrink_to_fit();
+    if (owned->empty()) {
+      delete owned;
+      return Napi::Buffer<char>::New(env, 0);
+    }
+    return Napi::Buffer<char>::NewOrCopy(env, &(*owned)[0], owned->size(),
+                                         [](Napi::Env, char*, std::string* o) { delete o; }, owned);
+  }
+
+  static Napi::Value Uint32s(Napi::Env env, const std::vector<uint32_t>& v) {
+    Napi::Uint32Array a = Napi::Uint32Array::New(env, v.size());
+    for (size_t i = 0; i < v.size(); i++) a[i] = v[i];
+    return a;
+  }
+
   // The parsed dirtree (cached: identical subtrees are common), or null.
   const DirTreeEntries* Load(const std::string& raw) {
     auto it = cache_.find(raw);
     if (it != cache_.end()) return it->second.get();
+    std::unique_ptr<DirTreeEntries> t(new DirTreeEntries);
+    if (!Read(raw.data(), t.get())) return nullptr;
+    const DirTreeEntries* p = t.get();
+    cache_.emplace(raw, std::move(t));
+    return p;
+  }
+
+  // Reads and parses the dirtree with this raw checksum (32 bytes).
+  bool Read(const char* raw, DirTreeEntries* out) {
     std::string hex;
-    Hex(raw.data(), &hex);
+    Hex(raw, &hex);
     std::string rel = hex.substr(0, 2) + "/" + hex.substr(2) + ".dirtree";
     std::string data;
     bool found = false;
@@ -125,11 +154,11 @@ class PlanWorker : public PromiseWorker {
       int fd = openat(s.get(), rel.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
       if (fd < 0) {
         if (errno == ENOENT) continue;
-        return nullptr;
+        return false;
       }
       Fd f(fd);
       struct stat st;
-      if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return nullptr;
+      if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return false;
       data.resize(static_cast<size_t>(st.st_size));
       size_t got = 0;
       for (;;) {
@@ -137,7 +166,7 @@ class PlanWorker : public PromiseWorker {
         ssize_t n = read(fd, &data[got], data.size() - got);
         if (n < 0) {
           if (errno == EINTR) continue;
-          return nullptr;
+          return false;
         }
         if (n == 0) break;
         got += static_cast<size_t>(n);
@@ -146,44 +175,102 @@ class PlanWorker : public PromiseWorker {
       found = true;
       break;
     }
-    if (!found) return nullptr;
-    std::unique_ptr<DirTreeEntries> t(new DirTreeEntries);
-    if (!ParseDirTree(data, t.get())) return nullptr;
-    const DirTreeEntries* p = t.get();
-    cache_.emplace(raw, std::move(t));
-    return p;
+    return found && ParseDirTree(data, out);
   }
 
-  // The objects under the root dirtree in the order of a depth-first walk
-  // with an explicit stack (subdirectories taken last first): each dirtree,
-  // then its files, then its subdirectories' dirmetas; each object once.
+  // --- Reach: the set of objects emitted so far is an open-addressing table
+  // of references into the outputs (content_ / meta_*), so each object costs
+  // its 32 output bytes (+1 type byte for metadata) and about 8 table bytes.
+  // Slot value: 0 = empty, else index + 1, with kContentBit for content_.
+  static constexpr uint32_t kContentBit = 0x80000000u;
+
+  // Seeded, so that checksums listed in a crafted dirtree can't be chosen to
+  // pile up in one bucket.
+  uint64_t Hash(const char* raw, uint8_t type) const {
+    uint64_t h = seed_ ^ type;
+    for (int i = 0; i < 4; i++) {
+      uint64_t w;
+      memcpy(&w, raw + 8 * i, 8);
+      h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+      h ^= h >> 32;
+    }
+    return h;
+  }
+
+  const char* RefCsum(uint32_t e) const {
+    uint32_t i = (e & ~kContentBit) - 1;
+    return e & kContentBit ? content_.data() + 32 * size_t{i} : meta_csums_.data() + 32 * size_t{i};
+  }
+
+  uint8_t RefType(uint32_t e) const { return e & kContentBit ? kFile : meta_types_[(e & ~kContentBit) - 1]; }
+
+  void Grow() {
+    std::vector<uint32_t> old(slots_.size() * 2, 0);
+    old.swap(slots_);
+    size_t mask = slots_.size() - 1;
+    for (uint32_t e : old) {
+      if (!e) continue;
+      size_t p = Hash(RefCsum(e), RefType(e)) & mask;
+      while (slots_[p]) p = (p + 1) & mask;
+      slots_[p] = e;
+    }
+  }
+
+  // Appends the object to the outputs unless it was emitted before; true if new.
+  bool Emit(const char* raw, uint8_t type) {
+    size_t mask = slots_.size() - 1;
+    size_t p = Hash(raw, type) & mask;
+    for (uint32_t e; (e = slots_[p]) != 0; p = (p + 1) & mask) {
+      if (RefType(e) == type && memcmp(RefCsum(e), raw, 32) == 0) return false;
+    }
+    uint32_t e;
+    if (type == kFile) {
+      e = static_cast<uint32_t>(content_.size() / 32 + 1) | kContentBit;
+      content_.append(raw, 32);
+    } else {
+      e = static_cast<uint32_t>(meta_types_.size() + 1);
+      meta_types_.push_back(type);
+      meta_csums_.append(raw, 32);
+    }
+    slots_[p] = e;
+    if (++used_ * 2 > slots_.size()) Grow();
+    return true;
+  }
+
+  // Per root (root_tree_: 64 raw bytes each, the tree then its dirmeta): the
+  // root dirmeta, then the objects under the root dirtree in the order of a
+  // depth-first walk with an explicit stack (subdirectories taken last
+  // first): each dirtree, then its files, then its subdirectories' dirmetas.
+  // Each object once over all roots (a dirtree reached from an earlier root
+  // is not walked again). Dirtrees are read, used and dropped: none is read
+  // twice, so nothing is cached.
   bool Reach() {
-    std::unordered_map<std::string, char> seen;  // raw checksum + type byte
-    auto emit = [&](const std::string& raw, uint8_t type) {
-      std::string k = raw;
-      k.push_back(static_cast<char>(type));
-      if (!seen.emplace(std::move(k), 1).second) return false;
-      reach_types_.push_back(type);
-      Hex(raw.data(), &csums_);
-      return true;
-    };
-    // root_tree_: one or more roots (32 raw bytes each), walked in turn; a
-    // dirtree reached from an earlier root is not walked again.
-    for (size_t r = 0; r + 32 <= root_tree_.size(); r += 32) {
-      std::vector<std::string> stack{root_tree_.substr(r, 32)};
+    std::random_device rd;
+    seed_ = (uint64_t{rd()} << 32) ^ rd();
+    slots_.assign(size_t{1} << 16, 0);
+    for (size_t r = 0; r + 64 <= root_tree_.size(); r += 64) {
+      Emit(root_tree_.data() + r + 32, kDirMeta);
+      std::vector<std::array<char, 32>> stack(1);
+      memcpy(stack[0].data(), root_tree_.data() + r, 32);
+      DirTreeEntries t;
       while (!stack.empty()) {
-        std::string tree = std::move(stack.back());
+        std::array<char, 32> tree = stack.back();
         stack.pop_back();
-        if (!emit(tree, kDirTree)) continue;
-        const DirTreeEntries* t = Load(tree);
-        if (!t) return false;
-        for (const DirTreeEntries::File& f : t->files) emit(f.csum, kFile);
-        for (const DirTreeEntries::Dir& d : t->dirs) {
-          emit(d.meta, kDirMeta);
-          stack.push_back(d.tree);
+        if (!Emit(tree.data(), kDirTree)) continue;
+        t.files.clear();
+        t.dirs.clear();
+        if (!Read(tree.data(), &t)) return false;
+        for (const DirTreeEntries::File& f : t.files) Emit(f.csum.data(), kFile);
+        for (const DirTreeEntries::Dir& d : t.dirs) {
+          Emit(d.meta.data(), kDirMeta);
+          stack.emplace_back();
+          memcpy(stack.back().data(), d.tree.data(), 32);
         }
+        // Indices must fit below kContentBit.
+        if (used_ >= kContentBit - 1) return false;
       }
-      reach_ends_.push_back(static_cast<uint32_t>(reach_types_.size()));
+      meta_ends_.push_back(static_cast<uint32_t>(meta_types_.size()));
+      content_ends_.push_back(static_cast<uint32_t>(content_.size() / 32));
     }
     return true;
   }
@@ -217,8 +304,13 @@ class PlanWorker : public PromiseWorker {
   std::unordered_map<std::string, std::unique_ptr<DirTreeEntries>> cache_;
   bool reach_;
   bool ok_ = false;
-  std::vector<uint8_t> reach_types_;
-  std::vector<uint32_t> reach_ends_;
+  // Reach outputs (raw checksums, 32 bytes each) and its table of them.
+  std::vector<uint8_t> meta_types_;
+  std::string meta_csums_, content_;
+  std::vector<uint32_t> meta_ends_, content_ends_;
+  std::vector<uint32_t> slots_;
+  size_t used_ = 0;
+  uint64_t seed_ = 0;
   std::vector<std::string> dirs_;
   std::vector<uint32_t> depth_, post_, file_dir_;
   std::string metas_;
@@ -252,7 +344,8 @@ Napi::Value CheckoutPlan(const Napi::CallbackInfo& info) {
   return PromiseWorker::Start(new PlanWorker(env, std::move(repos), std::move(tree), std::move(meta), false));
 }
 
-// tree_reachable(repos: string[], rootTrees: hex, 64 per root): Promise<{types, csums, ends} | null>
+// tree_reachable(repos: string[], roots: hex, 128 per root (tree, dirmeta)):
+//   Promise<{metaTypes, metaCsums, metaEnds, content, contentEnds} | null>
 Napi::Value TreeReachable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsArray() || info[0].As<Napi::Array>().Length() == 0) {
@@ -266,14 +359,14 @@ Napi::Value TreeReachable(const Napi::CallbackInfo& info) {
     if (!args::Path(env, a.Get(i), "repos", &repos[i])) return env.Undefined();
   }
   std::string hex, trees, one;
-  if (!args::String(env, info[1], "rootTrees", &hex)) return env.Undefined();
-  if (hex.empty() || hex.size() % 64 != 0) {
-    ThrowType(env, "rootTrees must be one or more checksums of 64 lowercase hex characters");
+  if (!args::String(env, info[1], "roots", &hex)) return env.Undefined();
+  if (hex.empty() || hex.size() % 128 != 0) {
+    ThrowType(env, "roots must be one or more pairs of checksums of 64 lowercase hex characters");
     return env.Undefined();
   }
   for (size_t i = 0; i < hex.size(); i += 64) {
     if (!Unhex(hex.substr(i, 64), &one)) {
-      ThrowType(env, "rootTrees must be one or more checksums of 64 lowercase hex characters");
+      ThrowType(env, "roots must be one or more pairs of checksums of 64 lowercase hex characters");
       return env.Undefined();
     }
     trees += one;

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setMaxListeners } from 'node:events';
 import { OstreeError, isErrno } from '../errors';
+import { LeanPool, HttpResponseLike, HttpRequestLike } from './http1';
 
 export interface FetchOptions {
   /** Resolve against contenturl instead of url (objects/, delta parts). */
@@ -308,13 +309,13 @@ class BodySink {
   private fh: Promise<fsp.FileHandle> | null = null;
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
-  private paused: http.IncomingMessage | null = null;
+  private paused: HttpResponseLike | null = null;
   /** The first write failure; the transfer stops with it. */
   error: Error | null = null;
 
   constructor(private readonly spill?: { limit: number; dir: string }) {}
 
-  push(c: Buffer, res: http.IncomingMessage): void {
+  push(c: Buffer, res: HttpResponseLike): void {
     this.size += c.length;
     if (!this.fh && (!this.spill || this.size <= this.spill.limit)) {
       this.parts.push(c);
@@ -332,7 +333,7 @@ class BodySink {
     this.write(c, this.size - c.length, res);
   }
 
-  private write(b: Buffer, pos: number, res: http.IncomingMessage): void {
+  private write(b: Buffer, pos: number, res: HttpResponseLike): void {
     this.pending += b.length;
     if (this.pending > SPILL_HIGH && !this.paused) {
       this.paused = res;
@@ -412,6 +413,8 @@ export class NodeFetcher implements Fetcher {
   private readonly lowSpeedTime: number;
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
+  /** Plain http:// without a proxy: the small kept-alive client. */
+  private readonly lean = new LeanPool();
   private readonly tlsCtx: tls.ConnectionOptions;
   private readonly proxy: URL | null;
 
@@ -470,6 +473,7 @@ export class NodeFetcher implements Fetcher {
     this.watched.clear();
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
+    this.lean.destroy();
   }
 
   async fetch(relPath: string, fo: FetchOptions = {}): Promise<Buffer | null> {
@@ -581,7 +585,7 @@ export class NodeFetcher implements Fetcher {
   private attempt(url: URL, fo: FetchOptions, signal: AbortSignal | undefined, sink: BodySink, have: number, meta: ResponseMeta): Promise<Attempt> {
     return new Promise((resolve, reject) => {
       let done = false;
-      let req: http.ClientRequest | null = null;
+      let req: HttpRequestLike | null = null;
       let lowTimer: ((now: number) => void) | null = null;
       const finish = (err: Error | null, v?: Attempt) => {
         if (done) return;
@@ -628,7 +632,7 @@ export class NodeFetcher implements Fetcher {
         if (fo.ifModifiedSince) headers['if-modified-since'] = new Date(fo.ifModifiedSince * 1000).toUTCString();
       }
 
-      const onResponse = (res: http.IncomingMessage) => {
+      const onResponse = (res: HttpResponseLike) => {
         const status = res.statusCode ?? 0;
         const transientHttp = (msg: string) =>
           new TransientError(msg, new OstreeError('OSTREE_HTTP', `Server returned HTTP ${status}`, { data: { status, url: url.href } }));
@@ -730,11 +734,12 @@ export class NodeFetcher implements Fetcher {
     });
   }
 
-  private request(url: URL, headers: Record<string, string>, onResponse: (r: http.IncomingMessage) => void, onError: (e: Error) => void): http.ClientRequest {
+  private request(url: URL, headers: Record<string, string>, onResponse: (r: HttpResponseLike) => void, onError: (e: Error) => void): HttpRequestLike {
     const isHttps = url.protocol === 'https:';
     if (!isHttps && url.protocol !== 'http:') throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Unsupported URL scheme in ${url.href}`);
     const port = Number(url.port) || (isHttps ? 443 : 80);
     const pathQ = url.pathname + url.search;
+    if (!isHttps && !this.proxy) return this.lean.request(url.hostname, port, url.host, pathQ, headers, onResponse, onError);
     if (this.proxy && !isHttps) {
       // Plain HTTP through a proxy: absolute-form request line.
       const target = new URL(url.href);

@@ -49,6 +49,11 @@ const CONTENT_BATCH_BYTES = 8 * 1024 * 1024;
 /** A batch that is not full is written this many ms after its first object. */
 const FLUSH_MS = 25;
 
+/** Content downloads started and not yet handed to a write batch, at most... */
+const FETCH_AHEAD = 64;
+/** ...while downloaded bodies waiting to be written hold less than this many bytes (memory bound of a pull). */
+const HELD_MAX = 32 * 1024 * 1024;
+
 /** ostree's max-metadata-size default. */
 const MAX_METADATA_SIZE = 128 * 1024 * 1024;
 
@@ -656,6 +661,8 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
             await tx.writeContent(batch, { reserved: true, evenIfAborted: true });
           } finally {
             st.outstanding -= batch.length;
+            for (const b of batch) held -= b.payload.length;
+            pumpContent();
             emit();
           }
         });
@@ -697,17 +704,54 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
             if (bad) throw bad;
           } finally {
             st.outstanding -= batch.length;
+            for (const b of batch) held -= b[1].length;
+            pumpContent();
             emit();
           }
         });
       }
       pendingBytes = 0;
     };
+    /**
+     * Memory bound: the walk only queues content checksums; at most
+     * FETCH_AHEAD of them are being checked/downloaded/handed over at a time,
+     * and none start while the downloaded bodies waiting to be written hold
+     * HELD_MAX bytes or more (a write batch finishing starts more).
+     */
+    let held = 0;
+    let workers = 0;
+    let contentQ: string[] = [];
+    let contentQHead = 0;
+    const pumpContent = () => {
+      if (signal.aborted) {
+        contentQ = [];
+        contentQHead = 0;
+        return;
+      }
+      while (contentQHead < contentQ.length && workers < FETCH_AHEAD && held < HELD_MAX) {
+        const checksum = contentQ[contentQHead++];
+        workers++;
+        spawn(async () => {
+          try {
+            await fetchContent(checksum);
+          } finally {
+            workers--;
+            pumpContent();
+          }
+        });
+      }
+      if (contentQHead === contentQ.length && contentQHead > 0) {
+        contentQ = [];
+        contentQHead = 0;
+      }
+    };
+
     const scheduleFlush = () => {
       if (pending.length + pendingRaw.length + pendingMeta.length >= CONTENT_BATCH || pendingBytes >= CONTENT_BATCH_BYTES) flushContent();
       else flushTimer ??= setTimeout(flushContent, FLUSH_MS);
     };
     const queueWrite = (checksum: string, header: FileHeader, payload: Buffer) => {
+      held += payload.length;
       pending.push({ checksum, header, payload });
       pendingBytes += payload.length;
       scheduleFlush();
@@ -720,6 +764,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     };
     /** A downloaded .filez, verified and stored natively when its batch goes. */
     const queueRaw = (checksum: string, data: Buffer, announced: number) => {
+      held += data.length;
       pendingRaw.push([checksum, data]);
       pendingBytes += announced;
       scheduleFlush();
@@ -833,7 +878,8 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     const queueContent = (checksum: string) => {
       if (seenContent.has(checksum)) return;
       seenContent.add(checksum);
-      spawn(() => fetchContent(checksum));
+      contentQ.push(checksum);
+      pumpContent();
     };
 
     const fetchContent = async (checksum: string) => {

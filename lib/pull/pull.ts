@@ -482,13 +482,16 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
   }
 
   async function pullFrom(src: PullSource): Promise<PullResult> {
+    // The remote's config is needed in any case: asked for while the summary is fetched.
+    const configP = src.remoteConfig();
+    configP.catch(() => {}); // awaited below, unless the summary fails first
     // ---------------------------------------------------------- summary
     const { summaryBytes, summarySig, fromCache } = await loadSummary(src);
     let summary: Summary | null = null;
     if (summaryBytes) summary = parseSummary(summaryBytes);
 
     // ---------------------------------------------------------- remote config
-    const rcfg = await src.remoteConfig();
+    const rcfg = await configP;
     if (src.kind === 'http' && rcfg.mode !== 'archive-z2' && rcfg.mode !== 'archive') {
       throw new OstreeError('OSTREE_UNSUPPORTED_MODE', `Can't pull from archives with mode "${rcfg.mode}"`);
     }
@@ -974,18 +977,18 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
         st.metadataImported++;
         checkMeta(bytes, checksum, 'commit');
       } else {
-        // Detached metadata first: signatures are checked before the commit is written.
+        // Detached metadata and (when missing) the commit are fetched together; the signatures are checked before the commit is written.
+        const commitP = bytes ? null : fetchMetadata(ObjectType.Commit, checksum, { optional: !isRoot, maxSize: size ?? MAX_METADATA_SIZE });
+        commitP?.catch(() => {}); // awaited below, unless the detached metadata fails first
         detachedBytes = await fetchMetadata(ObjectType.CommitMeta, checksum, { optional: true, maxSize: MAX_METADATA_SIZE });
+        if (commitP) bytes = await commitP;
       }
       if (!bytes) {
-        bytes = await fetchMetadata(ObjectType.Commit, checksum, { optional: !isRoot, maxSize: size ?? MAX_METADATA_SIZE });
-        if (!bytes) {
-          // History the remote no longer has (or pruned with a tombstone): not an error for --depth.
-          if (tombstones) await fetchMetadata(ObjectType.TombstoneCommit, checksum, { optional: true }).catch(() => null);
-          return;
-        }
-        checkMeta(bytes, checksum, 'commit');
+        // History the remote no longer has (or pruned with a tombstone): not an error for --depth.
+        if (tombstones) await fetchMetadata(ObjectType.TombstoneCommit, checksum, { optional: true }).catch(() => null);
+        return;
       }
+      if (!local && !cached) checkMeta(bytes, checksum, 'commit');
       let commit: Commit;
       let detached: Metadata | null = null;
       try {

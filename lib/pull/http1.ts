@@ -151,7 +151,7 @@ class Conn {
     if (!req || wasDead) return;
     const res = this.res;
     if (res) {
-      if (this.framing === 'close') {
+      if (this.framing === 'close' && !err) {
         this.res = null;
         res.end();
       } else res.aborted();
@@ -206,7 +206,7 @@ class Conn {
     }
     const status = Number(m[2]);
     if (status >= 100 && status < 200 && status !== 101) return true;
-    const headers: ResponseHeaders = {};
+    const headers: ResponseHeaders = Object.create(null) as ResponseHeaders;
     for (let i = 1; i < lines.length; i++) {
       const l = lines[i];
       const colon = l.indexOf(':');

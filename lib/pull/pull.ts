@@ -621,13 +621,23 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
      * are then fetched again and linking them finds them present.
      */
     const listings = new Map<string, Promise<Set<string>>>();
+    /** The listings read so far, for checks without a task (most objects of an incremental pull are present). */
+    const listed = new Map<string, Set<string>>();
+    const presentNow = (type: ObjectType, checksum: string): boolean => {
+      const names = listed.get(checksum.slice(0, 2));
+      return names !== undefined && names.has(Repo.relObjectPath(checksum, type, repo.mode).slice(11));
+    };
     const haveObject = async (type: ObjectType, checksum: string): Promise<boolean> => {
       const rel = Repo.relObjectPath(checksum, type, repo.mode); // objects/XX/REST.EXT
       const prefix = checksum.slice(0, 2);
       let names = listings.get(prefix);
       if (!names) {
         names = fsp.readdir(path.join(repo.path, 'objects', prefix)).then(
-          (l) => new Set(l),
+          (l) => {
+            const set = new Set(l);
+            listed.set(prefix, set);
+            return set;
+          },
           (err) => {
             if (isErrno(err, 'ENOENT')) return new Set<string>();
             throw err;
@@ -873,7 +883,10 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       for (const [name, sub, meta] of tree.dirs) {
         const p = prefix + name;
         if (!inside && !matchesSubpath(subpaths, p, true)) continue;
-        spawn(() => scanDirMeta(meta));
+        if (!seenMeta.has(meta + '.dirmeta') && presentNow(ObjectType.DirMeta, meta)) {
+          seenMeta.add(meta + '.dirmeta');
+          st.scanned++;
+        } else spawn(() => scanDirMeta(meta));
         spawn(() => scanDirTree(sub, p, full));
       }
     };
@@ -881,6 +894,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     const queueContent = (checksum: string) => {
       if (seenContent.has(checksum)) return;
       seenContent.add(checksum);
+      if (presentNow(ObjectType.File, checksum)) return;
       contentQ.push(checksum);
       pumpContent();
     };

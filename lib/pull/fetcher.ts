@@ -3,15 +3,16 @@
 // with exponential backoff for transient failures, resumption of cut-off
 // bodies with Range requests, and a low-speed limit so a stalled transfer
 // fails instead of hanging. Plays the role of ostree's fetcher (libcurl).
-import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as Http from 'node:http';
+import type * as Https from 'node:https';
+import type * as Tls from 'node:tls';
 import * as net from 'node:net';
-import * as tls from 'node:tls';
 import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setMaxListeners } from 'node:events';
 import { OstreeError, isErrno } from '../errors';
+import { LeanPool, HttpResponseLike, HttpRequestLike } from './http1';
 
 export interface FetchOptions {
   /** Resolve against contenturl instead of url (objects/, delta parts). */
@@ -308,13 +309,13 @@ class BodySink {
   private fh: Promise<fsp.FileHandle> | null = null;
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
-  private paused: http.IncomingMessage | null = null;
+  private paused: HttpResponseLike | null = null;
   /** The first write failure; the transfer stops with it. */
   error: Error | null = null;
 
   constructor(private readonly spill?: { limit: number; dir: string }) {}
 
-  push(c: Buffer, res: http.IncomingMessage): void {
+  push(c: Buffer, res: HttpResponseLike): void {
     this.size += c.length;
     if (!this.fh && (!this.spill || this.size <= this.spill.limit)) {
       this.parts.push(c);
@@ -332,7 +333,7 @@ class BodySink {
     this.write(c, this.size - c.length, res);
   }
 
-  private write(b: Buffer, pos: number, res: http.IncomingMessage): void {
+  private write(b: Buffer, pos: number, res: HttpResponseLike): void {
     this.pending += b.length;
     if (this.pending > SPILL_HIGH && !this.paused) {
       this.paused = res;
@@ -410,9 +411,11 @@ export class NodeFetcher implements Fetcher {
   private readonly backoffMs: number;
   private readonly lowSpeedLimit: number;
   private readonly lowSpeedTime: number;
-  private readonly httpAgent: http.Agent;
-  private readonly httpsAgent: https.Agent;
-  private readonly tlsCtx: tls.ConnectionOptions;
+  /** node:http/https (and their agents) serve TLS and proxies only: loaded when first needed. */
+  private nodeHttp: { http: typeof Http; https: typeof Https; tls: typeof Tls; httpAgent: Http.Agent; httpsAgent: Https.Agent } | null = null;
+  /** Plain http:// without a proxy: the small kept-alive client. */
+  private readonly lean = new LeanPool();
+  private readonly tlsCtx: Tls.ConnectionOptions;
   private readonly proxy: URL | null;
 
   constructor(private readonly opts: FetcherOptions) {
@@ -431,10 +434,27 @@ export class NodeFetcher implements Fetcher {
       ...(t.certPath ? { cert: readFileSync(t.certPath) } : {}),
       ...(t.keyPath ? { key: readFileSync(t.keyPath) } : t.certPath ? { key: readFileSync(t.certPath) } : {}),
     };
-    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: opts.maxConcurrency ?? 8 });
-    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: opts.maxConcurrency ?? 8, ...this.tlsCtx });
     if (opts.signal) setMaxListeners(0, opts.signal);
     this.proxy = opts.proxy ? new URL(/^[a-z]+:\/\//i.test(opts.proxy) ? opts.proxy : `http://${opts.proxy}`) : null;
+  }
+
+  private node(): NonNullable<NodeFetcher['nodeHttp']> {
+    if (!this.nodeHttp) {
+      /* eslint-disable @typescript-eslint/no-require-imports */
+      const http = require('node:http') as typeof Http;
+      const https = require('node:https') as typeof Https;
+      const tls = require('node:tls') as typeof Tls;
+      /* eslint-enable @typescript-eslint/no-require-imports */
+      const maxSockets = this.opts.maxConcurrency ?? 8;
+      this.nodeHttp = {
+        http,
+        https,
+        tls,
+        httpAgent: new http.Agent({ keepAlive: true, maxSockets }),
+        httpsAgent: new https.Agent({ keepAlive: true, maxSockets, ...this.tlsCtx }),
+      };
+    }
+    return this.nodeHttp;
   }
 
   /** Low-speed checks of the requests in flight, run by one interval timer while there are any. */
@@ -468,8 +488,9 @@ export class NodeFetcher implements Fetcher {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
     this.watched.clear();
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    this.nodeHttp?.httpAgent.destroy();
+    this.nodeHttp?.httpsAgent.destroy();
+    this.lean.destroy();
   }
 
   async fetch(relPath: string, fo: FetchOptions = {}): Promise<Buffer | null> {
@@ -581,7 +602,7 @@ export class NodeFetcher implements Fetcher {
   private attempt(url: URL, fo: FetchOptions, signal: AbortSignal | undefined, sink: BodySink, have: number, meta: ResponseMeta): Promise<Attempt> {
     return new Promise((resolve, reject) => {
       let done = false;
-      let req: http.ClientRequest | null = null;
+      let req: HttpRequestLike | null = null;
       let lowTimer: ((now: number) => void) | null = null;
       const finish = (err: Error | null, v?: Attempt) => {
         if (done) return;
@@ -628,7 +649,7 @@ export class NodeFetcher implements Fetcher {
         if (fo.ifModifiedSince) headers['if-modified-since'] = new Date(fo.ifModifiedSince * 1000).toUTCString();
       }
 
-      const onResponse = (res: http.IncomingMessage) => {
+      const onResponse = (res: HttpResponseLike) => {
         const status = res.statusCode ?? 0;
         const transientHttp = (msg: string) =>
           new TransientError(msg, new OstreeError('OSTREE_HTTP', `Server returned HTTP ${status}`, { data: { status, url: url.href } }));
@@ -730,17 +751,19 @@ export class NodeFetcher implements Fetcher {
     });
   }
 
-  private request(url: URL, headers: Record<string, string>, onResponse: (r: http.IncomingMessage) => void, onError: (e: Error) => void): http.ClientRequest {
+  private request(url: URL, headers: Record<string, string>, onResponse: (r: HttpResponseLike) => void, onError: (e: Error) => void): HttpRequestLike {
     const isHttps = url.protocol === 'https:';
     if (!isHttps && url.protocol !== 'http:') throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Unsupported URL scheme in ${url.href}`);
     const port = Number(url.port) || (isHttps ? 443 : 80);
     const pathQ = url.pathname + url.search;
+    if (!isHttps && !this.proxy) return this.lean.request(url.hostname, port, url.host, pathQ, headers, onResponse, onError);
+    const { http, https, tls, httpAgent, httpsAgent } = this.node();
     if (this.proxy && !isHttps) {
       // Plain HTTP through a proxy: absolute-form request line.
       const target = new URL(url.href);
       target.username = '';
       target.password = '';
-      const req = http.request({ host: this.proxy.hostname, port: Number(this.proxy.port) || 80, path: target.href, headers: { ...headers, host: url.host }, agent: this.httpAgent }, onResponse);
+      const req = http.request({ host: this.proxy.hostname, port: Number(this.proxy.port) || 80, path: target.href, headers: { ...headers, host: url.host }, agent: httpAgent }, onResponse);
       req.on('error', onError);
       req.end();
       return req;
@@ -748,7 +771,7 @@ export class NodeFetcher implements Fetcher {
     if (this.proxy && isHttps) {
       // Tunnel: CONNECT host:port, then TLS over the tunnel (one connection per request).
       const connect = http.request({ host: this.proxy.hostname, port: Number(this.proxy.port) || 80, method: 'CONNECT', path: `${url.hostname}:${port}`, headers: { host: `${url.hostname}:${port}` } });
-      let inner: http.ClientRequest | null = null;
+      let inner: Http.ClientRequest | null = null;
       connect.on('connect', (res, socket) => {
         if (res.statusCode !== 200) {
           socket.destroy();
@@ -759,7 +782,7 @@ export class NodeFetcher implements Fetcher {
         const tlsSock = tls.connect({ socket, host: url.hostname, servername: net.isIP(url.hostname) ? undefined : url.hostname, ...this.tlsCtx });
         tlsSock.on('error', onError);
         // No agent: the request must run on this tunnelled socket (an agent would open its own connection).
-        inner = https.request({ host: url.hostname, port, path: pathQ, headers, createConnection: () => tlsSock } as https.RequestOptions, onResponse);
+        inner = https.request({ host: url.hostname, port, path: pathQ, headers, createConnection: () => tlsSock } as Https.RequestOptions, onResponse);
         inner.on('error', onError);
         inner.end();
       });
@@ -774,7 +797,7 @@ export class NodeFetcher implements Fetcher {
       return connect;
     }
     const mod = isHttps ? https : http;
-    const req = mod.request({ host: url.hostname, port, path: pathQ, headers, agent: isHttps ? this.httpsAgent : this.httpAgent }, onResponse);
+    const req = mod.request({ host: url.hostname, port, path: pathQ, headers, agent: isHttps ? httpsAgent : httpAgent }, onResponse);
     req.on('error', onError);
     req.end();
     return req;

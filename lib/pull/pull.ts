@@ -49,6 +49,11 @@ const CONTENT_BATCH_BYTES = 8 * 1024 * 1024;
 /** A batch that is not full is written this many ms after its first object. */
 const FLUSH_MS = 25;
 
+/** Content downloads started and not yet handed to a write batch, at most... */
+const FETCH_AHEAD = 64;
+/** ...while downloaded bodies waiting to be written hold less than this many bytes (memory bound of a pull). */
+const HELD_MAX = 32 * 1024 * 1024;
+
 /** ostree's max-metadata-size default. */
 const MAX_METADATA_SIZE = 128 * 1024 * 1024;
 
@@ -477,13 +482,16 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
   }
 
   async function pullFrom(src: PullSource): Promise<PullResult> {
+    // The remote's config is needed in any case: asked for while the summary is fetched.
+    const configP = src.remoteConfig();
+    configP.catch(() => {}); // awaited below, unless the summary fails first
     // ---------------------------------------------------------- summary
     const { summaryBytes, summarySig, fromCache } = await loadSummary(src);
     let summary: Summary | null = null;
     if (summaryBytes) summary = parseSummary(summaryBytes);
 
     // ---------------------------------------------------------- remote config
-    const rcfg = await src.remoteConfig();
+    const rcfg = await configP;
     if (src.kind === 'http' && rcfg.mode !== 'archive-z2' && rcfg.mode !== 'archive') {
       throw new OstreeError('OSTREE_UNSUPPORTED_MODE', `Can't pull from archives with mode "${rcfg.mode}"`);
     }
@@ -613,13 +621,23 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
      * are then fetched again and linking them finds them present.
      */
     const listings = new Map<string, Promise<Set<string>>>();
+    /** The listings read so far, for checks without a task (most objects of an incremental pull are present). */
+    const listed = new Map<string, Set<string>>();
+    const presentNow = (type: ObjectType, checksum: string): boolean => {
+      const names = listed.get(checksum.slice(0, 2));
+      return names !== undefined && names.has(Repo.relObjectPath(checksum, type, repo.mode).slice(11));
+    };
     const haveObject = async (type: ObjectType, checksum: string): Promise<boolean> => {
       const rel = Repo.relObjectPath(checksum, type, repo.mode); // objects/XX/REST.EXT
       const prefix = checksum.slice(0, 2);
       let names = listings.get(prefix);
       if (!names) {
         names = fsp.readdir(path.join(repo.path, 'objects', prefix)).then(
-          (l) => new Set(l),
+          (l) => {
+            const set = new Set(l);
+            listed.set(prefix, set);
+            return set;
+          },
           (err) => {
             if (isErrno(err, 'ENOENT')) return new Set<string>();
             throw err;
@@ -656,6 +674,8 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
             await tx.writeContent(batch, { reserved: true, evenIfAborted: true });
           } finally {
             st.outstanding -= batch.length;
+            for (const b of batch) held -= b.payload.length;
+            pumpContent();
             emit();
           }
         });
@@ -697,17 +717,54 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
             if (bad) throw bad;
           } finally {
             st.outstanding -= batch.length;
+            for (const b of batch) held -= b[1].length;
+            pumpContent();
             emit();
           }
         });
       }
       pendingBytes = 0;
     };
+    /**
+     * Memory bound: the walk only queues content checksums; at most
+     * FETCH_AHEAD of them are being checked/downloaded/handed over at a time,
+     * and none start while the downloaded bodies waiting to be written hold
+     * HELD_MAX bytes or more (a write batch finishing starts more).
+     */
+    let held = 0;
+    let workers = 0;
+    let contentQ: string[] = [];
+    let contentQHead = 0;
+    const pumpContent = () => {
+      if (signal.aborted) {
+        contentQ = [];
+        contentQHead = 0;
+        return;
+      }
+      while (contentQHead < contentQ.length && workers < FETCH_AHEAD && held < HELD_MAX) {
+        const checksum = contentQ[contentQHead++];
+        workers++;
+        spawn(async () => {
+          try {
+            await fetchContent(checksum);
+          } finally {
+            workers--;
+            pumpContent();
+          }
+        });
+      }
+      if (contentQHead === contentQ.length && contentQHead > 0) {
+        contentQ = [];
+        contentQHead = 0;
+      }
+    };
+
     const scheduleFlush = () => {
       if (pending.length + pendingRaw.length + pendingMeta.length >= CONTENT_BATCH || pendingBytes >= CONTENT_BATCH_BYTES) flushContent();
       else flushTimer ??= setTimeout(flushContent, FLUSH_MS);
     };
     const queueWrite = (checksum: string, header: FileHeader, payload: Buffer) => {
+      held += payload.length;
       pending.push({ checksum, header, payload });
       pendingBytes += payload.length;
       scheduleFlush();
@@ -720,6 +777,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     };
     /** A downloaded .filez, verified and stored natively when its batch goes. */
     const queueRaw = (checksum: string, data: Buffer, announced: number) => {
+      held += data.length;
       pendingRaw.push([checksum, data]);
       pendingBytes += announced;
       scheduleFlush();
@@ -825,7 +883,10 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       for (const [name, sub, meta] of tree.dirs) {
         const p = prefix + name;
         if (!inside && !matchesSubpath(subpaths, p, true)) continue;
-        spawn(() => scanDirMeta(meta));
+        if (!seenMeta.has(meta + '.dirmeta') && presentNow(ObjectType.DirMeta, meta)) {
+          seenMeta.add(meta + '.dirmeta');
+          st.scanned++;
+        } else spawn(() => scanDirMeta(meta));
         spawn(() => scanDirTree(sub, p, full));
       }
     };
@@ -833,7 +894,9 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     const queueContent = (checksum: string) => {
       if (seenContent.has(checksum)) return;
       seenContent.add(checksum);
-      spawn(() => fetchContent(checksum));
+      if (presentNow(ObjectType.File, checksum)) return;
+      contentQ.push(checksum);
+      pumpContent();
     };
 
     const fetchContent = async (checksum: string) => {
@@ -928,18 +991,18 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
         st.metadataImported++;
         checkMeta(bytes, checksum, 'commit');
       } else {
-        // Detached metadata first: signatures are checked before the commit is written.
+        // Detached metadata and (when missing) the commit are fetched together; the signatures are checked before the commit is written.
+        const commitP = bytes ? null : fetchMetadata(ObjectType.Commit, checksum, { optional: !isRoot, maxSize: size ?? MAX_METADATA_SIZE });
+        commitP?.catch(() => {}); // awaited below, unless the detached metadata fails first
         detachedBytes = await fetchMetadata(ObjectType.CommitMeta, checksum, { optional: true, maxSize: MAX_METADATA_SIZE });
+        if (commitP) bytes = await commitP;
       }
       if (!bytes) {
-        bytes = await fetchMetadata(ObjectType.Commit, checksum, { optional: !isRoot, maxSize: size ?? MAX_METADATA_SIZE });
-        if (!bytes) {
-          // History the remote no longer has (or pruned with a tombstone): not an error for --depth.
-          if (tombstones) await fetchMetadata(ObjectType.TombstoneCommit, checksum, { optional: true }).catch(() => null);
-          return;
-        }
-        checkMeta(bytes, checksum, 'commit');
+        // History the remote no longer has (or pruned with a tombstone): not an error for --depth.
+        if (tombstones) await fetchMetadata(ObjectType.TombstoneCommit, checksum, { optional: true }).catch(() => null);
+        return;
       }
+      if (!local && !cached) checkMeta(bytes, checksum, 'commit');
       let commit: Commit;
       let detached: Metadata | null = null;
       try {

@@ -71,8 +71,9 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   }
   const { pull } = await import('../../pull/pull');
   const { formatSize } = await import('../console');
-  const { describeResult } = await import('../../gpg/verify');
   const tty = !!process.stdout.isTTY;
+  // Signature reports are printed on a TTY only: the GPG module is loaded only then.
+  const describeResult = tty ? (await import('../../gpg/verify')).describeResult : null;
   const freq = typeof args.opts['update-frequency'] === 'number' && args.opts['update-frequency'] > 0 ? args.opts['update-frequency'] : 1000;
   // Like glnx_console: save the cursor when the pull starts, redraw the line from there;
   // fit the text to the terminal width when it is known.
@@ -116,7 +117,7 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
       // On a TTY ostree also prints each commit's signature verification.
       onGpgVerifyResult: tty
         ? (_commit, res) => {
-            ctx.out('\n\n' + describeResult(res, 'GPG: Verification enabled, found') + '\x1b7');
+            ctx.out('\n\n' + (describeResult as NonNullable<typeof describeResult>)(res, 'GPG: Verification enabled, found') + '\x1b7');
           }
         : undefined,
     });

@@ -1,6 +1,5 @@
 // Object models: pure codecs for ostree's metadata objects and the content
 // object header. Mirrors ostree-core.h / ostree-core.c (FORMATS.md §2).
-import { createHash } from 'node:crypto';
 import { serialize, deserialize, isNormalForm, bswap32, bswap64, Variant, corrupt } from '../gvariant/codec';
 import { OstreeError } from '../errors';
 
@@ -70,7 +69,7 @@ export function assertChecksum(s: string): void {
 }
 
 export function sha256Hex(...parts: Buffer[]): string {
-  const h = createHash('sha256');
+  const h = (require('node:crypto') as typeof import('node:crypto')).createHash('sha256');
   for (const p of parts) h.update(p);
   return h.digest('hex');
 }

@@ -1,8 +1,6 @@
 // The repository: layout, modes, config, object reading. Mirrors ostree-repo.c.
 import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
-import { promisify } from 'node:util';
 import { OstreeError, isErrno, withContext } from '../errors';
 import { KeyFile } from './keyfile';
 import {
@@ -25,10 +23,15 @@ import {
 } from '../objects/formats';
 import { deserialize } from '../gvariant/codec';
 import { native } from '../binding';
-import { repoLock, withRepoLock } from '../lock';
 import type { RepoLock, RepoLockHold, LockType, LockOptions } from '../lock';
 
-const inflateRaw = promisify(zlib.inflateRaw);
+// zlib and the lock module are loaded on first use: most CLI commands need
+// neither, and every module loaded counts in start-up time.
+const inflateRaw = (buf: Buffer): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    (require('node:zlib') as typeof import('node:zlib')).inflateRaw(buf, (err, out) => (err ? reject(err) : resolve(out)));
+  });
+const lockModule = (): Promise<typeof import('../lock')> => import('../lock');
 
 export type RepoMode = 'bare' | 'archive' | 'bare-user' | 'bare-user-only';
 
@@ -198,12 +201,12 @@ export class Repo {
    */
   lock(type: LockType, opts: LockOptions = {}): Promise<RepoLockHold> {
     if (type !== 'shared' && type !== 'exclusive') throw new TypeError(`Invalid lock type '${type}': expected 'shared' or 'exclusive'`);
-    return repoLock(this).then((l) => l.hold(type, opts));
+    return lockModule().then((m) => m.repoLock(this)).then((l) => l.hold(type, opts));
   }
 
   /** Run `fn` holding the repository lock of `type`; released on every path. */
   withLock<T>(type: LockType, fn: () => Promise<T> | T, opts: LockOptions = {}): Promise<T> {
-    return withRepoLock(this, type, fn, opts);
+    return lockModule().then((m) => m.withRepoLock(this, type, fn, opts));
   }
 
   // ------------------------------------------------------------ objects

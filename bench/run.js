@@ -76,6 +76,7 @@ function parseOptions(argv) {
       case '--checksum-files': o.checksumFiles = Number(val()); break;
       case '--checksum-mb': o.checksumMb = Number(val()); break;
       case '--out': o.out = path.resolve(val()); break;
+      case '--settle': SETTLE_MS = Number(val()) * 1000; break;
       case '--list':
         for (const [n, , t, d] of SCENARIOS) process.stdout.write(`${n.padEnd(23)}${t ? `target ≤${t}  ` : '             '}${d}\n`);
         process.exit(0);
@@ -160,6 +161,35 @@ const median = (xs) => {
 
 function rmrf(p) {
   fs.rmSync(p, { recursive: true, force: true });
+}
+
+// Removing a tree during the timed part of a scenario slows the next runs of
+// both tools: this ext4 volume has no journal, and ext4 then skips every inode
+// freed in the last minute when it allocates one (see "Where the time goes").
+// So what the timed runs leave is moved into a trash directory (a rename) and
+// deleted between corpora, or before a scenario once it holds a lot of data,
+// followed by a pause of SETTLE_MS before anything is timed again.
+let SETTLE_MS = 65_000;
+const TRASH_LIMIT = 16e9;
+const trash = { dir: null, n: 0, bytes: 0, dirty: false };
+
+function discard(p, bytes = 0) {
+  if (!fs.existsSync(p)) return;
+  if (!trash.dir) throw new Error('discard() before the trash directory was set');
+  fs.mkdirSync(trash.dir, { recursive: true });
+  fs.renameSync(p, path.join(trash.dir, String(trash.n++)));
+  trash.bytes += bytes;
+}
+
+/** Empty the trash if it holds anything (or more than `limit` bytes); then wait until freed inodes are old. */
+function emptyTrash(limit = 0) {
+  if (!trash.dir || trash.n === 0 || trash.bytes < limit) return;
+  log(`  [settle] removing what earlier runs left (${trash.n} trees), then ${SETTLE_MS / 1000} s pause`);
+  rmrf(trash.dir);
+  trash.n = 0;
+  trash.bytes = 0;
+  syncDisks();
+  if (SETTLE_MS > 0) cp.spawnSync('sleep', [String(SETTLE_MS / 1000)]);
 }
 
 function syncDisks() {
@@ -318,7 +348,7 @@ function scenarioCommit(cw, mode, runs) {
     after: ({ repo }, m, i) => {
       lastCommit[label] = m.stdout.trim();
       if (!/^[0-9a-f]{64}$/.test(lastCommit[label])) throw new Error(`${label} commit printed '${m.stdout.trim()}'`);
-      if (!(label === (HAVE_OSTREE ? 'ostree' : 'ours') && i === runs - 1 && cw.adopt(mode, repo))) rmrf(repo);
+      if (!(label === (HAVE_OSTREE ? 'ostree' : 'ours') && i === runs - 1 && cw.adopt(mode, repo))) discard(repo, cw.corpus.bytes);
     },
   }));
   const res = runSides(sides, runs);
@@ -341,12 +371,8 @@ function scenarioCheckout(cw, mode, runs, { noCache = false } = {}) {
     sh(cmd, args);
     sh('sync', []);
   }
-  // Checkouts are removed only after the last run: on this ext4 volume (no
-  // journal) inodes freed in the last minute are skipped when new ones are
-  // allocated, so deleting a 10k-entry tree right before a timed run makes
-  // every mkdir/symlink of that run slow (0.3-1 ms each), which is an
-  // artefact of the bench, not of either tool.
-  const made = [path.join(cw.dir, 'checkout-archive-warmup')];
+  // Checkouts go to the trash (see discard()), the warm-up one too.
+  discard(path.join(cw.dir, 'checkout-archive-warmup'));
   const sides = contenders().map((label) => ({
     label,
     prepare: (i) => {
@@ -357,14 +383,10 @@ function scenarioCheckout(cw, mode, runs, { noCache = false } = {}) {
     argv: ({ dest }) => tools[label](`--repo=${repo}`, 'checkout', '-U', ...cacheArgs, 'main', dest),
     after: ({ dest }) => {
       if (!fs.existsSync(dest)) throw new Error(`${label} checkout made no ${dest}`);
-      made.push(dest);
+      discard(dest);
     },
   }));
-  try {
-    return { sides: runSides(sides, runs) };
-  } finally {
-    for (const d of made) rmrf(d);
-  }
+  return { sides: runSides(sides, runs) };
 }
 
 function scenarioFsck(cw, mode, runs) {
@@ -390,7 +412,7 @@ function scenarioPrune(cw, runs) {
     argv: ({ repo }) => tools[label](`--repo=${repo}`, 'prune', '--refs-only'),
     after: ({ repo }, m) => {
       printed[label] = m.stdout.trim();
-      rmrf(repo);
+      discard(repo);
     },
   }));
   const res = runSides(sides, runs);
@@ -621,7 +643,7 @@ function pullSides(cw, runs, { name, want, fresh }) {
       checkPulled(label, repo, want, check, i);
       check.printed[label] = m.stdout.trim().split('\n').pop();
       if (i === runs - 1) check.objects[label] = objectSet(repo);
-      rmrf(repo);
+      discard(repo, cw.corpus.bytes);
     },
   }));
   const res = runSides(sides, runs);
@@ -840,6 +862,7 @@ function defaultRuns(files) {
 function runOne(name, fn, extra = {}) {
   const target = SCENARIOS.find((s) => s[0] === name)?.[2] ?? null;
   log(`- ${name}${extra.corpus ? ` [${extra.corpus}]` : ''}`);
+  emptyTrash(TRASH_LIMIT);
   try {
     const r = fn();
     if (r.skipped) return { scenario: name, ...extra, status: 'skipped', reason: r.skipped };
@@ -857,6 +880,7 @@ function main() {
   if (!HAVE_OSTREE) log('ostree is not installed: measuring node-ostree alone, no ratios');
   fs.mkdirSync(opts.workDir, { recursive: true });
   timeOut = path.join(opts.workDir, `.time-${process.pid}`);
+  trash.dir = path.join(opts.workDir, 'trash');
   const env = environment(opts);
   const results = [];
   const corpora = [];
@@ -916,7 +940,8 @@ function main() {
         results.push(runOne(name, fn, extra));
       }
       cw.close();
-      if (!opts.keep) rmrf(cw.dir);
+      if (!opts.keep) discard(cw.dir);
+      emptyTrash();
     }
   }
 
@@ -943,8 +968,9 @@ function main() {
       }
       if (cw) {
         cw.close();
-        rmrf(cw.dir);
+        discard(cw.dir);
       }
+      emptyTrash();
     }
   }
 

@@ -93,7 +93,7 @@ describe('bench/run.js pull scenarios', () => {
     const work = tmpdir('node-ostree-bench-pull-');
     const r = spawnSync(
       process.execPath,
-      ['bench/run.js', '--only', 'pull', '--corpus', 'synth', '--files', '200', '--runs', '1', '--json', '--work', work, '--cache', work, '--out', path.join(work, 'out.json')],
+      ['bench/run.js', '--only', 'pull', '--corpus', 'synth', '--files', '200', '--runs', '1', '--settle', '0', '--json', '--work', work, '--cache', work, '--out', path.join(work, 'out.json')],
       { cwd: ROOT, encoding: 'utf8' },
     );
     expect(r.stderr).not.toMatch(/failed|bench:|MISMATCH/);

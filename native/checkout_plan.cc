@@ -320,19 +320,29 @@ class PlanWorker : public PromiseWorker {
 
 }  // namespace
 
+namespace {
+
+// The repo chain argument: a non-empty array of paths (the repo, then its parents).
+bool ReposArg(Napi::Env env, Napi::Value v, std::vector<std::string>* repos) {
+  if (!v.IsArray() || v.As<Napi::Array>().Length() == 0) {
+    ThrowType(env, "The \"repos\" argument must be a non-empty array of paths");
+    return false;
+  }
+  Napi::Array a = v.As<Napi::Array>();
+  repos->resize(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    if (!args::Path(env, a.Get(i), "repos", &(*repos)[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 // checkout_plan(repos: string[], rootTree: hex, rootMeta: hex): Promise<Plan | null>
 Napi::Value CheckoutPlan(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsArray() || info[0].As<Napi::Array>().Length() == 0) {
-    ThrowType(env, "The \"repos\" argument must be a non-empty array of paths");
-    return env.Undefined();
-  }
   std::vector<std::string> repos;
-  Napi::Array a = info[0].As<Napi::Array>();
-  repos.resize(a.Length());
-  for (uint32_t i = 0; i < a.Length(); i++) {
-    if (!args::Path(env, a.Get(i), "repos", &repos[i])) return env.Undefined();
-  }
+  if (!ReposArg(env, info[0], &repos)) return env.Undefined();
   std::string tree_hex, meta_hex, tree, meta;
   if (!args::String(env, info[1], "rootTree", &tree_hex) || !args::String(env, info[2], "rootMeta", &meta_hex)) {
     return env.Undefined();
@@ -348,16 +358,8 @@ Napi::Value CheckoutPlan(const Napi::CallbackInfo& info) {
 //   Promise<{metaTypes, metaCsums, metaEnds, content, contentEnds} | null>
 Napi::Value TreeReachable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsArray() || info[0].As<Napi::Array>().Length() == 0) {
-    ThrowType(env, "The \"repos\" argument must be a non-empty array of paths");
-    return env.Undefined();
-  }
   std::vector<std::string> repos;
-  Napi::Array a = info[0].As<Napi::Array>();
-  repos.resize(a.Length());
-  for (uint32_t i = 0; i < a.Length(); i++) {
-    if (!args::Path(env, a.Get(i), "repos", &repos[i])) return env.Undefined();
-  }
+  if (!ReposArg(env, info[0], &repos)) return env.Undefined();
   std::string hex, trees, one;
   if (!args::String(env, info[1], "roots", &hex)) return env.Undefined();
   if (hex.empty() || hex.size() % 128 != 0) {

@@ -68,8 +68,11 @@ export function assertChecksum(s: string): void {
   if (!isValidChecksum(s)) throw new OstreeError('OSTREE_INVALID_CHECKSUM', `Invalid checksum of length ${s.length} expected 64`);
 }
 
+// node:crypto is loaded on first use (start-up time), then kept.
+let nodeCrypto: typeof import('node:crypto') | undefined;
+
 export function sha256Hex(...parts: Buffer[]): string {
-  const h = (require('node:crypto') as typeof import('node:crypto')).createHash('sha256');
+  const h = (nodeCrypto ??= require('node:crypto') as typeof import('node:crypto')).createHash('sha256');
   for (const p of parts) h.update(p);
   return h.digest('hex');
 }

@@ -27,9 +27,10 @@ import type { RepoLock, RepoLockHold, LockType, LockOptions } from '../lock';
 
 // zlib and the lock module are loaded on first use: most CLI commands need
 // neither, and every module loaded counts in start-up time.
+let zlib: typeof import('node:zlib') | undefined;
 const inflateRaw = (buf: Buffer): Promise<Buffer> =>
   new Promise((resolve, reject) => {
-    (require('node:zlib') as typeof import('node:zlib')).inflateRaw(buf, (err, out) => (err ? reject(err) : resolve(out)));
+    (zlib ??= require('node:zlib') as typeof import('node:zlib')).inflateRaw(buf, (err, out) => (err ? reject(err) : resolve(out)));
   });
 const lockModule = (): Promise<typeof import('../lock')> => import('../lock');
 

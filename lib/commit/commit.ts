@@ -153,7 +153,7 @@ interface OpenDir {
 }
 
 interface PendingFile {
-  tree: MutableTree;
+  /** The directory holding the file (its tree is dir.tree). */
   dir: OpenDir;
   name: string;
   path: string;
@@ -165,7 +165,6 @@ interface PendingFile {
 interface PendingDir {
   path: string;
   rel: string;
-  tree: MutableTree;
   dir: OpenDir;
 }
 
@@ -206,7 +205,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
 
   const stream = opts.streamTrees ?? true;
   const needRel = !!mod.statOverride?.size;
-  const dirs: PendingDir[] = [{ path: dir, rel: '', tree, dir: { tree, parent: null, pending: 1 } }];
+  const dirs: PendingDir[] = [{ path: dir, rel: '', dir: { tree, parent: null, pending: 1 } }];
   const big: PendingFile[] = [];
   const batches: PendingFile[][] = [];
   let current: PendingFile[] = [];
@@ -274,7 +273,8 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
       throw withContext(`opendir(${(err as { path?: string }).path ?? job[0].path})`, err);
     }
     for (let j = 0; j < job.length; j++) {
-      const { path: p, rel, tree: t, dir: od } = job[j];
+      const { path: p, rel, dir: od } = job[j];
+      const t = od.tree;
       const rec = recs[j];
       await t.ensureLoaded(repo);
       t.metaChecksum = dirMeta(rec, rel || '/');
@@ -290,7 +290,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
         if (type === ENTRY_DIR) {
           const sub = await t.ensureDir(repo, name);
           od.pending++;
-          dirs.push({ path: full, rel: childRel, tree: sub, dir: { tree: sub, parent: od, pending: 1 } });
+          dirs.push({ path: full, rel: childRel, dir: { tree: sub, parent: od, pending: 1 } });
         } else if (type === ENTRY_REG || type === ENTRY_LINK) {
           if (t.dirs.has(name)) throw new OstreeError('OSTREE_EXISTS', `Can't replace directory with file: ${childRel}`);
           if (opts.devino && type === ENTRY_REG) {
@@ -303,7 +303,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
             }
           }
           od.pending++;
-          queueFile({ tree: t, dir: od, name, path: full, rel: needRel ? childRel : '', size: sizes[i] });
+          queueFile({ dir: od, name, path: full, rel: needRel ? childRel : '', size: sizes[i] });
         } else {
           throw new OstreeError('OSTREE_UNSUPPORTED_FILE_TYPE', `Not a regular file or symlink: ${name}`, { data: { path: full } });
         }
@@ -332,7 +332,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
       throw withContext('Writing content object', err);
     }
     for (let i = 0; i < batch.length; i++) {
-      await batch[i].tree.replaceFile(repo, batch[i].name, sums[i]);
+      await batch[i].dir.tree.replaceFile(repo, batch[i].name, sums[i]);
       release(batch[i].dir);
     }
     done += batch.length;

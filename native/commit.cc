@@ -26,13 +26,6 @@
 #include "worker.h"
 #include "xattr.h"
 
-#ifndef O_TMPFILE
-#define O_TMPFILE (020000000 | O_DIRECTORY)
-#endif
-#ifndef RENAME_NOREPLACE
-#define RENAME_NOREPLACE (1 << 0)
-#endif
-
 namespace ostree {
 
 namespace {

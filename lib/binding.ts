@@ -128,21 +128,39 @@ export interface CheckoutFilesJob {
   csums: string;
 }
 
-/** checkout_plan(): a commit's tree flattened for checkout (see native/checkout_plan.h). */
-export interface CheckoutPlan {
-  /** Directories relative to the checkout root ('' = the root), pre-order. */
+/** A file list made natively (checkout_plan_next); opaque to JS. */
+export type CheckoutFileList = { readonly __brand: 'CheckoutFileList' };
+
+/** A checkout_files job over part of a native file list: files [start, end). */
+export interface CheckoutFilesRange {
+  list: CheckoutFileList;
+  start: number;
+  end: number;
+}
+
+/** A checkout's tree walk in progress (checkout_plan_open); opaque to JS. */
+export type CheckoutPlanCursor = { readonly __brand: 'CheckoutPlanCursor' };
+
+/** One step of a checkout's tree walk (see native/checkout_plan.h). */
+export interface CheckoutPlanChunk {
+  /** Pre-order number of dirs[0] (directories are numbered in pre-order over the whole walk; 0 = the root). */
+  first: number;
+  /** Directories entered in this step, absolute, pre-order (a parent first). */
   dirs: string[];
   /** Per dir: depth below the root (0 = the root). */
   depth: Uint32Array;
   /** Per dir: dirmeta checksum, 64 hex characters each, concatenated. */
   metas: string;
-  /** Dir indices in post-order (children before their parent). */
-  post: Uint32Array;
-  /** Per file: index into dirs (a dir's files consecutive, pre-order). */
-  fileDir: Uint32Array;
-  names: string[];
-  /** Per file: content checksum, 64 hex characters each, concatenated. */
-  csums: string;
+  /** Directories finished in this step (pre-order numbers), children before their parent. */
+  finished: Uint32Array;
+  /** This step's files, for checkout_files ranges (null when none). */
+  files: CheckoutFileList | null;
+  nfiles: number;
+  /** The walk stopped before a directory whose dirtree (this checksum) the native reader can't take. */
+  need?: string;
+  /** The normal-form copy passed for `need` wasn't taken either. */
+  rejected?: boolean;
+  done: boolean;
 }
 
 export interface CheckoutFilesOptions {
@@ -166,7 +184,15 @@ export interface CheckoutFilesOptions {
 
 export interface CheckoutFilesResult extends CheckoutResult {
   /** Set when an object was missing or unreadable (the job stopped there). */
-  failure?: { index: number; kind: 'missing' | 'corrupt' | 'require-hardlinks'; error: Error };
+  failure?: {
+    /** Index in the job. */
+    index: number;
+    kind: 'missing' | 'corrupt' | 'require-hardlinks';
+    error: Error;
+    /** The file's destination path and its checksum. */
+    dest: string;
+    checksum: string;
+  };
 }
 
 export interface MetadataReadResult {
@@ -234,9 +260,11 @@ export interface NativeBinding {
   /** One level of each directory (the first one may be reached through a symlink). */
   dirs_scan(paths: string[], opts: { xattrs?: boolean; sizes?: boolean }): Promise<ScanDir[]>;
   /** Checkout engine: materialise a batch of content objects (see native/checkout_files.h). */
-  checkout_files(job: CheckoutFilesJob, opts: CheckoutFilesOptions): Promise<CheckoutFilesResult>;
-  /** Read, check and flatten every dirtree under rootTree (null: something is off; use the per-object path). */
-  checkout_plan(repos: string[], rootTree: string, rootMeta: string): Promise<CheckoutPlan | null>;
+  checkout_files(job: CheckoutFilesJob | CheckoutFilesRange, opts: CheckoutFilesOptions): Promise<CheckoutFilesResult>;
+  /** Start a checkout's tree walk at rootTree; `base` is the checkout root (absolute). */
+  checkout_plan_open(repos: string[], rootTree: string, rootMeta: string, base: string): CheckoutPlanCursor;
+  /** The walk's next step: at most maxEntries files and directories (`dirtree`: a normal-form copy of the last `need`). */
+  checkout_plan_next(cursor: CheckoutPlanCursor, maxEntries: number, dirtree?: Buffer): Promise<CheckoutPlanChunk>;
   /**
    * Per root (its tree and its dirmeta, 64 hex each): the dirmeta, then every dirtree, file and dirmeta under the
    * tree, in traverseCommit's order; each object once over all roots. Metadata (types + raw 32-byte checksums) and

@@ -43,14 +43,9 @@ enum FailKind { kNone = 0, kMissing = 1, kCorrupt = 2, kRequireHardlinks = 3 };
 
 class CheckoutFilesWorker : public PromiseWorker {
  public:
-  CheckoutFilesWorker(Napi::Env env, std::vector<std::string> dirs, std::vector<uint32_t> file_dir,
-                      std::vector<std::string> names, std::string csums, Options opts)
-      : PromiseWorker(env, "ostree:checkout_files"),
-        dirs_(std::move(dirs)),
-        file_dir_(std::move(file_dir)),
-        names_(std::move(names)),
-        csums_(std::move(csums)),
-        o_(std::move(opts)) {}
+  CheckoutFilesWorker(Napi::Env env, std::shared_ptr<const CheckoutFileList> list, size_t begin, size_t end,
+                      Options opts)
+      : PromiseWorker(env, "ostree:checkout_files"), list_(std::move(list)), begin_(begin), end_(end), o_(std::move(opts)) {}
 
   void Execute() override {
     stores_.resize(o_.stores.size());
@@ -67,17 +62,18 @@ class CheckoutFilesWorker : public PromiseWorker {
     reader_.reset(new ObjectReader(&stores_, !o_.user_mode));
     uint32_t cur = UINT32_MAX;
     Fd dirfd;
-    for (size_t i = 0; i < names_.size(); i++) {
-      if (file_dir_[i] != cur) {
-        cur = file_dir_[i];
-        const std::string& d = dirs_[cur];
+    const CheckoutFileList& l = *list_;
+    for (size_t i = begin_; i < end_; i++) {
+      if (l.file_dir[i] != cur) {
+        cur = l.file_dir[i];
+        const std::string& d = l.dirs[cur];
         dirfd.Reset(open(d.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!dirfd.ok()) {
           error_.Set(errno, "open", d);
           return;
         }
       }
-      if (!One(i, dirfd.get(), dirs_[cur])) return;
+      if (!One(i, dirfd.get(), l.dirs[cur])) return;
     }
   }
 
@@ -88,7 +84,10 @@ class CheckoutFilesWorker : public PromiseWorker {
     o.Set("skipped", Napi::Number::New(env, static_cast<double>(skipped_)));
     if (fail_kind_ != kNone) {
       Napi::Object f = Napi::Object::New(env);
-      f.Set("index", Napi::Number::New(env, static_cast<double>(fail_index_)));
+      const CheckoutFileList& l = *list_;
+      f.Set("index", Napi::Number::New(env, static_cast<double>(fail_index_ - begin_)));
+      f.Set("dest", Napi::String::New(env, l.dirs[l.file_dir[fail_index_]] + "/" + l.names[fail_index_]));
+      f.Set("checksum", Napi::String::New(env, l.csums.data() + 64 * fail_index_, 64));
       f.Set("kind", Napi::String::New(env, fail_kind_ == kMissing   ? "missing"
                                            : fail_kind_ == kCorrupt ? "corrupt"
                                                                     : "require-hardlinks"));
@@ -106,11 +105,11 @@ class CheckoutFilesWorker : public PromiseWorker {
   }
 
   bool One(size_t i, int dfd, const std::string& dir) {
-    const std::string& name = names_[i];
+    const std::string& name = list_->names[i];
     std::string dest = dir + "/" + name;
     cur_index_hint_ = i;
     ContentObject o;
-    LoadStatus st = reader_->Load(csums_.data() + 64 * i, &o, &obj_error_);
+    LoadStatus st = reader_->Load(list_->csums.data() + 64 * i, &o, &obj_error_);
     if (st == LoadStatus::kMissing) return Fail(i, kMissing);
     if (st == LoadStatus::kError) return Fail(i, kCorrupt);
     if (o.is_symlink) return Symlink(o, dfd, name, dest);
@@ -121,7 +120,7 @@ class CheckoutFilesWorker : public PromiseWorker {
       return Link(s.objfd.get(), o.rel, s.Full(o.rel), dfd, name, dest);
     }
     if (cache_ && s.mode == RepoMode::kArchive && o.size > 0 && owner_readable) {
-      return CacheLink(o, csums_.data() + 64 * i, dfd, name, dest);
+      return CacheLink(o, list_->csums.data() + 64 * i, dfd, name, dest);
     }
     if (o_.require_hardlinks && o.size > 0) {
       obj_error_.Set(EPERM, "link", s.Full(o.rel), dest);
@@ -377,10 +376,8 @@ class CheckoutFilesWorker : public PromiseWorker {
     return true;
   }
 
-  std::vector<std::string> dirs_;
-  std::vector<uint32_t> file_dir_;
-  std::vector<std::string> names_;
-  std::string csums_;
+  std::shared_ptr<const CheckoutFileList> list_;
+  size_t begin_, end_;
   Options o_;
   std::vector<ObjectDir> stores_;
   std::unique_ptr<ObjectStore> cache_;
@@ -394,9 +391,116 @@ class CheckoutFilesWorker : public PromiseWorker {
   uint64_t skipped_ = 0;
 };
 
+// The array form of a job: {dirs, fileDir, names, csums}.
+bool FileListArg(Napi::Env env, Napi::Value job, CheckoutFileList* out) {
+  Napi::Value v;
+  std::vector<std::string>& dirs = out->dirs;
+  std::vector<std::string>& names = out->names;
+  std::vector<uint32_t>& file_dir = out->file_dir;
+  std::string& csums = out->csums;
+  if (!args::Prop(env, job, "dirs", &v)) return false;
+  if (!v.IsArray()) {
+    ThrowType(env, "job.dirs must be an array");
+    return false;
+  }
+  {
+    Napi::Array a = v.As<Napi::Array>();
+    dirs.resize(a.Length());
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      if (!args::Path(env, a.Get(i), "job.dirs", &dirs[i])) return false;
+    }
+  }
+  if (!args::Prop(env, job, "names", &v)) return false;
+  if (!v.IsArray()) {
+    ThrowType(env, "job.names must be an array");
+    return false;
+  }
+  {
+    Napi::Array a = v.As<Napi::Array>();
+    names.resize(a.Length());
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      if (!args::String(env, a.Get(i), "job.names", &names[i])) return false;
+      const std::string& n = names[i];
+      if (n.empty() || n == "." || n == ".." || n.find('/') != std::string::npos ||
+          n.find('\0') != std::string::npos) {
+        ThrowType(env, "Invalid file name in job.names");
+        return false;
+      }
+    }
+  }
+  if (!args::Prop(env, job, "fileDir", &v)) return false;
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+    ThrowType(env, "job.fileDir must be a Uint32Array");
+    return false;
+  }
+  {
+    Napi::Uint32Array a = v.As<Napi::Uint32Array>();
+    if (a.ElementLength() != names.size()) {
+      ThrowType(env, "job.fileDir and job.names differ in length");
+      return false;
+    }
+    file_dir.resize(a.ElementLength());
+    for (size_t i = 0; i < file_dir.size(); i++) {
+      file_dir[i] = a[i];
+      if (file_dir[i] >= dirs.size()) {
+        ThrowType(env, "job.fileDir index out of range");
+        return false;
+      }
+    }
+  }
+  if (!args::Prop(env, job, "csums", &v) || !args::String(env, v, "job.csums", &csums)) {
+    return false;
+  }
+  if (csums.size() != 64 * names.size()) {
+    ThrowType(env, "job.csums must hold 64 hex characters per file");
+    return false;
+  }
+  for (char c : csums) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      ThrowType(env, "job.csums must be lowercase hex");
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
-// checkout_files(job: {dirs, fileDir, names, csums}, opts): Promise<{linked, copied, skipped, failure?}>
+namespace {
+
+// Distinguishes our file-list externals from any other object passed in.
+const napi_type_tag kFileListTag = {0x6f73747265666c69ull, 0x73742d68616e646cull};
+
+using FileListRef = std::shared_ptr<const CheckoutFileList>;
+
+}  // namespace
+
+Napi::Value WrapFileList(Napi::Env env, std::shared_ptr<const CheckoutFileList> list) {
+  // What the list holds outside the JS heap, so that the GC knows what a
+  // dropped list is worth.
+  int64_t bytes = static_cast<int64_t>(list->csums.size() + 40 * list->names.size() + 4 * list->file_dir.size());
+  for (const std::string& d : list->dirs) bytes += static_cast<int64_t>(d.size() + 32);
+  auto* ref = new FileListRef(std::move(list));
+  Napi::External<FileListRef> ext = Napi::External<FileListRef>::New(env, ref, [bytes](Napi::Env e, FileListRef* r) {
+    delete r;
+    Napi::MemoryManagement::AdjustExternalMemory(e, -bytes);
+  });
+  if (env.IsExceptionPending()) return env.Undefined();
+  ext.TypeTag(&kFileListTag);
+  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  return ext;
+}
+
+bool UnwrapFileList(Napi::Env env, Napi::Value v, std::shared_ptr<const CheckoutFileList>* out) {
+  if (!v.IsExternal() || !v.As<Napi::External<FileListRef>>().CheckTypeTag(&kFileListTag)) {
+    return ThrowType(env, "job.list must be a file list from checkout_plan_next");
+  }
+  *out = *v.As<Napi::External<FileListRef>>().Data();
+  return true;
+}
+
+// checkout_files(job: {dirs, fileDir, names, csums} | {list, start, end}, opts):
+//   Promise<{linked, copied, skipped, failure?: {index, kind, error, dest, checksum}}>
 Napi::Value CheckoutFiles(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Value job = info[0];
@@ -405,71 +509,29 @@ Napi::Value CheckoutFiles(const Napi::CallbackInfo& info) {
     ThrowType(env, "The \"job\" argument must be an object");
     return env.Undefined();
   }
-  std::vector<std::string> dirs, names;
-  std::vector<uint32_t> file_dir;
-  std::string csums;
-  if (!args::Prop(env, job, "dirs", &v)) return env.Undefined();
-  if (!v.IsArray()) {
-    ThrowType(env, "job.dirs must be an array");
-    return env.Undefined();
-  }
-  {
-    Napi::Array a = v.As<Napi::Array>();
-    dirs.resize(a.Length());
-    for (uint32_t i = 0; i < a.Length(); i++) {
-      if (!args::Path(env, a.Get(i), "job.dirs", &dirs[i])) return env.Undefined();
-    }
-  }
-  if (!args::Prop(env, job, "names", &v)) return env.Undefined();
-  if (!v.IsArray()) {
-    ThrowType(env, "job.names must be an array");
-    return env.Undefined();
-  }
-  {
-    Napi::Array a = v.As<Napi::Array>();
-    names.resize(a.Length());
-    for (uint32_t i = 0; i < a.Length(); i++) {
-      if (!args::String(env, a.Get(i), "job.names", &names[i])) return env.Undefined();
-      const std::string& n = names[i];
-      if (n.empty() || n == "." || n == ".." || n.find('/') != std::string::npos ||
-          n.find('\0') != std::string::npos) {
-        ThrowType(env, "Invalid file name in job.names");
-        return env.Undefined();
-      }
-    }
-  }
-  if (!args::Prop(env, job, "fileDir", &v)) return env.Undefined();
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
-    ThrowType(env, "job.fileDir must be a Uint32Array");
-    return env.Undefined();
-  }
-  {
-    Napi::Uint32Array a = v.As<Napi::Uint32Array>();
-    if (a.ElementLength() != names.size()) {
-      ThrowType(env, "job.fileDir and job.names differ in length");
+  std::shared_ptr<const CheckoutFileList> list;
+  size_t begin = 0, end = 0;
+  if (!args::Prop(env, job, "list", &v)) return env.Undefined();
+  if (!v.IsUndefined()) {
+    // A file list made natively (checkout_plan_next), and a range of it.
+    if (!UnwrapFileList(env, v, &list)) return env.Undefined();
+    int64_t s = -1, e = -1;
+    Napi::Value sv, ev;
+    if (!args::Prop(env, job, "start", &sv) || !args::Uint32(env, sv, "job.start", false, &s) ||
+        !args::Prop(env, job, "end", &ev) || !args::Uint32(env, ev, "job.end", false, &e)) {
       return env.Undefined();
     }
-    file_dir.resize(a.ElementLength());
-    for (size_t i = 0; i < file_dir.size(); i++) {
-      file_dir[i] = a[i];
-      if (file_dir[i] >= dirs.size()) {
-        ThrowType(env, "job.fileDir index out of range");
-        return env.Undefined();
-      }
-    }
-  }
-  if (!args::Prop(env, job, "csums", &v) || !args::String(env, v, "job.csums", &csums)) {
-    return env.Undefined();
-  }
-  if (csums.size() != 64 * names.size()) {
-    ThrowType(env, "job.csums must hold 64 hex characters per file");
-    return env.Undefined();
-  }
-  for (char c : csums) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      ThrowType(env, "job.csums must be lowercase hex");
+    if (s > e || static_cast<size_t>(e) > list->names.size()) {
+      ThrowType(env, "job.start and job.end must be a range of the file list");
       return env.Undefined();
     }
+    begin = static_cast<size_t>(s);
+    end = static_cast<size_t>(e);
+  } else {
+    std::shared_ptr<CheckoutFileList> l = std::make_shared<CheckoutFileList>();
+    if (!FileListArg(env, job, l.get())) return env.Undefined();
+    end = l->names.size();
+    list = std::move(l);
   }
 
   Options o;
@@ -533,8 +595,7 @@ Napi::Value CheckoutFiles(const Napi::CallbackInfo& info) {
       return env.Undefined();
     }
   }
-  return PromiseWorker::Start(new CheckoutFilesWorker(env, std::move(dirs), std::move(file_dir),
-                                                      std::move(names), std::move(csums), std::move(o)));
+  return PromiseWorker::Start(new CheckoutFilesWorker(env, std::move(list), begin, end, std::move(o)));
 }
 
 }  // namespace ostree

@@ -8,11 +8,34 @@
 // uid/gid/xattrs are applied), or a symlink. A missing or unreadable object
 // stops the job and is reported in the result (`failure`), so the caller can
 // produce its own error; destination-side failures reject the promise.
+//
+// A job is either arrays from JS ({dirs, fileDir, names, csums}) or a range
+// {list, start, end} of a file list made natively (checkout_plan_next), so
+// that a checkout's names and checksums never cross into JS.
 #pragma once
 
 #include <napi.h>
 
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
 namespace ostree {
+
+// Files grouped by destination directory (read-only once made, so that
+// several jobs may share it).
+struct CheckoutFileList {
+  std::vector<std::string> dirs;    // absolute destination directories
+  std::vector<uint32_t> file_dir;   // per file: index into dirs (a dir's files consecutive)
+  std::vector<std::string> names;   // per file: its name in that directory
+  std::string csums;                // per file: 64 lowercase hex characters
+};
+
+// The list as a type-tagged External for JS (and back; false with a pending
+// TypeError for anything else).
+Napi::Value WrapFileList(Napi::Env env, std::shared_ptr<const CheckoutFileList> list);
+bool UnwrapFileList(Napi::Env env, Napi::Value v, std::shared_ptr<const CheckoutFileList>* out);
 
 Napi::Value CheckoutFiles(const Napi::CallbackInfo& info);
 

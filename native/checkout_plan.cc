@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "args.h"
+#include "checkout_files.h"
 #include "gvariant.h"
 #include "fsutil.h"
 #include "worker.h"
@@ -24,8 +25,6 @@
 namespace ostree {
 
 namespace {
-
-constexpr size_t kMaxDepth = 1024;
 
 void Hex(const char* raw, std::string* out) {
   static const char kDigits[] = "0123456789abcdef";
@@ -52,63 +51,76 @@ bool Unhex(const std::string& hex, std::string* raw) {
   return true;
 }
 
-class PlanWorker : public PromiseWorker {
+// Opens <repo>/objects of each repo of the chain (a repo without one is
+// skipped: its slot stays closed).
+bool OpenStores(const std::vector<std::string>& repos, std::vector<Fd>* stores, SysError* error) {
+  stores->resize(repos.size());
+  for (size_t i = 0; i < repos.size(); i++) {
+    std::string p = repos[i] + "/objects";
+    (*stores)[i].Reset(open(p.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!(*stores)[i].ok() && errno != ENOENT) return error->Set(errno, "open", p);
+  }
+  return true;
+}
+
+// Reads and parses the dirtree with this raw checksum (32 bytes) from the
+// first store that has it; false when it is missing, unreadable or not
+// accepted by ParseDirTree.
+bool ReadDirTree(const std::vector<Fd>& stores, const char* raw, DirTreeEntries* out) {
+  std::string hex;
+  Hex(raw, &hex);
+  std::string rel = hex.substr(0, 2) + "/" + hex.substr(2) + ".dirtree";
+  std::string data;
+  bool found = false;
+  for (const Fd& s : stores) {
+    if (!s.ok()) continue;
+    int fd = openat(s.get(), rel.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+      if (errno == ENOENT) continue;
+      return false;
+    }
+    Fd f(fd);
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return false;
+    data.resize(static_cast<size_t>(st.st_size));
+    size_t got = 0;
+    for (;;) {
+      if (got == data.size()) data.resize(data.size() + 4096);
+      ssize_t n = read(fd, &data[got], data.size() - got);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return false;
+      }
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+    }
+    data.resize(got);
+    found = true;
+    break;
+  }
+  return found && ParseDirTree(data, out);
+}
+
+class ReachWorker : public PromiseWorker {
  public:
-  PlanWorker(Napi::Env env, std::vector<std::string> repos, std::string root_tree, std::string root_meta,
-             bool reach)
-      : PromiseWorker(env, reach ? "ostree:tree_reachable" : "ostree:checkout_plan"),
-        repos_(std::move(repos)),
-        root_tree_(std::move(root_tree)),
-        root_meta_(std::move(root_meta)),
-        reach_(reach) {}
+  ReachWorker(Napi::Env env, std::vector<std::string> repos, std::string roots)
+      : PromiseWorker(env, "ostree:tree_reachable"), repos_(std::move(repos)), root_tree_(std::move(roots)) {}
 
   void Execute() override {
-    stores_.resize(repos_.size());
-    for (size_t i = 0; i < repos_.size(); i++) {
-      std::string p = repos_[i] + "/objects";
-      stores_[i].Reset(open(p.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-      if (!stores_[i].ok() && errno != ENOENT) {
-        error_.Set(errno, "open", p);
-        return;
-      }
-    }
-    ok_ = reach_ ? Reach() : Walk(root_tree_, root_meta_, std::string(), 0);
+    if (!OpenStores(repos_, &stores_, &error_)) return;
+    ok_ = Reach();
   }
 
   Napi::Value Resolve(Napi::Env env) override {
     if (!ok_) return env.Null();
     Napi::Object o = Napi::Object::New(env);
-    if (reach_) {
-      Napi::Uint8Array types = Napi::Uint8Array::New(env, meta_types_.size());
-      if (!meta_types_.empty()) memcpy(types.Data(), meta_types_.data(), meta_types_.size());
-      o.Set("metaTypes", types);
-      o.Set("metaCsums", TakeBuffer(env, &meta_csums_));
-      o.Set("metaEnds", Uint32s(env, meta_ends_));
-      o.Set("content", TakeBuffer(env, &content_));
-      o.Set("contentEnds", Uint32s(env, content_ends_));
-      return o;
-    }
-    Napi::Array dirs = Napi::Array::New(env, dirs_.size());
-    Napi::Uint32Array depth = Napi::Uint32Array::New(env, dirs_.size());
-    Napi::Uint32Array post = Napi::Uint32Array::New(env, post_.size());
-    for (size_t i = 0; i < dirs_.size(); i++) {
-      dirs.Set(static_cast<uint32_t>(i), Napi::String::New(env, dirs_[i]));
-      depth[i] = depth_[i];
-      post[i] = post_[i];
-    }
-    Napi::Array names = Napi::Array::New(env, names_.size());
-    Napi::Uint32Array file_dir = Napi::Uint32Array::New(env, names_.size());
-    for (size_t i = 0; i < names_.size(); i++) {
-      names.Set(static_cast<uint32_t>(i), Napi::String::New(env, names_[i]));
-      file_dir[i] = file_dir_[i];
-    }
-    o.Set("dirs", dirs);
-    o.Set("depth", depth);
-    o.Set("metas", Napi::String::New(env, metas_));
-    o.Set("post", post);
-    o.Set("fileDir", file_dir);
-    o.Set("names", names);
-    o.Set("csums", Napi::String::New(env, csums_));
+    Napi::Uint8Array types = Napi::Uint8Array::New(env, meta_types_.size());
+    if (!meta_types_.empty()) memcpy(types.Data(), meta_types_.data(), meta_types_.size());
+    o.Set("metaTypes", types);
+    o.Set("metaCsums", TakeBuffer(env, &meta_csums_));
+    o.Set("metaEnds", Uint32s(env, meta_ends_));
+    o.Set("content", TakeBuffer(env, &content_));
+    o.Set("contentEnds", Uint32s(env, content_ends_));
     return o;
   }
 
@@ -131,52 +143,7 @@ class PlanWorker : public PromiseWorker {
     return a;
   }
 
-  // The parsed dirtree (cached: identical subtrees are common), or null.
-  const DirTreeEntries* Load(const std::string& raw) {
-    auto it = cache_.find(raw);
-    if (it != cache_.end()) return it->second.get();
-    std::unique_ptr<DirTreeEntries> t(new DirTreeEntries);
-    if (!Read(raw.data(), t.get())) return nullptr;
-    const DirTreeEntries* p = t.get();
-    cache_.emplace(raw, std::move(t));
-    return p;
-  }
-
-  // Reads and parses the dirtree with this raw checksum (32 bytes).
-  bool Read(const char* raw, DirTreeEntries* out) {
-    std::string hex;
-    Hex(raw, &hex);
-    std::string rel = hex.substr(0, 2) + "/" + hex.substr(2) + ".dirtree";
-    std::string data;
-    bool found = false;
-    for (Fd& s : stores_) {
-      if (!s.ok()) continue;
-      int fd = openat(s.get(), rel.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-      if (fd < 0) {
-        if (errno == ENOENT) continue;
-        return false;
-      }
-      Fd f(fd);
-      struct stat st;
-      if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return false;
-      data.resize(static_cast<size_t>(st.st_size));
-      size_t got = 0;
-      for (;;) {
-        if (got == data.size()) data.resize(data.size() + 4096);
-        ssize_t n = read(fd, &data[got], data.size() - got);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          return false;
-        }
-        if (n == 0) break;
-        got += static_cast<size_t>(n);
-      }
-      data.resize(got);
-      found = true;
-      break;
-    }
-    return found && ParseDirTree(data, out);
-  }
+  bool Read(const char* raw, DirTreeEntries* out) { return ReadDirTree(stores_, raw, out); }
 
   // --- Reach: the set of objects emitted so far is an open-addressing table
   // of references into the outputs (content_ / meta_*), so each object costs
@@ -278,31 +245,9 @@ class PlanWorker : public PromiseWorker {
   // ObjectType numbers (FORMATS.md §2).
   static constexpr uint8_t kFile = 1, kDirTree = 2, kDirMeta = 3;
 
-  bool Walk(const std::string& tree_raw, const std::string& meta_raw, const std::string& rel, uint32_t depth) {
-    if (depth > kMaxDepth) return false;
-    const DirTreeEntries* t = Load(tree_raw);
-    if (!t) return false;
-    uint32_t me = static_cast<uint32_t>(dirs_.size());
-    dirs_.push_back(rel);
-    depth_.push_back(depth);
-    Hex(meta_raw.data(), &metas_);
-    for (const DirTreeEntries::File& f : t->files) {
-      file_dir_.push_back(me);
-      names_.push_back(f.name);
-      Hex(f.csum.data(), &csums_);
-    }
-    for (const DirTreeEntries::Dir& d : t->dirs) {
-      if (!Walk(d.tree, d.meta, rel.empty() ? d.name : rel + "/" + d.name, depth + 1)) return false;
-    }
-    post_.push_back(me);
-    return true;
-  }
-
   std::vector<std::string> repos_;
-  std::string root_tree_, root_meta_;
+  std::string root_tree_;
   std::vector<Fd> stores_;
-  std::unordered_map<std::string, std::unique_ptr<DirTreeEntries>> cache_;
-  bool reach_;
   bool ok_ = false;
   // Reach outputs (raw checksums, 32 bytes each) and its table of them.
   std::vector<uint8_t> meta_types_;
@@ -311,11 +256,6 @@ class PlanWorker : public PromiseWorker {
   std::vector<uint32_t> slots_;
   size_t used_ = 0;
   uint64_t seed_ = 0;
-  std::vector<std::string> dirs_;
-  std::vector<uint32_t> depth_, post_, file_dir_;
-  std::string metas_;
-  std::vector<std::string> names_;
-  std::string csums_;
 };
 
 }  // namespace
@@ -338,20 +278,247 @@ bool ReposArg(Napi::Env env, Napi::Value v, std::vector<std::string>* repos) {
 
 }  // namespace
 
-// checkout_plan(repos: string[], rootTree: hex, rootMeta: hex): Promise<Plan | null>
-Napi::Value CheckoutPlan(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+namespace {
+
+// --- The checkout cursor ----------------------------------------------------
+
+// Parsed dirtrees kept for reuse (identical subtrees are common), counted in
+// entries; the cache is emptied when it grows past this.
+constexpr size_t kCacheEntries = 65536;
+
+// One checkout's walk: an explicit depth-first stack of the directories
+// entered and not finished yet. Shared by the JS handle and the worker of the
+// step in progress (one at a time: `busy`).
+struct PlanCursor {
   std::vector<std::string> repos;
-  if (!ReposArg(env, info[0], &repos)) return env.Undefined();
-  std::string tree_hex, meta_hex, tree, meta;
-  if (!args::String(env, info[1], "rootTree", &tree_hex) || !args::String(env, info[2], "rootMeta", &meta_hex)) {
+  std::string root_tree, root_meta;  // 32 raw bytes each
+  std::string base;                  // the checkout root
+
+  struct Frame {
+    std::shared_ptr<const DirTreeEntries> tree;
+    size_t next_file = 0, next_dir = 0;
+    uint32_t index = 0;  // pre-order number of the directory
+    std::string path;
+  };
+  std::vector<Fd> stores;
+  bool opened = false;
+  bool started = false;  // the root was entered
+  std::vector<Frame> stack;
+  uint32_t entered = 0;
+  std::unordered_map<std::string, std::shared_ptr<const DirTreeEntries>> cache;
+  size_t cached = 0;
+  bool busy = false;  // main thread only
+};
+using CursorRef = std::shared_ptr<PlanCursor>;
+
+const napi_type_tag kCursorTag = {0x6f73747265706c61ull, 0x6e2d637572736f72ull};
+
+class PlanNextWorker : public PromiseWorker {
+ public:
+  PlanNextWorker(Napi::Env env, CursorRef cursor, size_t max, bool supplied, std::string data)
+      : PromiseWorker(env, "ostree:checkout_plan_next"),
+        c_(std::move(cursor)),
+        max_(max),
+        supplied_(supplied),
+        data_(std::move(data)) {
+    c_->busy = true;
+  }
+
+  ~PlanNextWorker() override { c_->busy = false; }
+
+  void Execute() override {
+    PlanCursor& c = *c_;
+    if (!c.opened) {
+      if (!OpenStores(c.repos, &c.stores, &error_)) return;
+      c.opened = true;
+    }
+    list_ = std::make_shared<CheckoutFileList>();
+    first_ = c.entered;
+    size_t used = 0;
+    uint32_t list_dir = UINT32_MAX;  // the frame whose path ends list_->dirs
+    for (;;) {
+      if (!c.started) {
+        if (!Enter(c.root_tree.data(), c.root_meta.data(), c.base)) return;
+        c.started = true;
+        used++;
+        continue;
+      }
+      if (c.stack.empty()) {
+        done_ = true;
+        return;
+      }
+      PlanCursor::Frame& f = c.stack.back();
+      const DirTreeEntries& t = *f.tree;
+      if (f.next_file < t.files.size()) {
+        if (used >= max_) return;
+        const DirTreeEntries::File& e = t.files[f.next_file++];
+        if (list_dir != f.index) {
+          list_->dirs.push_back(f.path);
+          list_dir = f.index;
+        }
+        list_->file_dir.push_back(static_cast<uint32_t>(list_->dirs.size() - 1));
+        list_->names.push_back(e.name);
+        Hex(e.csum.data(), &list_->csums);
+        used++;
+        continue;
+      }
+      if (f.next_dir < t.dirs.size()) {
+        if (used >= max_) return;
+        const DirTreeEntries::Dir& d = t.dirs[f.next_dir];
+        std::string p = f.path == "/" ? "/" + d.name : f.path + "/" + d.name;
+        size_t parent = c.stack.size() - 1;
+        if (!Enter(d.tree.data(), d.meta.data(), std::move(p))) return;
+        c.stack[parent].next_dir++;
+        used++;
+        continue;
+      }
+      // Every file and subdirectory emitted: finished (post-order).
+      finished_.push_back(f.index);
+      c.stack.pop_back();
+    }
+  }
+
+  Napi::Value Resolve(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    size_t n = dirs_.size();
+    Napi::Array dirs = Napi::Array::New(env, n);
+    Napi::Uint32Array depth = Napi::Uint32Array::New(env, n);
+    for (size_t i = 0; i < n; i++) {
+      dirs.Set(static_cast<uint32_t>(i), Napi::String::New(env, dirs_[i]));
+      depth[i] = depth_[i];
+    }
+    Napi::Uint32Array finished = Napi::Uint32Array::New(env, finished_.size());
+    if (!finished_.empty()) memcpy(finished.Data(), finished_.data(), 4 * finished_.size());
+    o.Set("first", Napi::Number::New(env, first_));
+    o.Set("dirs", dirs);
+    o.Set("depth", depth);
+    o.Set("metas", Napi::String::New(env, metas_));
+    o.Set("finished", finished);
+    size_t nfiles = list_ ? list_->names.size() : 0;
+    o.Set("nfiles", Napi::Number::New(env, static_cast<double>(nfiles)));
+    if (nfiles) {
+      o.Set("files", WrapFileList(env, std::move(list_)));
+    } else {
+      o.Set("files", env.Null());
+    }
+    if (!need_.empty()) {
+      o.Set("need", Napi::String::New(env, need_));
+      if (rejected_) o.Set("rejected", Napi::Boolean::New(env, true));
+    }
+    o.Set("done", Napi::Boolean::New(env, done_));
+    return o;
+  }
+
+ private:
+  // Parsed dirtree `raw` (cached), or null when it can't be read or parsed.
+  std::shared_ptr<const DirTreeEntries> Load(const char* raw) {
+    PlanCursor& c = *c_;
+    std::string key(raw, 32);
+    auto it = c.cache.find(key);
+    if (it != c.cache.end()) return it->second;
+    std::shared_ptr<DirTreeEntries> t = std::make_shared<DirTreeEntries>();
+    if (supplied_) {
+      // The caller's normal-form copy of the dirtree it was told about.
+      supplied_ = false;
+      if (!ParseDirTree(data_, t.get())) {
+        rejected_ = true;
+        return nullptr;
+      }
+    } else if (!ReadDirTree(c.stores, raw, t.get())) {
+      return nullptr;
+    }
+    size_t size = 1 + t->files.size() + t->dirs.size();
+    if (c.cached + size > kCacheEntries) {
+      c.cache.clear();
+      c.cached = 0;
+    }
+    c.cached += size;
+    c.cache.emplace(std::move(key), t);
+    return t;
+  }
+
+  // Enters a directory (its dirtree is read now); false, with need_ set, when
+  // the dirtree can't be taken: the cursor stays just before it.
+  bool Enter(const char* tree, const char* meta, std::string path) {
+    PlanCursor& c = *c_;
+    std::shared_ptr<const DirTreeEntries> t = Load(tree);
+    if (!t) {
+      Hex(tree, &need_);
+      return false;
+    }
+    dirs_.push_back(path);
+    depth_.push_back(static_cast<uint32_t>(c.stack.size()));
+    Hex(meta, &metas_);
+    c.stack.emplace_back();
+    PlanCursor::Frame& f = c.stack.back();
+    f.tree = std::move(t);
+    f.index = c.entered++;
+    f.path = std::move(path);
+    return true;
+  }
+
+  CursorRef c_;
+  size_t max_;
+  bool supplied_;
+  std::string data_;
+  uint32_t first_ = 0;
+  std::vector<std::string> dirs_;
+  std::vector<uint32_t> depth_;
+  std::string metas_;
+  std::vector<uint32_t> finished_;
+  std::shared_ptr<CheckoutFileList> list_;
+  std::string need_;
+  bool rejected_ = false;
+  bool done_ = false;
+};
+
+bool Hex64Arg(Napi::Env env, Napi::Value v, const char* what, std::string* raw) {
+  std::string hex;
+  if (!args::String(env, v, what, &hex)) return false;
+  if (!Unhex(hex, raw)) return ThrowType(env, std::string(what) + " must be 64 lowercase hex characters");
+  return true;
+}
+
+}  // namespace
+
+// checkout_plan_open(repos: string[], rootTree: hex, rootMeta: hex, base: path): cursor
+Napi::Value CheckoutPlanOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CursorRef c = std::make_shared<PlanCursor>();
+  if (!ReposArg(env, info[0], &c->repos) || !Hex64Arg(env, info[1], "rootTree", &c->root_tree) ||
+      !Hex64Arg(env, info[2], "rootMeta", &c->root_meta) || !args::Path(env, info[3], "base", &c->base)) {
     return env.Undefined();
   }
-  if (!Unhex(tree_hex, &tree) || !Unhex(meta_hex, &meta)) {
-    ThrowType(env, "rootTree and rootMeta must be 64 lowercase hex characters");
+  auto* ref = new CursorRef(std::move(c));
+  Napi::External<CursorRef> ext = Napi::External<CursorRef>::New(env, ref, [](Napi::Env, CursorRef* r) { delete r; });
+  if (env.IsExceptionPending()) return env.Undefined();
+  ext.TypeTag(&kCursorTag);
+  return ext;
+}
+
+// checkout_plan_next(cursor, maxEntries: number, dirtree?: Buffer): Promise<PlanChunk>
+Napi::Value CheckoutPlanNext(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Value v = info[0];
+  if (!v.IsExternal() || !v.As<Napi::External<CursorRef>>().CheckTypeTag(&kCursorTag)) {
+    ThrowType(env, "The \"cursor\" argument must be a checkout_plan_open cursor");
     return env.Undefined();
   }
-  return PromiseWorker::Start(new PlanWorker(env, std::move(repos), std::move(tree), std::move(meta), false));
+  CursorRef c = *v.As<Napi::External<CursorRef>>().Data();
+  if (c->busy) {
+    ThrowType(env, "checkout_plan_next is already running on this cursor");
+    return env.Undefined();
+  }
+  int64_t max = -1;
+  if (!args::Uint32(env, info[1], "maxEntries", false, &max)) return env.Undefined();
+  if (max < 1) {
+    ThrowType(env, "maxEntries must be at least 1");
+    return env.Undefined();
+  }
+  bool supplied = !info[2].IsUndefined() && !info[2].IsNull();
+  std::string data;
+  if (supplied && !args::Bytes(env, info[2], "dirtree", &data)) return env.Undefined();
+  return PromiseWorker::Start(new PlanNextWorker(env, std::move(c), static_cast<size_t>(max), supplied, std::move(data)));
 }
 
 // tree_reachable(repos: string[], roots: hex, 128 per root (tree, dirmeta)):
@@ -373,7 +540,7 @@ Napi::Value TreeReachable(const Napi::CallbackInfo& info) {
     }
     trees += one;
   }
-  return PromiseWorker::Start(new PlanWorker(env, std::move(repos), std::move(trees), std::string(), true));
+  return PromiseWorker::Start(new ReachWorker(env, std::move(repos), std::move(trees)));
 }
 
 }  // namespace ostree

@@ -1,10 +1,13 @@
 // Checkout: materialise a commit (or a subpath) into a directory. Mirrors
-// ostree-repo-checkout.c (FORMATS.md §6). The dirtrees and dirmetas are read
-// ahead in parallel native batches, then TS walks them and builds a plan; the
-// native side runs it: mkdirs (pre-order), then the files in parallel jobs
-// (checkout_files: each job loads its objects and hardlinks, copies,
-// decompresses or symlinks them), then directory metadata (post-order, so
-// read-only directories are filled first).
+// ostree-repo-checkout.c (FORMATS.md §6). The common case (a new directory, no
+// overwrite mode, no whiteouts) streams: the tree is walked natively in steps
+// (checkout_plan_next), each step's directories made (pre-order), its files
+// written in parallel native jobs (checkout_files: each job loads its objects
+// and hardlinks, copies, decompresses or symlinks them), then the metadata of
+// the directories it finished applied (post-order, so read-only directories
+// are filled first); memory stays bounded whatever the tree's size. The other
+// cases read every dirtree and dirmeta ahead in parallel native batches, walk
+// them in TS into one plan, and run it the same way.
 //
 // Archive repos in user mode go through the uncompressed-objects cache as
 // ostree does (FORMATS.md §6.5): each regular file is decompressed once into
@@ -15,8 +18,8 @@ import * as path from 'node:path';
 import { OstreeError, throwAborted, isErrno } from '../errors';
 import { Repo, tmpName } from '../repo/repo';
 import { chunk, mapLimit } from '../repo/transaction';
-import { ObjectType, validateDirTree, validateFilename, isLink, DirMeta, parseDirMeta, FileHeader } from '../objects/formats';
-import { native, CheckoutOp, CheckoutFilesJob, CheckoutFilesOptions, CheckoutFilesResult } from '../binding';
+import { ObjectType, validateDirTree, validateFilename, isLink, DirMeta, parseDirMeta, serializeDirTree, FileHeader } from '../objects/formats';
+import { native, CheckoutOp, CheckoutFilesJob, CheckoutFilesOptions, CheckoutFilesRange, CheckoutFilesResult, CheckoutPlanChunk } from '../binding';
 import type { Progress } from '../commit/commit';
 import { prefetchTrees, readMetadataBatch, repoChain, DEFAULT_PARALLELISM, Prefetched } from '../traverse';
 
@@ -43,6 +46,8 @@ export interface CheckoutOptions {
   disableCache?: boolean;
   /** Native jobs in flight (default 4; 1 = single-threaded). */
   parallelism?: number;
+  /** Files and directories per step of the streamed tree walk (default 16384; small values are for tests). */
+  stepEntries?: number;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
 }
@@ -166,54 +171,163 @@ async function makeDirs(paths: string[], depthOf: (i: number) => number, paralle
 
 type CheckoutBatchOpts = { copyFallback: boolean; overwrite: 'error' | 'skip' | 'replace'; fsync: boolean };
 
+/** Files and directories per step of the streamed walk (what is in memory at once, about twice). */
+const STEP_ENTRIES = 16384;
+/** Parsed dirmetas kept from one step to the next. */
+const META_CACHE = 4096;
+
 /**
  * The common case (a directory, no overwrite mode, no whiteouts): the tree is
- * walked natively (checkout_plan) and executed from its flat plan. Returns
- * null when the plan can't be made (a missing or malformed dirtree...): the
- * caller then takes the per-object path, which reports the problem.
+ * walked natively (checkout_plan_next) in steps of STEP_ENTRIES files and
+ * directories, the next step read while this one is written. Per step: the
+ * new directories' dirmetas are loaded (each checksum once), the directories
+ * made (a parent first), the files written in native jobs, then the
+ * directories finished in the step get their metadata (post-order, so a
+ * read-only directory is filled first). A missing or bad object is reported
+ * when the walk reaches it, in the generic loader's words (files and
+ * directories before it may have been written, as with ostree); the checkout
+ * root is checked before anything is written.
  */
-async function checkoutFromPlan(
+async function checkoutStreamed(
   repo: Repo,
   tree: string,
   meta: string,
   target: string,
   opts: CheckoutOptions,
   parallelism: number,
-): Promise<CheckoutResult | null> {
+): Promise<CheckoutResult> {
   const n = native();
   throwAborted(opts.signal);
-  const plan = await n.checkout_plan(
+  const cursor = n.checkout_plan_open(
     repoChain(repo).map((r) => r.path),
     tree,
     meta,
+    target,
   );
-  if (!plan) return null;
-  await checkNewRoot(target);
-  // Directory metadata is loaded up front, so a bad dirmeta fails before anything is written.
-  const metaIdx = new Map<string, number>();
-  const metaOf = new Uint32Array(plan.dirs.length);
-  for (let i = 0; i < plan.dirs.length; i++) {
-    const c = plan.metas.slice(64 * i, 64 * i + 64);
-    let k = metaIdx.get(c);
-    if (k === undefined) metaIdx.set(c, (k = metaIdx.size));
-    metaOf[i] = k;
-  }
-  const uniq = [...metaIdx.keys()];
-  const { data } = await readMetadataBatch(repo, ObjectType.DirMeta, uniq, { parallelism });
-  const metas: DirMeta[] = [];
-  for (let k = 0; k < uniq.length; k++) metas.push(parseDirMeta(data[k] ?? ((await repo.loadMetadata(ObjectType.DirMeta, uniq[k])) as Buffer)));
-
-  const base = target.endsWith('/') ? target : `${target}/`;
-  const dirs = plan.dirs.map((d) => (d === '' ? target : base + d));
   const copts: CheckoutBatchOpts = { copyFallback: !opts.requireHardlinks, overwrite: 'error', fsync: opts.fsync ?? false };
-  await makeDirs(dirs, (i) => plan.depth[i], parallelism, copts, opts.signal);
-  const result: CheckoutResult = { linked: 0, copied: 0, skipped: 0, dirs: dirs.length };
-  await checkoutFilesNative(repo, { dirs, fileDir: plan.fileDir, names: plan.names, csums: plan.csums }, opts, 'error', parallelism, result);
-  const dirmetas: CheckoutOp[] = [];
-  for (const i of plan.post) dirmetas.push(dirMetaOpFor(repo, opts, dirs[i], metas[metaOf[i]], true));
-  if (dirmetas.length) await n.checkout_batch(dirmetas, copts);
+  const result: CheckoutResult = { linked: 0, copied: 0, skipped: 0, dirs: 0 };
+  const metaCache = new Map<string, DirMeta>();
+  // Directories entered and not finished yet, by pre-order number.
+  const open = new Map<number, { path: string; meta: DirMeta }>();
+  const progress = { loaded: 0, total: 0 };
+  const stepEntries = Math.max(1, Math.floor(opts.stepEntries ?? STEP_ENTRIES));
+  let nopts: CheckoutFilesOptions | null = null;
+  let pending: Promise<CheckoutPlanChunk> | null = null;
+  try {
+    let step = await n.checkout_plan_next(cursor, stepEntries);
+    for (;;) {
+      throwAborted(opts.signal);
+      let resume: Buffer | undefined;
+      if (step.need) {
+        // A dirtree the native reader doesn't take: the generic loader reports
+        // what is wrong with it, or its normal form lets the walk go on.
+        const dt = await repo.readDirTree(step.need);
+        validateDirTree(dt);
+        if (step.rejected) throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Invalid dirtree object ${step.need}`);
+        resume = serializeDirTree(dt);
+      }
+      if (!nopts) {
+        await checkNewRoot(target);
+        nopts = await fileJobOptions(repo, opts, 'error');
+      }
+      if (!step.done) pending = n.checkout_plan_next(cursor, stepEntries, resume);
+      await checkoutStep(repo, step, opts, parallelism, copts, nopts, metaCache, open, progress, result);
+      if (!pending) break;
+      step = await pending;
+      pending = null;
+    }
+  } catch (err) {
+    // A step read ahead is of no use now (and must not become an unhandled rejection).
+    pending?.catch(() => undefined);
+    throw err;
+  }
   if (opts.fsync) await n.fs_syncfs(target);
   return result;
+}
+
+/** One step of checkoutStreamed. */
+async function checkoutStep(
+  repo: Repo,
+  step: CheckoutPlanChunk,
+  opts: CheckoutOptions,
+  parallelism: number,
+  copts: CheckoutBatchOpts,
+  nopts: CheckoutFilesOptions,
+  metaCache: Map<string, DirMeta>,
+  open: Map<number, { path: string; meta: DirMeta }>,
+  progress: { loaded: number; total: number },
+  result: CheckoutResult,
+): Promise<void> {
+  const n = native();
+  // Directory metadata first, so a bad dirmeta fails before its directory is made.
+  const nd = step.dirs.length;
+  const metas: DirMeta[] = new Array(nd);
+  const missing = new Map<string, number[]>();
+  for (let i = 0; i < nd; i++) {
+    const c = step.metas.slice(64 * i, 64 * i + 64);
+    const hit = metaCache.get(c);
+    if (hit) metas[i] = hit;
+    else {
+      const at = missing.get(c);
+      if (at) at.push(i);
+      else missing.set(c, [i]);
+    }
+  }
+  if (missing.size) {
+    const list = [...missing.keys()];
+    const { data } = await readMetadataBatch(repo, ObjectType.DirMeta, list, { parallelism });
+    if (metaCache.size + list.length > META_CACHE) metaCache.clear();
+    for (let k = 0; k < list.length; k++) {
+      const m = parseDirMeta(data[k] ?? ((await repo.loadMetadata(ObjectType.DirMeta, list[k])) as Buffer));
+      metaCache.set(list[k], m);
+      for (const i of missing.get(list[k])!) metas[i] = m;
+    }
+  }
+  for (let i = 0; i < nd; i++) open.set(step.first + i, { path: step.dirs[i], meta: metas[i] });
+  await makeDirs(step.dirs, (i) => step.depth[i], parallelism, copts, opts.signal);
+  result.dirs += nd;
+
+  if (step.files) {
+    const list = step.files;
+    const jobs: CheckoutFilesRange[] = [];
+    for (let start = 0; start < step.nfiles; start += FILES_PER_JOB) jobs.push({ list, start, end: Math.min(step.nfiles, start + FILES_PER_JOB) });
+    progress.total += step.nfiles;
+    let first: { at: number; f: FilesFailure } | null = null;
+    await mapLimit(jobs, parallelism, async (job) => {
+      if (first) return;
+      throwAborted(opts.signal);
+      const r = await n.checkout_files(job, nopts);
+      result.linked += r.linked;
+      result.copied += r.copied;
+      result.skipped += r.skipped;
+      const prev = first as { at: number; f: FilesFailure } | null;
+      if (r.failure && (!prev || job.start + r.failure.index < prev.at)) first = { at: job.start + r.failure.index, f: r.failure };
+      progress.loaded += job.end - job.start;
+      opts.onProgress?.({ phase: 'checkout', loaded: progress.loaded, total: progress.total });
+    });
+    if (first) await throwFilesFailure(repo, (first as { at: number; f: FilesFailure }).f);
+  }
+
+  const ops: CheckoutOp[] = [];
+  for (const i of step.finished) {
+    const d = open.get(i)!;
+    open.delete(i);
+    ops.push(dirMetaOpFor(repo, opts, d.path, d.meta, true));
+  }
+  if (ops.length) await n.checkout_batch(ops, copts);
+}
+
+type FilesFailure = NonNullable<CheckoutFilesResult['failure']>;
+
+/** A checkout_files failure (a missing or bad object...) as the error to throw. */
+async function throwFilesFailure(repo: Repo, f: FilesFailure): Promise<never> {
+  if (f.kind === 'require-hardlinks') {
+    throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Unable to do hardlink checkout of ${f.dest}: repository mode ${repo.mode} needs a copy`);
+  }
+  // The plain loader reports a missing or corrupt object in its own words.
+  const o = await repo.loadFile(f.checksum);
+  await o.readPayload();
+  throw f.error;
 }
 
 /** `ostree checkout COMMIT DEST`. */
@@ -226,8 +340,7 @@ export async function checkout(repo: Repo, commitChecksum: string, dest: string,
   const nativeOverwrite = overwrite === 'none' ? 'error' : overwrite === 'add-files' ? 'skip' : 'replace';
   const parallelism = Math.max(1, Math.floor(opts.parallelism ?? DEFAULT_PARALLELISM));
   if (src.kind === 'dir' && overwrite === 'none' && !opts.whiteouts) {
-    const r = await checkoutFromPlan(repo, src.tree, src.meta, target, opts, parallelism);
-    if (r) return r;
+    return checkoutStreamed(repo, src.tree, src.meta, target, opts, parallelism);
   }
 
   const mkdirs: CheckoutOp[] = [];
@@ -386,16 +499,8 @@ function flattenFiles(files: FileTask[]): FilePlan {
   return { dirs, fileDir, names, csums };
 }
 
-/** The file phase through the native engine: jobs of FILES_PER_JOB files, `parallelism` in flight. */
-async function checkoutFilesNative(
-  repo: Repo,
-  files: FilePlan,
-  opts: CheckoutOptions,
-  overwrite: 'error' | 'skip' | 'replace',
-  parallelism: number,
-  result: CheckoutResult,
-): Promise<void> {
-  const n = native();
+/** checkout_files options for this repo and checkout. */
+async function fileJobOptions(repo: Repo, opts: CheckoutOptions, overwrite: 'error' | 'skip' | 'replace'): Promise<CheckoutFilesOptions> {
   const cache = await uncompressedCache(repo, opts);
   const nopts: CheckoutFilesOptions = {
     stores: repoChain(repo).map((r) => [r.path, r.mode, r.disableXattrs] as [string, string, boolean]),
@@ -411,6 +516,20 @@ async function checkoutFilesNative(
     // ostree 2022.7 fsyncs every file it adds to the cache (unless core.fsync=false).
     nopts.cacheFsync = repo.fsyncEnabled;
   }
+  return nopts;
+}
+
+/** The file phase through the native engine: jobs of FILES_PER_JOB files, `parallelism` in flight. */
+async function checkoutFilesNative(
+  repo: Repo,
+  files: FilePlan,
+  opts: CheckoutOptions,
+  overwrite: 'error' | 'skip' | 'replace',
+  parallelism: number,
+  result: CheckoutResult,
+): Promise<void> {
+  const n = native();
+  const nopts = await fileJobOptions(repo, opts, overwrite);
   // Jobs: consecutive files (a directory's files are consecutive in the plan).
   const total = files.names.length;
   const jobs: Array<{ start: number; job: CheckoutFilesJob }> = [];
@@ -444,17 +563,7 @@ async function checkoutFilesNative(
     done += job.names.length;
     opts.onProgress?.({ phase: 'checkout', loaded: done, total });
   });
-  if (failed.first) {
-    const { at, f } = failed.first;
-    const task = { dest: path.join(files.dirs[files.fileDir[at]], files.names[at]), checksum: files.csums.slice(64 * at, 64 * at + 64) };
-    if (f.kind === 'require-hardlinks') {
-      throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Unable to do hardlink checkout of ${task.dest}: repository mode ${repo.mode} needs a copy`);
-    }
-    // The plain loader reports a missing or corrupt object in its own words.
-    const o = await repo.loadFile(task.checksum);
-    await o.readPayload();
-    throw f.error;
-  }
+  if (failed.first) await throwFilesFailure(repo, failed.first.f);
 }
 
 /** The file phase for --union-identical: headers loaded per object, plan checked against the destination, then executed. */

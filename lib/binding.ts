@@ -261,6 +261,8 @@ export interface NativeBinding {
   dirs_scan(paths: string[], opts: { xattrs?: boolean; sizes?: boolean }): Promise<ScanDir[]>;
   /** Checkout engine: materialise a batch of content objects (see native/checkout_files.h). */
   checkout_files(job: CheckoutFilesJob | CheckoutFilesRange, opts: CheckoutFilesOptions): Promise<CheckoutFilesResult>;
+  /** Drop a file list now (jobs still running keep it until they end); it can't be used after. */
+  checkout_list_free(list: CheckoutFileList): void;
   /** Start a checkout's tree walk at rootTree; `base` is the checkout root (absolute). */
   checkout_plan_open(repos: string[], rootTree: string, rootMeta: string, base: string): CheckoutPlanCursor;
   /** The walk's next step: at most maxEntries files and directories (`dirtree`: a normal-form copy of the last `need`). */

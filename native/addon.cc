@@ -42,6 +42,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"metadata_write_batch", MetadataWriteBatch},
       {"dirs_scan", DirsScan},
       {"checkout_files", CheckoutFiles},
+      {"checkout_list_free", CheckoutListFree},
       {"checkout_plan_open", CheckoutPlanOpen},
       {"checkout_plan_next", CheckoutPlanNext},
       {"tree_reachable", TreeReachable},

@@ -86,7 +86,7 @@ class CheckoutFilesWorker : public PromiseWorker {
       Napi::Object f = Napi::Object::New(env);
       const CheckoutFileList& l = *list_;
       f.Set("index", Napi::Number::New(env, static_cast<double>(fail_index_ - begin_)));
-      f.Set("dest", Napi::String::New(env, l.dirs[l.file_dir[fail_index_]] + "/" + l.names[fail_index_]));
+      f.Set("dest", Napi::String::New(env, l.dirs[l.file_dir[fail_index_]] + "/" + l.name(fail_index_)));
       f.Set("checksum", Napi::String::New(env, l.csums.data() + 64 * fail_index_, 64));
       f.Set("kind", Napi::String::New(env, fail_kind_ == kMissing   ? "missing"
                                            : fail_kind_ == kCorrupt ? "corrupt"
@@ -105,7 +105,7 @@ class CheckoutFilesWorker : public PromiseWorker {
   }
 
   bool One(size_t i, int dfd, const std::string& dir) {
-    const std::string& name = list_->names[i];
+    const std::string name(list_->name(i));
     std::string dest = dir + "/" + name;
     cur_index_hint_ = i;
     ContentObject o;
@@ -395,9 +395,9 @@ class CheckoutFilesWorker : public PromiseWorker {
 bool FileListArg(Napi::Env env, Napi::Value job, CheckoutFileList* out) {
   Napi::Value v;
   std::vector<std::string>& dirs = out->dirs;
-  std::vector<std::string>& names = out->names;
-  std::vector<uint32_t>& file_dir = out->file_dir;
-  std::string& csums = out->csums;
+  std::vector<std::string> names;
+  std::vector<uint32_t> file_dir;
+  std::string csums;
   if (!args::Prop(env, job, "dirs", &v)) return false;
   if (!v.IsArray()) {
     ThrowType(env, "job.dirs must be an array");
@@ -461,6 +461,7 @@ bool FileListArg(Napi::Env env, Napi::Value job, CheckoutFileList* out) {
       return false;
     }
   }
+  for (size_t i = 0; i < names.size(); i++) out->Add(file_dir[i], names[i], csums.data() + 64 * i);
   return true;
 }
 
@@ -471,32 +472,60 @@ namespace {
 // Distinguishes our file-list externals from any other object passed in.
 const napi_type_tag kFileListTag = {0x6f73747265666c69ull, 0x73742d68616e646cull};
 
-using FileListRef = std::shared_ptr<const CheckoutFileList>;
+// What a JS file-list handle holds: the list (null once freed) and what it
+// holds outside the JS heap, as told to the GC.
+struct FileListRef {
+  std::shared_ptr<const CheckoutFileList> list;
+  int64_t bytes = 0;
+
+  void Release(Napi::Env env) {
+    list.reset();
+    if (bytes) Napi::MemoryManagement::AdjustExternalMemory(env, -bytes);
+    bytes = 0;
+  }
+};
+
+FileListRef* FileListArgRef(Napi::Env env, Napi::Value v, const char* what) {
+  if (!v.IsExternal() || !v.As<Napi::External<FileListRef>>().CheckTypeTag(&kFileListTag)) {
+    ThrowType(env, std::string(what) + " must be a file list from checkout_plan_next");
+    return nullptr;
+  }
+  return v.As<Napi::External<FileListRef>>().Data();
+}
 
 }  // namespace
 
 Napi::Value WrapFileList(Napi::Env env, std::shared_ptr<const CheckoutFileList> list) {
-  // What the list holds outside the JS heap, so that the GC knows what a
-  // dropped list is worth.
-  int64_t bytes = static_cast<int64_t>(list->csums.size() + 40 * list->names.size() + 4 * list->file_dir.size());
-  for (const std::string& d : list->dirs) bytes += static_cast<int64_t>(d.size() + 32);
-  auto* ref = new FileListRef(std::move(list));
-  Napi::External<FileListRef> ext = Napi::External<FileListRef>::New(env, ref, [bytes](Napi::Env e, FileListRef* r) {
+  auto* ref = new FileListRef;
+  ref->bytes = static_cast<int64_t>(list->csums.size() + list->names.size() + 8 * list->size());
+  for (const std::string& d : list->dirs) ref->bytes += static_cast<int64_t>(d.size() + 32);
+  ref->list = std::move(list);
+  Napi::External<FileListRef> ext = Napi::External<FileListRef>::New(env, ref, [](Napi::Env e, FileListRef* r) {
+    r->Release(e);
     delete r;
-    Napi::MemoryManagement::AdjustExternalMemory(e, -bytes);
   });
   if (env.IsExceptionPending()) return env.Undefined();
   ext.TypeTag(&kFileListTag);
-  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  Napi::MemoryManagement::AdjustExternalMemory(env, ref->bytes);
   return ext;
 }
 
 bool UnwrapFileList(Napi::Env env, Napi::Value v, std::shared_ptr<const CheckoutFileList>* out) {
-  if (!v.IsExternal() || !v.As<Napi::External<FileListRef>>().CheckTypeTag(&kFileListTag)) {
-    return ThrowType(env, "job.list must be a file list from checkout_plan_next");
-  }
-  *out = *v.As<Napi::External<FileListRef>>().Data();
+  FileListRef* ref = FileListArgRef(env, v, "job.list");
+  if (!ref) return false;
+  if (!ref->list) return ThrowType(env, "job.list was freed");
+  *out = ref->list;
   return true;
+}
+
+// checkout_list_free(list): drops the list now (jobs still running keep it
+// until they end) rather than whenever the GC gets to its handle.
+Napi::Value CheckoutListFree(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  FileListRef* ref = FileListArgRef(env, info[0], "The \"list\" argument");
+  if (!ref) return env.Undefined();
+  ref->Release(env);
+  return env.Undefined();
 }
 
 // checkout_files(job: {dirs, fileDir, names, csums} | {list, start, end}, opts):
@@ -521,7 +550,7 @@ Napi::Value CheckoutFiles(const Napi::CallbackInfo& info) {
         !args::Prop(env, job, "end", &ev) || !args::Uint32(env, ev, "job.end", false, &e)) {
       return env.Undefined();
     }
-    if (s > e || static_cast<size_t>(e) > list->names.size()) {
+    if (s > e || static_cast<size_t>(e) > list->size()) {
       ThrowType(env, "job.start and job.end must be a range of the file list");
       return env.Undefined();
     }
@@ -530,7 +559,7 @@ Napi::Value CheckoutFiles(const Napi::CallbackInfo& info) {
   } else {
     std::shared_ptr<CheckoutFileList> l = std::make_shared<CheckoutFileList>();
     if (!FileListArg(env, job, l.get())) return env.Undefined();
-    end = l->names.size();
+    end = l->size();
     list = std::move(l);
   }
 

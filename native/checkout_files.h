@@ -12,6 +12,8 @@
 // A job is either arrays from JS ({dirs, fileDir, names, csums}) or a range
 // {list, start, end} of a file list made natively (checkout_plan_next), so
 // that a checkout's names and checksums never cross into JS.
+// checkout_list_free(list) drops such a list as soon as the caller is done
+// with it (jobs still running keep it until they end).
 #pragma once
 
 #include <napi.h>
@@ -28,8 +30,18 @@ namespace ostree {
 struct CheckoutFileList {
   std::vector<std::string> dirs;    // absolute destination directories
   std::vector<uint32_t> file_dir;   // per file: index into dirs (a dir's files consecutive)
-  std::vector<std::string> names;   // per file: its name in that directory
+  std::string names;                // the files' names, each followed by a NUL
+  std::vector<uint32_t> name_at;    // per file: where its name starts in `names`
   std::string csums;                // per file: 64 lowercase hex characters
+
+  size_t size() const { return file_dir.size(); }
+  const char* name(size_t i) const { return names.data() + name_at[i]; }
+  void Add(uint32_t dir, const std::string& name, const char* hex) {
+    file_dir.push_back(dir);
+    name_at.push_back(static_cast<uint32_t>(names.size()));
+    names.append(name.c_str(), name.size() + 1);
+    csums.append(hex, 64);
+  }
 };
 
 // The list as a type-tagged External for JS (and back; false with a pending
@@ -38,5 +50,6 @@ Napi::Value WrapFileList(Napi::Env env, std::shared_ptr<const CheckoutFileList> 
 bool UnwrapFileList(Napi::Env env, Napi::Value v, std::shared_ptr<const CheckoutFileList>* out);
 
 Napi::Value CheckoutFiles(const Napi::CallbackInfo& info);
+Napi::Value CheckoutListFree(const Napi::CallbackInfo& info);
 
 }  // namespace ostree

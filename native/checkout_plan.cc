@@ -26,13 +26,19 @@ namespace ostree {
 
 namespace {
 
-void Hex(const char* raw, std::string* out) {
+void HexTo(const char* raw, char* out) {
   static const char kDigits[] = "0123456789abcdef";
   for (int i = 0; i < 32; i++) {
     uint8_t b = static_cast<uint8_t>(raw[i]);
-    out->push_back(kDigits[b >> 4]);
-    out->push_back(kDigits[b & 15]);
+    out[2 * i] = kDigits[b >> 4];
+    out[2 * i + 1] = kDigits[b & 15];
   }
+}
+
+void Hex(const char* raw, std::string* out) {
+  char hex[64];
+  HexTo(raw, hex);
+  out->append(hex, 64);
 }
 
 bool Unhex(const std::string& hex, std::string* raw) {
@@ -284,7 +290,7 @@ namespace {
 
 // Parsed dirtrees kept for reuse (identical subtrees are common), counted in
 // entries; the cache is emptied when it grows past this.
-constexpr size_t kCacheEntries = 65536;
+constexpr size_t kCacheEntries = 8192;
 
 // One checkout's walk: an explicit depth-first stack of the directories
 // entered and not finished yet. Shared by the JS handle and the worker of the
@@ -356,9 +362,9 @@ class PlanNextWorker : public PromiseWorker {
           list_->dirs.push_back(f.path);
           list_dir = f.index;
         }
-        list_->file_dir.push_back(static_cast<uint32_t>(list_->dirs.size() - 1));
-        list_->names.push_back(e.name);
-        Hex(e.csum.data(), &list_->csums);
+        char hex[64];
+        HexTo(e.csum.data(), hex);
+        list_->Add(static_cast<uint32_t>(list_->dirs.size() - 1), e.name, hex);
         used++;
         continue;
       }
@@ -394,7 +400,7 @@ class PlanNextWorker : public PromiseWorker {
     o.Set("depth", depth);
     o.Set("metas", Napi::String::New(env, metas_));
     o.Set("finished", finished);
-    size_t nfiles = list_ ? list_->names.size() : 0;
+    size_t nfiles = list_ ? list_->size() : 0;
     o.Set("nfiles", Napi::Number::New(env, static_cast<double>(nfiles)));
     if (nfiles) {
       o.Set("files", WrapFileList(env, std::move(list_)));

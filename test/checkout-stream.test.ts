@@ -216,6 +216,11 @@ describe('checkout_plan_next', () => {
     expect(s3.metas).toBe(meta + meta);
     expect([...s3.depth]).toEqual([1, 1]);
     expect([...s3.finished]).toEqual([1, 2, 0]);
+    // A list is checked against its range, and can't be used once freed.
+    const stores: Array<[string, string, boolean]> = [[repo.path, 'archive', false]];
+    expect(() => n.checkout_files({ list: s3.files!, start: 0, end: 5 }, { stores })).toThrow(TypeError);
+    n.checkout_list_free(s3.files!);
+    expect(() => n.checkout_files({ list: s3.files!, start: 0, end: 1 }, { stores })).toThrow(/freed/);
   });
 
   it('steps of at most maxEntries files and directories, in pre-order; dirs finished in post-order', async () => {

@@ -293,6 +293,7 @@ async function checkoutStep(
     for (let start = 0; start < step.nfiles; start += FILES_PER_JOB) jobs.push({ list, start, end: Math.min(step.nfiles, start + FILES_PER_JOB) });
     progress.total += step.nfiles;
     let first: { at: number; f: FilesFailure } | null = null;
+    // (the list's memory is freed as soon as its jobs are done, not when the GC gets to it)
     await mapLimit(jobs, parallelism, async (job) => {
       if (first) return;
       throwAborted(opts.signal);
@@ -304,7 +305,7 @@ async function checkoutStep(
       if (r.failure && (!prev || job.start + r.failure.index < prev.at)) first = { at: job.start + r.failure.index, f: r.failure };
       progress.loaded += job.end - job.start;
       opts.onProgress?.({ phase: 'checkout', loaded: progress.loaded, total: progress.total });
-    });
+    }).finally(() => n.checkout_list_free(list));
     if (first) await throwFilesFailure(repo, (first as { at: number; f: FilesFailure }).f);
   }
 

@@ -46,7 +46,7 @@ export interface CheckoutOptions {
   disableCache?: boolean;
   /** Native jobs in flight (default 4; 1 = single-threaded). */
   parallelism?: number;
-  /** Files and directories per step of the streamed tree walk (default 16384; small values are for tests). */
+  /** Files and directories per step of the streamed tree walk (default 8192; small values are for tests). */
   stepEntries?: number;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
@@ -172,7 +172,7 @@ async function makeDirs(paths: string[], depthOf: (i: number) => number, paralle
 type CheckoutBatchOpts = { copyFallback: boolean; overwrite: 'error' | 'skip' | 'replace'; fsync: boolean };
 
 /** Files and directories per step of the streamed walk (what is in memory at once, about twice). */
-const STEP_ENTRIES = 16384;
+const STEP_ENTRIES = 8192;
 /** Parsed dirmetas kept from one step to the next. */
 const META_CACHE = 4096;
 
@@ -180,13 +180,15 @@ const META_CACHE = 4096;
  * The common case (a directory, no overwrite mode, no whiteouts): the tree is
  * walked natively (checkout_plan_next) in steps of STEP_ENTRIES files and
  * directories, the next step read while this one is written. Per step: the
- * new directories' dirmetas are loaded (each checksum once), the directories
- * made (a parent first), the files written in native jobs, then the
- * directories finished in the step get their metadata (post-order, so a
- * read-only directory is filled first). A missing or bad object is reported
- * when the walk reaches it, in the generic loader's words (files and
- * directories before it may have been written, as with ostree); the checkout
- * root is checked before anything is written.
+ * new directories' dirmetas are loaded (each checksum once) and the
+ * directories made (a parent first), then its files are queued as native
+ * jobs (`parallelism` in flight over all steps: a step's directories are made
+ * while the previous step's last jobs run), and once they are done — and the
+ * previous step is finished — the directories finished in the step get their
+ * metadata (post-order, so a read-only directory is filled first). A missing
+ * or bad object is reported when the walk reaches it, in the generic loader's
+ * words (files and directories before it may have been written, as with
+ * ostree); the checkout root is checked before anything is written.
  */
 async function checkoutStreamed(
   repo: Repo,
@@ -204,19 +206,28 @@ async function checkoutStreamed(
     meta,
     target,
   );
-  const copts: CheckoutBatchOpts = { copyFallback: !opts.requireHardlinks, overwrite: 'error', fsync: opts.fsync ?? false };
-  const result: CheckoutResult = { linked: 0, copied: 0, skipped: 0, dirs: 0 };
-  const metaCache = new Map<string, DirMeta>();
-  // Directories entered and not finished yet, by pre-order number.
-  const open = new Map<number, { path: string; meta: DirMeta }>();
-  const progress = { loaded: 0, total: 0 };
+  const s: StreamState = {
+    repo,
+    opts,
+    parallelism,
+    copts: { copyFallback: !opts.requireHardlinks, overwrite: 'error', fsync: opts.fsync ?? false },
+    nopts: null as unknown as CheckoutFilesOptions,
+    slots: limiter(parallelism),
+    metaCache: new Map(),
+    open: new Map(),
+    progress: { loaded: 0, total: 0 },
+    result: { linked: 0, copied: 0, skipped: 0, dirs: 0 },
+    failed: null,
+  };
   const stepEntries = Math.max(1, Math.floor(opts.stepEntries ?? STEP_ENTRIES));
-  let nopts: CheckoutFilesOptions | null = null;
   let pending: Promise<CheckoutPlanChunk> | null = null;
+  // Each step's end (its files done, then its directories' metadata), chained in order.
+  let finished: Promise<void> = Promise.resolve();
   try {
     let step = await n.checkout_plan_next(cursor, stepEntries);
-    for (;;) {
+    for (let first = true; ; first = false) {
       throwAborted(opts.signal);
+      if (s.failed) throw s.failed.err;
       let resume: Buffer | undefined;
       if (step.need) {
         // A dirtree the native reader doesn't take: the generic loader reports
@@ -226,46 +237,79 @@ async function checkoutStreamed(
         if (step.rejected) throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Invalid dirtree object ${step.need}`);
         resume = serializeDirTree(dt);
       }
-      if (!nopts) {
+      if (first) {
         await checkNewRoot(target);
-        nopts = await fileJobOptions(repo, opts, 'error');
+        s.nopts = await fileJobOptions(repo, opts, 'error');
       }
       if (!step.done) pending = n.checkout_plan_next(cursor, stepEntries, resume);
-      await checkoutStep(repo, step, opts, parallelism, copts, nopts, metaCache, open, progress, result);
+      await makeStepDirs(s, step);
+      const { started, done } = queueStepFiles(s, step);
+      const cur = step;
+      finished = Promise.all([finished, done]).then(() => finishStepDirs(s, cur));
+      // (seen at the next step, or at the end)
+      finished.catch((err) => (s.failed ??= { err }));
+      await started;
       if (!pending) break;
       step = await pending;
       pending = null;
     }
+    await finished;
   } catch (err) {
     // A step read ahead is of no use now (and must not become an unhandled rejection).
     pending?.catch(() => undefined);
-    throw err;
+    // Jobs already queued stop at their next check; wait for them before reporting.
+    s.failed ??= { err };
+    await finished.catch(() => undefined);
+    throw s.failed.err;
   }
   if (opts.fsync) await n.fs_syncfs(target);
-  return result;
+  return s.result;
 }
 
-/** One step of checkoutStreamed. */
-async function checkoutStep(
-  repo: Repo,
-  step: CheckoutPlanChunk,
-  opts: CheckoutOptions,
-  parallelism: number,
-  copts: CheckoutBatchOpts,
-  nopts: CheckoutFilesOptions,
-  metaCache: Map<string, DirMeta>,
-  open: Map<number, { path: string; meta: DirMeta }>,
-  progress: { loaded: number; total: number },
-  result: CheckoutResult,
-): Promise<void> {
-  const n = native();
-  // Directory metadata first, so a bad dirmeta fails before its directory is made.
+/** What checkoutStreamed's steps share. */
+interface StreamState {
+  repo: Repo;
+  opts: CheckoutOptions;
+  parallelism: number;
+  copts: CheckoutBatchOpts;
+  nopts: CheckoutFilesOptions;
+  /** Native file jobs in flight, over all steps. */
+  slots: <T>(fn: () => Promise<T>) => Promise<T>;
+  metaCache: Map<string, DirMeta>;
+  /** Directories entered and not finished yet, by pre-order number. */
+  open: Map<number, { path: string; meta: DirMeta }>;
+  progress: { loaded: number; total: number };
+  result: CheckoutResult;
+  /** The first failure of a step running in the background. */
+  failed: { err: unknown } | null;
+}
+
+/** Runs fn() with at most `n` running at once, in the order asked. */
+function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let free = n;
+  const waiting: Array<() => void> = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (free > 0) free--;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      // The slot goes straight to the next one waiting.
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    }
+  };
+}
+
+/** A step's new directories: their dirmetas loaded (so a bad one fails before the directory is made), then made. */
+async function makeStepDirs(s: StreamState, step: CheckoutPlanChunk): Promise<void> {
   const nd = step.dirs.length;
   const metas: DirMeta[] = new Array(nd);
   const missing = new Map<string, number[]>();
   for (let i = 0; i < nd; i++) {
     const c = step.metas.slice(64 * i, 64 * i + 64);
-    const hit = metaCache.get(c);
+    const hit = s.metaCache.get(c);
     if (hit) metas[i] = hit;
     else {
       const at = missing.get(c);
@@ -275,47 +319,70 @@ async function checkoutStep(
   }
   if (missing.size) {
     const list = [...missing.keys()];
-    const { data } = await readMetadataBatch(repo, ObjectType.DirMeta, list, { parallelism });
-    if (metaCache.size + list.length > META_CACHE) metaCache.clear();
+    const { data } = await readMetadataBatch(s.repo, ObjectType.DirMeta, list, { parallelism: s.parallelism });
+    if (s.metaCache.size + list.length > META_CACHE) s.metaCache.clear();
     for (let k = 0; k < list.length; k++) {
-      const m = parseDirMeta(data[k] ?? ((await repo.loadMetadata(ObjectType.DirMeta, list[k])) as Buffer));
-      metaCache.set(list[k], m);
+      const m = parseDirMeta(data[k] ?? ((await s.repo.loadMetadata(ObjectType.DirMeta, list[k])) as Buffer));
+      s.metaCache.set(list[k], m);
       for (const i of missing.get(list[k])!) metas[i] = m;
     }
   }
-  for (let i = 0; i < nd; i++) open.set(step.first + i, { path: step.dirs[i], meta: metas[i] });
-  await makeDirs(step.dirs, (i) => step.depth[i], parallelism, copts, opts.signal);
-  result.dirs += nd;
+  for (let i = 0; i < nd; i++) s.open.set(step.first + i, { path: step.dirs[i], meta: metas[i] });
+  await makeDirs(step.dirs, (i) => step.depth[i], s.parallelism, s.copts, s.opts.signal);
+  s.result.dirs += nd;
+}
 
-  if (step.files) {
-    const list = step.files;
-    const jobs: CheckoutFilesRange[] = [];
-    for (let start = 0; start < step.nfiles; start += FILES_PER_JOB) jobs.push({ list, start, end: Math.min(step.nfiles, start + FILES_PER_JOB) });
-    progress.total += step.nfiles;
-    let first: { at: number; f: FilesFailure } | null = null;
-    // (the list's memory is freed as soon as its jobs are done, not when the GC gets to it)
-    await mapLimit(jobs, parallelism, async (job) => {
-      if (first) return;
-      throwAborted(opts.signal);
-      const r = await n.checkout_files(job, nopts);
-      result.linked += r.linked;
-      result.copied += r.copied;
-      result.skipped += r.skipped;
+/**
+ * Queues a step's files as native jobs. `started`: its last job has a slot
+ * (time to prepare the next step); `done`: all its files are written (or the
+ * first failure, in file order, as the error to report).
+ */
+function queueStepFiles(s: StreamState, step: CheckoutPlanChunk): { started: Promise<void>; done: Promise<void> } {
+  const n = native();
+  const list = step.files;
+  if (!list) return { started: Promise.resolve(), done: Promise.resolve() };
+  const jobs: CheckoutFilesRange[] = [];
+  for (let start = 0; start < step.nfiles; start += FILES_PER_JOB) jobs.push({ list, start, end: Math.min(step.nfiles, start + FILES_PER_JOB) });
+  s.progress.total += step.nfiles;
+  let first: { at: number; f: FilesFailure } | null = null;
+  let markStarted!: () => void;
+  const started = new Promise<void>((resolve) => (markStarted = resolve));
+  const runs = jobs.map((job, j) =>
+    s.slots(async () => {
+      if (j === jobs.length - 1) markStarted();
+      if (first || s.failed) return;
+      throwAborted(s.opts.signal);
+      const r = await n.checkout_files(job, s.nopts);
+      s.result.linked += r.linked;
+      s.result.copied += r.copied;
+      s.result.skipped += r.skipped;
       const prev = first as { at: number; f: FilesFailure } | null;
       if (r.failure && (!prev || job.start + r.failure.index < prev.at)) first = { at: job.start + r.failure.index, f: r.failure };
-      progress.loaded += job.end - job.start;
-      opts.onProgress?.({ phase: 'checkout', loaded: progress.loaded, total: progress.total });
-    }).finally(() => n.checkout_list_free(list));
-    if (first) await throwFilesFailure(repo, (first as { at: number; f: FilesFailure }).f);
-  }
+      s.progress.loaded += job.end - job.start;
+      s.opts.onProgress?.({ phase: 'checkout', loaded: s.progress.loaded, total: s.progress.total });
+    }),
+  );
+  const done = Promise.all(runs)
+    .finally(() => {
+      markStarted();
+      // The list's memory goes now, not when the GC gets to its handle.
+      n.checkout_list_free(list);
+    })
+    .then(async () => {
+      if (first) await throwFilesFailure(s.repo, (first as { at: number; f: FilesFailure }).f);
+    });
+  return { started, done };
+}
 
+/** The metadata of the directories a step finished (its files and every earlier step done). */
+async function finishStepDirs(s: StreamState, step: CheckoutPlanChunk): Promise<void> {
   const ops: CheckoutOp[] = [];
   for (const i of step.finished) {
-    const d = open.get(i)!;
-    open.delete(i);
-    ops.push(dirMetaOpFor(repo, opts, d.path, d.meta, true));
+    const d = s.open.get(i)!;
+    s.open.delete(i);
+    ops.push(dirMetaOpFor(s.repo, s.opts, d.path, d.meta, true));
   }
-  if (ops.length) await n.checkout_batch(ops, copts);
+  if (ops.length) await native().checkout_batch(ops, s.copts);
 }
 
 type FilesFailure = NonNullable<CheckoutFilesResult['failure']>;

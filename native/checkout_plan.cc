@@ -350,7 +350,11 @@ class PlanNextWorker : public PromiseWorker {
         continue;
       }
       if (c.stack.empty()) {
+        // Over: the object stores and the cache aren't needed any more.
         done_ = true;
+        c.stores.clear();
+        c.cache.clear();
+        c.cached = 0;
         return;
       }
       PlanCursor::Frame& f = c.stack.back();

@@ -20,7 +20,8 @@
         "native/checkout_files.cc",
         "native/checkout_plan.cc",
         "native/repo_batch.cc",
-        "native/pull_store.cc"
+        "native/pull_store.cc",
+        "native/pull_scan.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

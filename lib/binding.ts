@@ -295,7 +295,20 @@ export interface NativeBinding {
    * mode bits outside 0775 ('rejected', nothing stored).
    */
   content_store_filez_batch(repo: string, mode: string, items: Array<[string, Buffer]>, opts: { fsync?: boolean; userOnlyModes?: boolean }): Promise<StoreFilezBatchResult[]>;
+  /**
+   * Downloaded dirtrees ([expected checksum, bytes]) checked against their
+   * checksum, parsed (normal form) and the objects they name looked up in
+   * `repos` (the destination first, then its core.parent chain) — see
+   * native/pull_scan.h.
+   */
+  pull_scan_dirtrees(repos: string[], modes: string[], items: Array<[string, Buffer]>): Promise<PullScanResult[]>;
 }
+
+/** One dirtree of pull_scan_dirtrees(). */
+export type PullScanResult =
+  | { missing: string; dirs: string; present: Uint8Array }
+  | { actual: string }
+  | { invalid: true };
 
 let cached: NativeBinding | undefined;
 

@@ -10,6 +10,7 @@
 #include "fsutil.h"
 #include "lock.h"
 #include "objects.h"
+#include "pull_scan.h"
 #include "pull_store.h"
 #include "repo_batch.h"
 #include "xattr.h"
@@ -51,6 +52,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"objects_unlink_batch", ObjectsUnlinkBatch},
       {"content_store_filez", ContentStoreFilez},
       {"content_store_filez_batch", ContentStoreFilezBatch},
+      {"pull_scan_dirtrees", PullScanDirtrees},
   };
   for (const Entry& e : kExports) {
     exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));

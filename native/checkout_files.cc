@@ -108,6 +108,15 @@ class CheckoutFilesWorker : public PromiseWorker {
     const std::string name(list_->name(i));
     std::string dest = dir + "/" + name;
     cur_index_hint_ = i;
+    // Archive -U with a cache: an entry there is this object's content,
+    // already given its mode, and is linked as it is (as ostree links any
+    // entry it finds). Trying it first saves opening the object for its
+    // header; a miss (no entry, a symlink, an existing destination...) takes
+    // the full path below.
+    if (cache_ && linkat(cache_->objfd(), CacheRel(csums_.data() + 64 * i).c_str(), dfd, name.c_str(), 0) == 0) {
+      linked_++;
+      return true;
+    }
     ContentObject o;
     LoadStatus st = reader_->Load(list_->csums.data() + 64 * i, &o, &obj_error_);
     if (st == LoadStatus::kMissing) return Fail(i, kMissing);
@@ -206,21 +215,23 @@ class CheckoutFilesWorker : public PromiseWorker {
     return true;
   }
 
-  // Archive, -U: hardlink from uncompressed-objects-cache/XX/rest.file,
-  // decompressing into the cache first when it isn't there.
-  bool CacheLink(ContentObject& o, const char* csum, int dfd, const std::string& name,
-                 const std::string& dest) {
+  // "XX/rest.file": the object's name in uncompressed-objects-cache.
+  static std::string CacheRel(const char* csum) {
     std::string rel;
+    rel.reserve(70);
     rel.append(csum, 2);
     rel.push_back('/');
     rel.append(csum + 2, 62);
     rel += ".file";
-    // Usually it is there: link straight away. Any failure takes the full
-    // path below (fill the cache if missing, existing destinations, fallbacks).
-    if (linkat(cache_->objfd(), rel.c_str(), dfd, name.c_str(), 0) == 0) {
-      linked_++;
-      return true;
-    }
+    return rel;
+  }
+
+  // Archive, -U: hardlink from uncompressed-objects-cache/XX/rest.file,
+  // decompressing into the cache first when it isn't there.
+  bool CacheLink(ContentObject& o, const char* csum, int dfd, const std::string& name,
+                 const std::string& dest) {
+    // One() has tried to link the entry already.
+    std::string rel = CacheRel(csum);
     std::string full = cache_->ObjPath(rel);
     struct stat st;
     if (fstatat(cache_->objfd(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {

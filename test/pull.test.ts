@@ -211,6 +211,36 @@ describe.skipIf(SKIP_INTEROP)('pull over HTTP (interop with ostree 2022.7)', () 
       }
     });
 
+    it('a flipped byte in a subdirectory\'s dirtree: the same error as ostree names the same object; nothing of it lands', async () => {
+      const bad = path.join(dir, 'srv-flip-subtree');
+      cpSync(srv, bad, { recursive: true });
+      const tip = ok(ostree([`--repo=${bad}`, 'rev-parse', 'main']));
+      const deeper = ok(ostree([`--repo=${bad}`, 'ls', '-C', '-d', tip, '/sub/deeper'])).split(/\s+/)[4];
+      const victim = path.join(bad, 'objects', deeper.slice(0, 2), `${deeper.slice(2)}.dirtree`);
+      const b = readFileSync(victim);
+      b[0] ^= 1;
+      writeFileSync(victim, b);
+      const s = await serveRepo(bad);
+      try {
+        const theirs = initClient(dir, 'flip-subtree-theirs', s.url, { noGpg: true });
+        const r = await ostreeA([`--repo=${theirs}`, 'pull', 'origin', 'main']);
+        expect(r.status).not.toBe(0);
+        const mine = initClient(dir, 'flip-subtree', s.url, { noGpg: true });
+        const err = await pullCode(pull(await Repo.open(mine), { remote: 'origin', refs: ['main'] }));
+        expect(err.code).toBe('OSTREE_CORRUPT_OBJECT');
+        const expected = /Corrupted dirtree object; checksum expected='([0-9a-f]{64})' actual='([0-9a-f]{64})'/;
+        const m = expected.exec(r.stderr);
+        expect(m, r.stderr).not.toBeNull();
+        expect(m![1]).toBe(deeper);
+        expect(err.message).toContain(m![0]);
+        expect(existsSync(path.join(mine, 'refs', 'remotes', 'origin', 'main'))).toBe(false);
+        expect(existsSync(victim.replace(bad, mine))).toBe(false);
+        expect(ostree([`--repo=${mine}`, 'fsck']).status).toBe(0);
+      } finally {
+        await s.close();
+      }
+    });
+
     it('a signature by another key, and no signature: OSTREE_GPG_VERIFY_FAILED before anything is written', async () => {
       const other = path.join(dir, 'srv-other');
       ok(ostree([`--repo=${other}`, 'init', '--mode=archive']));

@@ -41,6 +41,8 @@ import { fetcherOptionsFromRemote } from './fetcher';
 import { HttpSource, LocalSource, PullSource } from './source';
 import { withPullTransaction, checkContentMode, importContentFromRepo } from './common';
 import { SummaryCache, CacheValidators } from './summary-cache';
+import { native, NativeBinding } from '../binding';
+import { repoChain } from '../traverse';
 
 /** Verified small content objects are written in batches of this many... */
 const CONTENT_BATCH = 128;
@@ -830,11 +832,38 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       }
     };
 
-    const scanDirMeta = async (checksum: string) => {
+    /**
+     * Downloaded dirtrees are checked, parsed and their objects looked up in
+     * native batches: the dirtrees that arrive within one turn of the event
+     * loop go together (resolves null when the addon can't, e.g. an old build).
+     */
+    type NativeScan = Awaited<ReturnType<NativeBinding['pull_scan_dirtrees']>>[number];
+    let scanQ: Array<{ checksum: string; bytes: Buffer; done: (r: NativeScan | null) => void; fail: (e: unknown) => void }> = [];
+    const chainPaths = repoChain(repo).map((r) => r.path);
+    const chainModes = repoChain(repo).map((r) => r.mode);
+    const runScans = () => {
+      const batch = scanQ;
+      scanQ = [];
+      const n = native();
+      if (typeof n.pull_scan_dirtrees !== 'function') {
+        for (const b of batch) b.done(null);
+        return;
+      }
+      n.pull_scan_dirtrees(chainPaths, chainModes, batch.map((b) => [b.checksum, b.bytes] as [string, Buffer])).then(
+        (res) => batch.forEach((b, i) => b.done(res[i])),
+        (err) => batch.forEach((b) => b.fail(err)),
+      );
+    };
+    const scanNative = (checksum: string, bytes: Buffer) =>
+      new Promise<NativeScan | null>((done, fail) => {
+        if (scanQ.push({ checksum, bytes, done, fail }) === 1) setImmediate(runScans);
+      });
+
+    const scanDirMeta = async (checksum: string, knownMissing = false) => {
       if (seenMeta.has(checksum + '.dirmeta')) return;
       seenMeta.add(checksum + '.dirmeta');
       st.scanned++;
-      if (await haveObject(ObjectType.DirMeta, checksum)) return;
+      if (!knownMissing && (await haveObject(ObjectType.DirMeta, checksum))) return;
       throwAborted(signal);
       const bytes = (await getMetadata(ObjectType.DirMeta, checksum)) as Buffer;
       checkMeta(bytes, checksum, 'dirmeta');
@@ -853,19 +882,48 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
      * .commitpartial marker, and the walk of a commit so marked (`full`)
      * checks every object below its root again.
      */
-    const scanDirTree = async (checksum: string, dirPath: string, full: boolean) => {
+    const scanDirTree = async (checksum: string, dirPath: string, full: boolean, knownMissing = false) => {
       const inside = subpaths.length === 0 || subpaths.some((d) => dirPath === d || dirPath.startsWith(d + '/'));
       const key = `${checksum}.dirtree${inside ? '' : ':' + dirPath}${full ? '!' : ''}`;
       if (seenMeta.has(key)) return;
       seenMeta.add(key);
       throwAborted(signal);
       st.scanned++;
-      const have = await haveObject(ObjectType.DirTree, checksum);
+      const have = !knownMissing && (await haveObject(ObjectType.DirTree, checksum));
       if (have && !full) return;
       let bytes = have ? await repo.loadMetadata(ObjectType.DirTree, checksum, { allowNoent: true }) : null;
       const fetched = bytes === null;
       if (!bytes) {
         bytes = (await getMetadata(ObjectType.DirTree, checksum)) as Buffer;
+        if (!full && subpaths.length === 0) {
+          // The common case: checked, parsed and its objects looked up natively.
+          const r = await scanNative(checksum, bytes);
+          if (r && !('invalid' in r)) {
+            if ('actual' in r) {
+              throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Corrupted dirtree object; checksum expected='${checksum}' actual='${r.actual}'`, { data: { checksum, type: 'dirtree' } });
+            }
+            queueMeta(ObjectType.DirTree, bytes, checksum);
+            for (let o = 0; o < r.missing.length; o += 64) queueContent(r.missing.slice(o, o + 64), true);
+            for (let k = 0, o = 0; k < r.present.length; k++, o += 128) {
+              const sub = r.dirs.slice(o, o + 64);
+              const meta = r.dirs.slice(o + 64, o + 128);
+              if (!seenMeta.has(meta + '.dirmeta')) {
+                if (r.present[k] & 2) {
+                  seenMeta.add(meta + '.dirmeta');
+                  st.scanned++;
+                } else spawn(() => scanDirMeta(meta, true));
+              }
+              if (r.present[k] & 1) {
+                if (!seenMeta.has(sub + '.dirtree')) {
+                  seenMeta.add(sub + '.dirtree');
+                  st.scanned++;
+                }
+              } else spawn(() => scanDirTree(sub, '', false, true));
+            }
+            return;
+          }
+          // Not in normal form (or no native walk): the generic decoder below has the last word.
+        }
         checkMeta(bytes, checksum, 'dirtree');
       }
       const tree = parseDirTree(bytes);
@@ -891,16 +949,19 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       }
     };
 
-    const queueContent = (checksum: string) => {
+    /** Content checksums a native scan found missing just now: fetched without another existence check. */
+    const checkedMissing = new Set<string>();
+    const queueContent = (checksum: string, knownMissing = false) => {
       if (seenContent.has(checksum)) return;
       seenContent.add(checksum);
-      if (presentNow(ObjectType.File, checksum)) return;
+      if (knownMissing) checkedMissing.add(checksum);
+      else if (presentNow(ObjectType.File, checksum)) return;
       contentQ.push(checksum);
       pumpContent();
     };
 
     const fetchContent = async (checksum: string) => {
-      if (await haveObject(ObjectType.File, checksum)) return;
+      if (!checkedMissing.delete(checksum) && (await haveObject(ObjectType.File, checksum))) return;
       throwAborted(signal);
       // A local cache repo that has it: imported (re-checksummed and written as a new copy).
       for (const c of localcache) {

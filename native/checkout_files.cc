@@ -113,7 +113,7 @@ class CheckoutFilesWorker : public PromiseWorker {
     // entry it finds). Trying it first saves opening the object for its
     // header; a miss (no entry, a symlink, an existing destination...) takes
     // the full path below.
-    if (cache_ && linkat(cache_->objfd(), CacheRel(csums_.data() + 64 * i).c_str(), dfd, name.c_str(), 0) == 0) {
+    if (cache_ && linkat(cache_->objfd(), CacheRel(list_->csums.data() + 64 * i).c_str(), dfd, name.c_str(), 0) == 0) {
       linked_++;
       return true;
     }

@@ -110,10 +110,11 @@ class CheckoutFilesWorker : public PromiseWorker {
     cur_index_hint_ = i;
     // Archive -U with a cache: an entry there is this object's content,
     // already given its mode, and is linked as it is (as ostree links any
-    // entry it finds). Trying it first saves opening the object for its
-    // header; a miss (no entry, a symlink, an existing destination...) takes
-    // the full path below.
-    if (cache_ && linkat(cache_->objfd(), CacheRel(list_->csums.data() + 64 * i).c_str(), dfd, name.c_str(), 0) == 0) {
+    // entry it finds). When the object is in an archive store, the entry is
+    // tried first, which saves opening the object for its header; a miss (no
+    // entry, a symlink, an existing destination...) takes the full path below.
+    if (cache_ && InArchiveStore(list_->csums.data() + 64 * i) &&
+        linkat(cache_->objfd(), CacheRel(list_->csums.data() + 64 * i).c_str(), dfd, name.c_str(), 0) == 0) {
       linked_++;
       return true;
     }
@@ -213,6 +214,19 @@ class CheckoutFilesWorker : public PromiseWorker {
     }
     if (placed) copied_++;
     return true;
+  }
+
+  // Whether the first store that has the object is an archive one (a
+  // missing object is left to the full path, which reports it).
+  bool InArchiveStore(const char* csum) {
+    for (const ObjectDir& s : stores_) {
+      if (!s.objfd.ok()) continue;
+      struct stat st;
+      if (fstatat(s.objfd.get(), s.Rel(csum).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        return s.mode == RepoMode::kArchive;
+      }
+    }
+    return false;
   }
 
   // "XX/rest.file": the object's name in uncompressed-objects-cache.

@@ -59,7 +59,7 @@ class CheckoutFilesWorker : public PromiseWorker {
       cache_.reset(new ObjectStore(o_.cache, o_.cache_tmp, o_.cache_fsync));
       if (!cache_->Open(&error_)) return;
     }
-    reader_.reset(new ObjectReader(&stores_, !o_.user_mode));
+    reader_.reset(new ObjectReader(&stores_, !o_.user_mode, /*lazy_open=*/true));
     uint32_t cur = UINT32_MAX;
     Fd dirfd;
     const CheckoutFileList& l = *list_;

@@ -77,13 +77,16 @@ class Inflater {
 class ObjectReader {
  public:
   // stores must be opened; `want_xattrs`: read the object's xattrs too.
-  ObjectReader(std::vector<ObjectDir>* stores, bool want_xattrs)
-      : stores_(stores), want_xattrs_(want_xattrs) {}
+  // `lazy_open`: bare-user objects are looked at by path (fstatat and
+  // lgetxattr) and opened only when their payload is read (OpenPayload), for
+  // callers that mostly don't read it (a hardlink checkout).
+  ObjectReader(std::vector<ObjectDir>* stores, bool want_xattrs, bool lazy_open = false)
+      : stores_(stores), want_xattrs_(want_xattrs), lazy_open_(lazy_open) {}
 
   // Opens object `csum` (64 hex chars) from the first store that has it.
   LoadStatus Load(const char* csum, ContentObject* out, SysError* err);
 
-  // Opens the payload of a bare object for reading if Load didn't.
+  // Opens the payload of a bare or bare-user object for reading if Load didn't.
   bool OpenPayload(ContentObject* o, SysError* err);
 
   // Streams the payload into sink(data, len); for archive objects this
@@ -98,6 +101,7 @@ class ObjectReader {
   LoadStatus LoadFrom(int store, const char* csum, ContentObject* out, SysError* err);
   std::vector<ObjectDir>* stores_;
   bool want_xattrs_;
+  bool lazy_open_;
   Inflater inflater_;
   std::vector<char> buf_ = std::vector<char>(256 * 1024);
 };

@@ -134,5 +134,37 @@ bool Xattrs(Napi::Env env, Napi::Value v, const char* what, XattrList* out,
   return true;
 }
 
+bool IsHex64(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+bool ChecksumBuffers(Napi::Env env, Napi::Value v, const char* what,
+                     std::vector<std::string>* sums,
+                     std::vector<Napi::Buffer<char>>* bufs) {
+  if (!v.IsArray()) return ThrowType(env, std::string(what) + " must be an array of [checksum, Buffer]");
+  Napi::Array items = v.As<Napi::Array>();
+  sums->reserve(items.Length());
+  bufs->reserve(items.Length());
+  for (uint32_t i = 0; i < items.Length(); i++) {
+    Napi::Value it = items.Get(i);
+    if (!it.IsArray() || it.As<Napi::Array>().Length() != 2) {
+      return ThrowType(env, std::string(what) + " must be an array of [checksum, Buffer]");
+    }
+    Napi::Array pair = it.As<Napi::Array>();
+    std::string csum;
+    if (!String(env, pair.Get(0u), "checksum", &csum)) return false;
+    Napi::Value b = pair.Get(1u);
+    if (!b.IsBuffer()) return ThrowType(env, "data must be a Buffer");
+    if (!IsHex64(csum)) return ThrowType(env, "checksum must be 64 lowercase hex characters");
+    sums->push_back(std::move(csum));
+    bufs->push_back(b.As<Napi::Buffer<char>>());
+  }
+  return true;
+}
+
 }  // namespace args
 }  // namespace ostree

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "xattr.h"
 
@@ -32,6 +33,15 @@ bool Bool(Napi::Env env, Napi::Value v, const char* what, bool dflt, bool* out);
 // Array<[string, Buffer]>; `*present` tells whether it was given at all.
 bool Xattrs(Napi::Env env, Napi::Value v, const char* what, XattrList* out,
             bool* present);
+
+// 64 lowercase hex characters (a checksum).
+bool IsHex64(const std::string& s);
+
+// Array<[checksum, Buffer]>: the checksums (64 lowercase hex each) and the
+// Buffers themselves (not copied: the caller keeps them referenced).
+bool ChecksumBuffers(Napi::Env env, Napi::Value v, const char* what,
+                     std::vector<std::string>* sums,
+                     std::vector<Napi::Buffer<char>>* bufs);
 
 // obj[key], or undefined when `obj` is not an object. Returns false if the
 // property access threw.

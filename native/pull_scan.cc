@@ -31,13 +31,6 @@ void AppendHex(const std::string& raw, std::string* out) {
   }
 }
 
-bool IsLowerHex64(const std::string& s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
 
 struct Store {
   std::string objects;  // REPO/objects
@@ -198,29 +191,9 @@ Napi::Value PullScanDirtrees(const Napi::CallbackInfo& info) {
     }
     repos.push_back({std::move(path), m});
   }
-  if (!info[2].IsArray()) {
-    ThrowType(env, "items must be an array of [checksum, Buffer]");
-    return env.Undefined();
-  }
-  Napi::Array items = info[2].As<Napi::Array>();
   std::vector<std::string> sums;
   std::vector<Napi::Buffer<char>> bufs;
-  for (uint32_t i = 0; i < items.Length(); i++) {
-    Napi::Value it = items.Get(i);
-    if (!it.IsArray() || it.As<Napi::Array>().Length() != 2 || !it.As<Napi::Array>().Get(1u).IsBuffer()) {
-      ThrowType(env, "items must be an array of [checksum, Buffer]");
-      return env.Undefined();
-    }
-    Napi::Array pair = it.As<Napi::Array>();
-    std::string csum;
-    if (!args::String(env, pair.Get(0u), "checksum", &csum)) return env.Undefined();
-    if (!IsLowerHex64(csum)) {
-      ThrowType(env, "checksum must be 64 lowercase hex characters");
-      return env.Undefined();
-    }
-    sums.push_back(std::move(csum));
-    bufs.push_back(pair.Get(1u).As<Napi::Buffer<char>>());
-  }
+  if (!args::ChecksumBuffers(env, info[2], "items", &sums, &bufs)) return env.Undefined();
   return PromiseWorker::Start(new ScanWorker(env, std::move(repos), std::move(sums), std::move(bufs)));
 }
 

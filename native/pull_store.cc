@@ -352,13 +352,6 @@ class StoreFilezBatchWorker : public PromiseWorker {
   std::vector<FilezResult> results_;
 };
 
-bool IsHex64(const std::string& s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -382,7 +375,7 @@ Napi::Value ContentStoreFilez(const Napi::CallbackInfo& info) {
     ThrowType(env, "tmpName must be a plain file name in the repository's tmp/");
     return env.Undefined();
   }
-  if (!IsHex64(csum)) {
+  if (!args::IsHex64(csum)) {
     ThrowType(env, "checksum must be 64 lowercase hex characters");
     return env.Undefined();
   }
@@ -416,36 +409,9 @@ Napi::Value ContentStoreFilezBatch(const Napi::CallbackInfo& info) {
     ThrowType(env, "Invalid repository mode '" + mode + "'");
     return env.Undefined();
   }
-  if (!info[2].IsArray()) {
-    ThrowType(env, "items must be an array of [checksum, Buffer]");
-    return env.Undefined();
-  }
-  Napi::Array items = info[2].As<Napi::Array>();
   std::vector<std::string> sums;
   std::vector<Napi::Buffer<char>> bufs;
-  sums.reserve(items.Length());
-  bufs.reserve(items.Length());
-  for (uint32_t i = 0; i < items.Length(); i++) {
-    Napi::Value it = items.Get(i);
-    if (!it.IsArray() || it.As<Napi::Array>().Length() != 2) {
-      ThrowType(env, "items must be an array of [checksum, Buffer]");
-      return env.Undefined();
-    }
-    Napi::Array pair = it.As<Napi::Array>();
-    std::string csum;
-    if (!args::String(env, pair.Get(0u), "checksum", &csum)) return env.Undefined();
-    Napi::Value b = pair.Get(1u);
-    if (!b.IsBuffer()) {
-      ThrowType(env, "data must be a Buffer");
-      return env.Undefined();
-    }
-    if (!IsHex64(csum)) {
-      ThrowType(env, "checksum must be 64 lowercase hex characters");
-      return env.Undefined();
-    }
-    sums.push_back(std::move(csum));
-    bufs.push_back(b.As<Napi::Buffer<char>>());
-  }
+  if (!args::ChecksumBuffers(env, info[2], "items", &sums, &bufs)) return env.Undefined();
   Napi::Value opts, v;
   bool fsync = false, user_only = false;
   if (!args::Options(env, info[3], "opts", &opts) || !args::Prop(env, opts, "fsync", &v) ||

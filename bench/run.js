@@ -44,7 +44,7 @@ function parseOptions(argv) {
   const o = {
     only: null,
     runs: null,
-    files: [10000],
+    files: [10000, 100000],
     seed: '1',
     corpora: ['debian', 'synth'],
     scale: false,
@@ -818,6 +818,31 @@ function renderResults(results, corpora) {
   return lines.join('\n');
 }
 
+/**
+ * Issue 5 sets its targets on "the large corpus": the largest synthetic tree
+ * of the run (or the largest corpus at all when no synthetic one ran). Every
+ * target scenario's ratio on that corpus, with ok/MISS; the tables above keep
+ * the smaller corpora, where a CLI process's fixed start-up weighs more.
+ */
+function renderTargets(results, corpora) {
+  const sized = corpora.filter((c) => !c.skipped && c.files);
+  const synth = sized.filter((c) => c.name.startsWith('synth-'));
+  const pool = synth.length ? synth : sized;
+  if (!pool.length) return '';
+  const large = pool.reduce((a, b) => (b.files > a.files ? b : a));
+  const rows = [['target (issue 5)', 'corpus', 'ratio', 'target', '']];
+  for (const r of results) {
+    if (r.status !== 'ok') continue;
+    if (r.scenario === 'startup' && r.vsNode) rows.push(['startup vs `node -e 0`', '-', fmtRatio(r.vsNode.wall), '≤1.3', r.vsNode.wall <= 1.3 ? 'ok' : 'MISS']);
+    else if (r.scenario === 'checksum' && r.gbPerSecond) rows.push(['checksum GB/s', '-', r.gbPerSecond.ours.toFixed(2), '≥1.5', r.gbPerSecond.ours >= 1.5 ? 'ok' : 'MISS']);
+    else if (r.target && r.corpus === large.name && r.ratio && r.ratio.wall != null) {
+      rows.push([r.scenario, large.name, fmtRatio(r.ratio.wall), `≤${r.target}`, r.ratio.wall <= r.target ? 'ok' : 'MISS']);
+    }
+  }
+  if (rows.length === 1) return '';
+  return `\ntargets on the large corpus (${large.name}, ${large.files} files):\n${table(rows)}`;
+}
+
 /** The scenarios --scale runs at each size: a commit, then checkout and fsck of what ostree committed. */
 const SCALE_SCENARIOS = ['commit-bare-user', 'checkout-bare-user', 'fsck-bare-user'];
 
@@ -987,6 +1012,7 @@ function main() {
     `machine: ${env.machine.cpu}, ${env.machine.cores} cores, ${(env.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB; kernel ${os.release()}; fs ${env.filesystem.statType} (${(env.filesystem.findmnt || '').split(' ')[0]}); node ${env.node}; ostree ${env.ostree}; commit ${env.git.commit?.slice(0, 10)}${env.git.dirty ? '+dirty' : ''}`,
     `medians; ratio = ours/ostree (lower is better); warm page cache`,
     renderResults(results, corpora),
+    renderTargets(results, corpora),
     scale.length ? renderScale(scale) : '',
     `\nJSON: ${path.relative(process.cwd(), opts.out)}`,
   ].join('\n');

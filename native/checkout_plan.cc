@@ -88,19 +88,7 @@ bool ReadDirTree(const std::vector<Fd>& stores, const char* raw, DirTreeEntries*
     Fd f(fd);
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return false;
-    data.resize(static_cast<size_t>(st.st_size));
-    size_t got = 0;
-    for (;;) {
-      if (got == data.size()) data.resize(data.size() + 4096);
-      ssize_t n = read(fd, &data[got], data.size() - got);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return false;
-      }
-      if (n == 0) break;
-      got += static_cast<size_t>(n);
-    }
-    data.resize(got);
+    if (!ReadToEnd(fd, static_cast<size_t>(st.st_size), &data)) return false;
     found = true;
     break;
   }

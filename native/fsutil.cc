@@ -171,6 +171,23 @@ bool CopyFdContents(int src_fd, int dst_fd, const std::string& src_path,
   return CopyReadWrite(src_fd, dst_fd, src_path, dst_path, err);
 }
 
+bool ReadToEnd(int fd, size_t size_hint, std::string* out) {
+  out->resize(size_hint);
+  size_t got = 0;
+  for (;;) {
+    if (got == out->size()) out->resize(out->size() + 4096);
+    ssize_t n = read(fd, &(*out)[got], out->size() - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  out->resize(got);
+  return true;
+}
+
 bool ReadLink(const std::string& path, std::string* target, SysError* err) {
   std::vector<char> buf(256);
   for (;;) {

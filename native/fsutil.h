@@ -62,6 +62,11 @@ bool WriteAll(int fd, const char* data, size_t size, const std::string& path,
 bool CopyFdContents(int src_fd, int dst_fd, const std::string& src_path,
                     const std::string& dst_path, SysError* err);
 
+// Reads `fd` from its current offset to the end into `out`, starting with a
+// buffer of `size_hint` bytes (its st_size, say). On a read error: false with
+// errno set (no SysError: callers word the failure themselves).
+bool ReadToEnd(int fd, size_t size_hint, std::string* out);
+
 // Reads the symlink target of `path`.
 bool ReadLink(const std::string& path, std::string* target, SysError* err);
 

@@ -101,21 +101,10 @@ class MetaReadWorker : public PromiseWorker {
           error_.Set(errno, "fstat", repos_[s] + "/objects/" + rels_[i]);
           return;
         }
-        std::string& d = data_[i];
-        d.resize(static_cast<size_t>(st.st_size));
-        size_t got = 0;
-        for (;;) {
-          if (got == d.size()) d.resize(d.size() + 4096);
-          ssize_t n = read(fd, &d[got], d.size() - got);
-          if (n < 0) {
-            if (errno == EINTR) continue;
-            error_.Set(errno, "read", repos_[s] + "/objects/" + rels_[i]);
-            return;
-          }
-          if (n == 0) break;
-          got += static_cast<size_t>(n);
+        if (!ReadToEnd(fd, static_cast<size_t>(st.st_size), &data_[i])) {
+          error_.Set(errno, "read", repos_[s] + "/objects/" + rels_[i]);
+          return;
         }
-        d.resize(got);
         where_[i] = static_cast<int32_t>(s);
       }
       if (dirtree_ && where_[i] >= 0) valid_[i] = ParseDirTree(data_[i], &entries) ? 1 : 0;

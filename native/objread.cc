@@ -118,30 +118,40 @@ LoadStatus ObjectReader::LoadFrom(int store, const char* csum, ContentObject* o,
     return LoadStatus::kOk;
   }
 
+  // bare-user: the object's metadata from user.ostreemeta, through `fd` or
+  // (fd < 0) by path.
+  auto user_meta = [&](int fd) {
+    std::string meta;
+    bool found = false;
+    if (!ReadXattr(s.Full(o->rel), fd, "user.ostreemeta", &meta, &found, err)) return false;
+    if (!found) {
+      fail(ENODATA, "fgetxattr", "Unable to read file metadata (user.ostreemeta missing)");
+      return false;
+    }
+    if (!ParseOstreeMeta(meta, &o->uid, &o->gid, &o->mode, &o->xattrs)) {
+      fail(EINVAL, "fgetxattr", "invalid user.ostreemeta xattr");
+      return false;
+    }
+    if (!want_xattrs_) o->xattrs.clear();
+    return true;
+  };
+  bool have_meta = false;
   if (s.mode == RepoMode::kBareUser && lazy_open_) {
     // By path: two syscalls instead of open, fgetxattr, fstat and close. A
-    // symlink is still read through an fd; anything but a regular file takes
-    // the path below, which reports it as before.
+    // symlink's target is still read through an fd; anything but a regular
+    // file takes the path below, which reports it as before.
     struct stat st;
     if (fstatat(dfd, o->rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
       if (errno == ENOENT) return LoadStatus::kMissing;
       return fail(errno, "open");
     }
     if (S_ISREG(st.st_mode)) {
-      std::string meta;
-      bool found = false;
-      if (!ReadXattr(s.Full(o->rel), -1, "user.ostreemeta", &meta, &found, err)) return LoadStatus::kError;
-      if (!found) return fail(ENODATA, "fgetxattr", "Unable to read file metadata (user.ostreemeta missing)");
-      if (!ParseOstreeMeta(meta, &o->uid, &o->gid, &o->mode, &o->xattrs)) {
-        return fail(EINVAL, "fgetxattr", "invalid user.ostreemeta xattr");
-      }
-      if (!want_xattrs_) o->xattrs.clear();
+      if (!user_meta(-1)) return LoadStatus::kError;
       if (!S_ISLNK(o->mode)) {
         o->size = static_cast<uint64_t>(st.st_size);
         return LoadStatus::kOk;
       }
-      o->uid = o->gid = o->mode = 0;
-      o->xattrs.clear();
+      have_meta = true;
     }
   }
   int fd = openat(dfd, o->rel.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
@@ -151,14 +161,7 @@ LoadStatus ObjectReader::LoadFrom(int store, const char* csum, ContentObject* o,
   }
   o->fd.Reset(fd);
   if (s.mode == RepoMode::kBareUser) {
-    std::string meta;
-    bool found = false;
-    if (!ReadXattr(s.Full(o->rel), fd, "user.ostreemeta", &meta, &found, err)) return LoadStatus::kError;
-    if (!found) return fail(ENODATA, "fgetxattr", "Unable to read file metadata (user.ostreemeta missing)");
-    if (!ParseOstreeMeta(meta, &o->uid, &o->gid, &o->mode, &o->xattrs)) {
-      return fail(EINVAL, "fgetxattr", "invalid user.ostreemeta xattr");
-    }
-    if (!want_xattrs_) o->xattrs.clear();
+    if (!have_meta && !user_meta(fd)) return LoadStatus::kError;
     if (S_ISLNK(o->mode)) {
       o->is_symlink = true;
       std::string data;

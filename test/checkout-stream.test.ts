@@ -251,3 +251,28 @@ describe('checkout_plan_next', () => {
     ]);
   });
 });
+
+describe('bare-user objects looked at by path (-U)', () => {
+  it('a symlink, an empty and a regular file check out as with the generic walk; an object without user.ostreemeta fails with the loader\'s error', async () => {
+    const d = tmpdir();
+    mkdirSync(`${d}/t/sub`, { recursive: true });
+    writeFileSync(`${d}/t/sub/file`, 'content\n');
+    writeFileSync(`${d}/t/empty`, '');
+    spawnSync('ln', ['-s', 'sub/file', `${d}/t/link`]);
+    const repo = await Repo.create(`${d}/r`, { mode: 'bare-user' });
+    const c = (await commit(repo, { branch: 'main', trees: [{ dir: `${d}/t` }], subject: 's', timestamp: 0n })).checksum;
+    await checkout(repo, c, `${d}/streamed`, { mode: 'user' });
+    await checkout(repo, c, `${d}/generic`, { mode: 'user', overwrite: 'union-files' });
+    expect(describeTree(`${d}/streamed`)).toEqual(describeTree(`${d}/generic`));
+    // Strip the metadata xattr off the regular file's object.
+    const cm = await repo.readCommit(c);
+    const f = await resolveSubpath(repo, cm.rootTree, cm.rootMeta, 'sub/file');
+    if (f.kind !== 'file') throw new Error('not a file');
+    const obj = repo.objectPath(f.checksum, ObjectType.File);
+    const r = spawnSync('setfattr', ['-x', 'user.ostreemeta', obj], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const want = await errorOf(repo.loadFile(f.checksum).then((o) => o.readPayload()));
+    expect(want.message).toBeTruthy();
+    expect(await errorOf(checkout(repo, c, `${d}/after`, { mode: 'user' }))).toEqual(want);
+  });
+});

@@ -20,26 +20,12 @@
 #include "checkout_files.h"
 #include "gvariant.h"
 #include "fsutil.h"
+#include "sha256.h"
 #include "worker.h"
 
 namespace ostree {
 
 namespace {
-
-void HexTo(const char* raw, char* out) {
-  static const char kDigits[] = "0123456789abcdef";
-  for (int i = 0; i < 32; i++) {
-    uint8_t b = static_cast<uint8_t>(raw[i]);
-    out[2 * i] = kDigits[b >> 4];
-    out[2 * i + 1] = kDigits[b & 15];
-  }
-}
-
-void Hex(const char* raw, std::string* out) {
-  char hex[64];
-  HexTo(raw, hex);
-  out->append(hex, 64);
-}
 
 bool Unhex(const std::string& hex, std::string* raw) {
   if (hex.size() != 64) return false;
@@ -74,7 +60,7 @@ bool OpenStores(const std::vector<std::string>& repos, std::vector<Fd>* stores, 
 // accepted by ParseDirTree.
 bool ReadDirTree(const std::vector<Fd>& stores, const char* raw, DirTreeEntries* out) {
   std::string hex;
-  Hex(raw, &hex);
+  AppendChecksumHex(raw, &hex);
   std::string rel = hex.substr(0, 2) + "/" + hex.substr(2) + ".dirtree";
   std::string data;
   bool found = false;
@@ -355,7 +341,7 @@ class PlanNextWorker : public PromiseWorker {
           list_dir = f.index;
         }
         char hex[64];
-        HexTo(e.csum.data(), hex);
+        ChecksumHexTo(e.csum.data(), hex);
         list_->Add(static_cast<uint32_t>(list_->dirs.size() - 1), e.name, hex);
         used++;
         continue;
@@ -441,12 +427,12 @@ class PlanNextWorker : public PromiseWorker {
     PlanCursor& c = *c_;
     std::shared_ptr<const DirTreeEntries> t = Load(tree);
     if (!t) {
-      Hex(tree, &need_);
+      AppendChecksumHex(tree, &need_);
       return false;
     }
     dirs_.push_back(path);
     depth_.push_back(static_cast<uint32_t>(c.stack.size()));
-    Hex(meta, &metas_);
+    AppendChecksumHex(meta, &metas_);
     c.stack.emplace_back();
     PlanCursor::Frame& f = c.stack.back();
     f.tree = std::move(t);

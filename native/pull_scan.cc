@@ -22,16 +22,6 @@ namespace ostree {
 
 namespace {
 
-const char kDigits[] = "0123456789abcdef";
-
-void AppendHex(const std::string& raw, std::string* out) {
-  for (unsigned char b : raw) {
-    out->push_back(kDigits[b >> 4]);
-    out->push_back(kDigits[b & 15]);
-  }
-}
-
-
 struct Store {
   std::string objects;  // REPO/objects
   RepoMode mode;
@@ -106,7 +96,7 @@ class ScanWorker : public PromiseWorker {
   // Whether any repo of the chain stores the object (32 raw checksum bytes).
   bool Stored(const std::string& raw, Type type, bool* found) {
     std::string stem;  // XX/REST
-    AppendHex(raw, &stem);
+    AppendChecksumHex(raw.data(), &stem);
     stem.insert(2, 1, '/');
     std::string rel;
     for (const Store& s : stores_) {
@@ -144,12 +134,12 @@ class ScanWorker : public PromiseWorker {
     bool found = false;
     for (const DirTreeEntries::File& f : t.files) {
       if (!Stored(f.csum, kFile, &found)) return false;
-      if (!found) AppendHex(f.csum, &r.missing);
+      if (!found) AppendChecksumHex(f.csum.data(), &r.missing);
     }
     r.dirs.reserve(128 * t.dirs.size());
     for (const DirTreeEntries::Dir& d : t.dirs) {
-      AppendHex(d.tree, &r.dirs);
-      AppendHex(d.meta, &r.dirs);
+      AppendChecksumHex(d.tree.data(), &r.dirs);
+      AppendChecksumHex(d.meta.data(), &r.dirs);
       char bits = 0;
       if (!Stored(d.tree, kDirTree, &found)) return false;
       if (found) bits |= 1;

@@ -28,13 +28,24 @@ std::string Sha256::FinishHex() {
       len != 32) {
     return std::string();
   }
-  static const char kHex[] = "0123456789abcdef";
   std::string hex(64, '0');
-  for (unsigned i = 0; i < 32; i++) {
-    hex[2 * i] = kHex[md[i] >> 4];
-    hex[2 * i + 1] = kHex[md[i] & 15];
-  }
+  ChecksumHexTo(reinterpret_cast<const char*>(md), &hex[0]);
   return hex;
+}
+
+void ChecksumHexTo(const char* raw, char* out) {
+  static const char kDigits[] = "0123456789abcdef";
+  for (int i = 0; i < 32; i++) {
+    uint8_t b = static_cast<uint8_t>(raw[i]);
+    out[2 * i] = kDigits[b >> 4];
+    out[2 * i + 1] = kDigits[b & 15];
+  }
+}
+
+void AppendChecksumHex(const char* raw, std::string* out) {
+  char hex[64];
+  ChecksumHexTo(raw, hex);
+  out->append(hex, 64);
 }
 
 }  // namespace ostree

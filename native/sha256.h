@@ -9,6 +9,11 @@
 
 namespace ostree {
 
+// A 32-byte checksum as 64 lowercase hex characters, written to `out`.
+void ChecksumHexTo(const char* raw, char* out);
+// The same, appended to `out`.
+void AppendChecksumHex(const char* raw, std::string* out);
+
 class Sha256 {
  public:
   Sha256();

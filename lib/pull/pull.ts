@@ -41,7 +41,7 @@ import { fetcherOptionsFromRemote } from './fetcher';
 import { HttpSource, LocalSource, PullSource } from './source';
 import { withPullTransaction, checkContentMode, importContentFromRepo } from './common';
 import { SummaryCache, CacheValidators } from './summary-cache';
-import { native, NativeBinding } from '../binding';
+import { native, PullScanResult } from '../binding';
 import { repoChain } from '../traverse';
 
 /** Verified small content objects are written in batches of this many... */
@@ -835,27 +835,24 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     /**
      * Downloaded dirtrees are checked, parsed and their objects looked up in
      * native batches: the dirtrees that arrive within one turn of the event
-     * loop go together (resolves null when the addon can't, e.g. an old build).
+     * loop go together.
      */
-    type NativeScan = Awaited<ReturnType<NativeBinding['pull_scan_dirtrees']>>[number];
-    let scanQ: Array<{ checksum: string; bytes: Buffer; done: (r: NativeScan | null) => void; fail: (e: unknown) => void }> = [];
-    const chainPaths = repoChain(repo).map((r) => r.path);
-    const chainModes = repoChain(repo).map((r) => r.mode);
+    let scanQ: Array<{ checksum: string; bytes: Buffer; done: (r: PullScanResult) => void; fail: (e: unknown) => void }> = [];
+    const chain = repoChain(repo);
+    const chainPaths = chain.map((r) => r.path);
+    const chainModes = chain.map((r) => r.mode);
     const runScans = () => {
       const batch = scanQ;
       scanQ = [];
-      const n = native();
-      if (typeof n.pull_scan_dirtrees !== 'function') {
-        for (const b of batch) b.done(null);
-        return;
-      }
-      n.pull_scan_dirtrees(chainPaths, chainModes, batch.map((b) => [b.checksum, b.bytes] as [string, Buffer])).then(
-        (res) => batch.forEach((b, i) => b.done(res[i])),
-        (err) => batch.forEach((b) => b.fail(err)),
-      );
+      native()
+        .pull_scan_dirtrees(chainPaths, chainModes, batch.map((b) => [b.checksum, b.bytes] as [string, Buffer]))
+        .then(
+          (res) => batch.forEach((b, i) => b.done(res[i])),
+          (err) => batch.forEach((b) => b.fail(err)),
+        );
     };
     const scanNative = (checksum: string, bytes: Buffer) =>
-      new Promise<NativeScan | null>((done, fail) => {
+      new Promise<PullScanResult>((done, fail) => {
         if (scanQ.push({ checksum, bytes, done, fail }) === 1) setImmediate(runScans);
       });
 
@@ -898,7 +895,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
         if (!full && subpaths.length === 0) {
           // The common case: checked, parsed and its objects looked up natively.
           const r = await scanNative(checksum, bytes);
-          if (r && !('invalid' in r)) {
+          if (!('invalid' in r)) {
             if ('actual' in r) {
               throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Corrupted dirtree object; checksum expected='${checksum}' actual='${r.actual}'`, { data: { checksum, type: 'dirtree' } });
             }
@@ -922,7 +919,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
             }
             return;
           }
-          // Not in normal form (or no native walk): the generic decoder below has the last word.
+          // Not in normal form: the generic decoder below has the last word.
         }
         checkMeta(bytes, checksum, 'dirtree');
       }

@@ -70,7 +70,7 @@ export class Transaction {
   private readonly signal?: AbortSignal;
   /** Native jobs in flight for batch writes (1 = single-threaded). */
   parallelism = 4;
-  /** Bytes content writes may still use before core.min-free-space-* would be crossed (null: unlimited). */
+  /** Blocks content writes may still take before core.min-free-space-* would be crossed (null: unlimited). */
   private budget: FreeSpaceBudget | null = null;
   stats = { metadataTotal: 0, metadataWritten: 0, contentTotal: 0, contentWritten: 0, contentCacheHits: 0, contentBytesWritten: 0 };
 
@@ -109,21 +109,40 @@ export class Transaction {
   /**
    * Content writes are refused when they would leave less free space than
    * core.min-free-space-percent / -size allow (metadata is exempt), as ostree
-   * does. Reserves `bytes` up front; `refund` gives back what was not used.
+   * does. Charges content objects of these payload sizes up front, each the
+   * whole blocks it takes (see objectBlocks), all or none: the first object
+   * that does not fit fails with ostree's message (which its content writer
+   * prefixes with "Writing content object"). Returns the blocks charged.
    */
-  reserveContent(bytes: number): void {
-    const b = this.budget;
-    if (!b || bytes <= 0) return;
-    if (bytes > b.remaining) {
-      throw new OstreeError('OSTREE_IO', `${b.setting} would be exceeded, at least ${formatSize(bytes)} requested`, {
-        data: { requested: bytes, remaining: b.remaining, setting: b.setting },
-      });
+  reserveContent(sizes: number | readonly number[]): number {
+    try {
+      return this.chargeContent(sizes);
+    } catch (err) {
+      throw withContext(CONTENT_CONTEXT, err);
     }
-    b.remaining -= bytes;
   }
 
-  private refundContent(bytes: number): void {
-    if (this.budget && bytes > 0) this.budget.remaining += bytes;
+  private chargeContent(sizes: number | readonly number[]): number {
+    const b = this.budget;
+    if (!b) return 0;
+    let blocks = 0;
+    for (const size of typeof sizes === 'number' ? [sizes] : sizes) {
+      const n = objectBlocks(size, b.blockSize);
+      if (blocks + n > b.blocks) {
+        const requested = n * b.blockSize;
+        throw new OstreeError('OSTREE_IO', `${b.setting} would be exceeded, at least ${formatSize(requested)} requested`, {
+          data: { requested, remaining: Math.max(0, b.blocks - blocks) * b.blockSize, setting: b.setting },
+        });
+      }
+      blocks += n;
+    }
+    b.blocks -= blocks;
+    return blocks;
+  }
+
+  /** Give back blocks reserveContent charged for objects that were not written. */
+  private refundContent(blocks: number): void {
+    if (this.budget && blocks > 0) this.budget.blocks += blocks;
   }
 
   /** Write a metadata object from its serialised bytes; returns its checksum. */
@@ -191,8 +210,10 @@ export class Transaction {
   /**
    * The commit engine's content path: checksum each source file and store
    * the objects the repo lacks, reading each file once (native, one pool
-   * job). `overrides` are --statoverride entries by index. Returns the
-   * content checksums in input order.
+   * job). `overrides` are --statoverride entries by index; `sizes` (the
+   * files' sizes) are charged against the free-space reserve. Returns the
+   * content checksums in input order. Errors are prefixed "Writing content
+   * object", as ostree's.
    */
   async writeContentFiles(
     paths: string[],
@@ -200,21 +221,29 @@ export class Transaction {
     overrides?: ContentModeOverride[],
     sizes?: number[],
   ): Promise<string[]> {
+    try {
+      return await this.storeContentFiles(paths, opts, overrides, sizes);
+    } catch (err) {
+      throw withContext(CONTENT_CONTEXT, err);
+    }
+  }
+
+  private async storeContentFiles(paths: string[], opts: ContentFileOptions, overrides?: ContentModeOverride[], sizes?: number[]): Promise<string[]> {
     this.checkAlive();
     if (paths.length === 0) return [];
-    let reserved = sizes ? sizes.reduce((a, b) => a + b, 0) : 0;
+    let reserved: number;
     try {
-      this.reserveContent(reserved);
+      reserved = this.chargeContent(sizes ?? []);
     } catch (err) {
       // Near the reserve, count only what the repo really lacks (as ostree
       // charges only objects it writes): checksum first, then reserve those.
       if (!sizes || overrides?.length) throw err;
       const sums = await native().checksum_files(paths, { source: 'fs', ...opts });
-      reserved = 0;
+      const missing: number[] = [];
       for (let i = 0; i < paths.length; i++) {
-        if (!(await this.repo.hasObject(ObjectType.File, sums[i].checksum, { includeParent: false }))) reserved += sizes[i];
+        if (!(await this.repo.hasObject(ObjectType.File, sums[i].checksum, { includeParent: false }))) missing.push(sizes[i]);
       }
-      this.reserveContent(reserved);
+      reserved = this.chargeContent(missing);
     }
     const mode = this.repo.mode;
     if (mode !== 'bare' && mode !== 'bare-user' && mode !== 'bare-user-only' && mode !== 'archive') {
@@ -237,7 +266,12 @@ export class Transaction {
     this.stats.contentTotal += paths.length;
     this.stats.contentWritten += r.written;
     this.stats.contentBytesWritten += r.bytesWritten;
-    this.refundContent(reserved - r.bytesWritten);
+    if (this.budget && sizes) {
+      // Objects the repo already had took no space.
+      let used = 0;
+      for (let i = 0; i < paths.length; i++) if (r.fresh[i]) used += objectBlocks(sizes[i], this.budget.blockSize);
+      this.refundContent(reserved - used);
+    }
     if (r.written) this.wroteObjects = true;
     const out: string[] = new Array(paths.length);
     for (let i = 0; i < paths.length; i++) out[i] = r.checksums.slice(i * 64, i * 64 + 64);
@@ -264,7 +298,7 @@ export class Transaction {
     if (opts.evenIfAborted) {
       if (this.done) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Transaction already finished');
     } else this.checkAlive();
-    if (!opts.reserved) this.reserveContent(sources.reduce((n, s) => n + (s.payload?.length ?? s.size ?? 0), 0));
+    if (!opts.reserved) this.reserveContent(sources.map((s) => s.payload?.length ?? s.size ?? 0));
     if (sources.length === 0) return;
     const check = () => {
       if (!opts.evenIfAborted) throwAborted(this.signal);
@@ -336,8 +370,7 @@ export class Transaction {
       check?.(header, Number(size));
       this.stats.contentTotal++;
       if (await this.repo.hasObject(ObjectType.File, expected, { includeParent: false })) return { checksum: expected, size: Number(size), written: false };
-      reserved = Number(size);
-      this.reserveContent(reserved);
+      reserved = this.reserveContent(Number(size));
       const r = await native().content_store_filez(this.repo.path, this.repo.mode, path.basename(file), expected, { fsync: this.perObjectFsync });
       if (r.status === 'corrupt') {
         if (r.message === 'checksum mismatch') {
@@ -477,16 +510,34 @@ export class Transaction {
   }
 }
 
+/** ostree's prefix for errors of a content object write (write_content_object). */
+const CONTENT_CONTEXT = 'Writing content object';
+
 interface FreeSpaceBudget {
-  remaining: number;
+  /** Blocks content objects may still take (ostree's txn.max_blocks). */
+  blocks: number;
+  /** The filesystem's block size (statfs f_bsize). */
+  blockSize: number;
   /** How the limit is configured, for the error message (ostree's wording). */
   setting: string;
 }
 
 /**
+ * The blocks a content object of `size` payload bytes is charged: what it
+ * takes on disk, rounded up to whole blocks plus one (ostree: size / f_bsize
+ * + 1), so that a thousand 100-byte files count a thousand blocks, not 100 kB.
+ */
+export function objectBlocks(size: number, blockSize: number): number {
+  return Math.floor(Math.max(0, size) / blockSize) + 1;
+}
+
+/**
  * ostree's free-space reserve: core.min-free-space-size (`<N>MB|GB|TB`) wins
  * when set and non-zero, else core.min-free-space-percent (default 3) of the
- * filesystem. Returns null when neither limits anything.
+ * filesystem. Returns null when neither limits anything. The budget is in
+ * blocks, as ostree's prepare_transaction computes it: the free blocks
+ * (f_bfree for root, else f_bavail) less the reserve's bytes divided by the
+ * block size.
  */
 export async function freeSpaceBudget(repo: Repo): Promise<FreeSpaceBudget | null> {
   const cfg = repo.config;
@@ -522,9 +573,12 @@ export async function freeSpaceBudget(repo: Repo): Promise<FreeSpaceBudget | nul
   } catch {
     return null; // statfs unsupported: no limit, as ostree when it can't tell
   }
-  const reserveBlocks = reserveBytes !== null ? Math.ceil(reserveBytes / st.bsize) : Math.floor((st.blocks * pct) / 100);
-  const remaining = st.bfree > reserveBlocks ? (st.bfree - reserveBlocks) * st.bsize : 0;
-  return { remaining, setting };
+  if (!(st.bsize > 0)) return null;
+  // The percentage is of the filesystem's bytes, as a double, truncated.
+  if (reserveBytes === null) reserveBytes = Math.floor(st.blocks * st.bsize * (pct / 100));
+  const reserveBlocks = Math.floor(reserveBytes / st.bsize);
+  const free = process.getuid?.() === 0 ? st.bfree : st.bavail;
+  return { blocks: Math.max(0, free - reserveBlocks), blockSize: st.bsize, setting };
 }
 
 /** Run `fn` inside a transaction; commits on success, aborts on error. */

@@ -128,6 +128,25 @@ describe.skipIf(mountFailure !== null || SKIP_INTEROP)(`free-space reserve on a 
     expect(results.ours.stderr).not.toContain(many);
   });
 
+  it('reads core.min-free-space-* as ostree does (a lone 0MB size, a percentage read like strtoull)', () => {
+    /** What stopped the commit: ostree's reserve message (exactly), or the filesystem filling up. */
+    const outcome = (r: RunResult) => (r.stderr.includes('would be exceeded') ? r.stderr : /No space left on device|ENOSPC/.test(r.stderr) ? 'ENOSPC' : r.stderr);
+    for (const [key, value] of [
+      ['min-free-space-size', '0MB'],
+      ['min-free-space-percent', 'abc'],
+      ['min-free-space-percent', '50%'],
+    ]) {
+      const got: Record<string, RunResult> = {};
+      for (const [name, run] of [['ostree', ostree], ['ours', ours]] as Array<[string, Run]>) {
+        const { repo } = setup(run);
+        ok(run(['config', `--repo=${repo}`, 'set', `core.${key}`, value]));
+        got[name] = commitMany(run, repo);
+      }
+      expect(got.ours.status, `${key}=${value}`).toBe(got.ostree.status);
+      expect(outcome(got.ours), `${key}=${value}`).toBe(outcome(got.ostree));
+    }
+  });
+
   it.each(['bare', 'archive'])('an HTTP pull of many small files into a %s repo stops at the reserve as ostree does; a retry after freeing space completes', async (mode) => {
     const server = await serveRepo(remoteRepo());
     try {

@@ -543,29 +543,36 @@ export async function freeSpaceBudget(repo: Repo): Promise<FreeSpaceBudget | nul
   const cfg = repo.config;
   const sizeStr = cfg.get('core', 'min-free-space-size')?.trim();
   const pctStr = cfg.get('core', 'min-free-space-percent')?.trim();
-  let reserveBytes: number | null = null;
-  let setting = '';
-  if (sizeStr) {
+  // As ostree reads them: a size that is set wins when non-zero; a percentage
+  // that is set is read like strtoull ('50%' is 50, 'abc' is 0 = no limit);
+  // 3% applies only when neither key is there (so a size of 0MB alone means no limit).
+  let mb = 0n;
+  if (sizeStr !== undefined) {
+    const invalid = (why: string) => new OstreeError('OSTREE_CONFIG', `Invalid min-free-space-size '${sizeStr}': ${why}`);
     const m = /^([0-9]+)(M|G|T)B$/.exec(sizeStr);
-    if (!m) {
-      throw new OstreeError('OSTREE_CONFIG', `Invalid min-free-space-size '${sizeStr}': It should be of the format '123MB', '123GB' or '123TB'`);
-    }
-    const mb = Number(m[1]) * 1024 ** ({ M: 0, G: 1, T: 2 } as Record<string, number>)[m[2]];
-    if (mb > 0) {
-      reserveBytes = mb * 1024 * 1024;
-      setting = `min-free-space-size ${mb}MB`;
-    }
+    if (!m) throw invalid("It should be of the format '123MB', '123GB' or '123TB'");
+    const shift = ({ M: 0n, G: 10n, T: 20n } as Record<string, bigint>)[m[2]];
+    mb = asciiStrtoull(m[1]);
+    if (shift > 0n && mb >> (64n - shift) !== 0n) throw invalid('Value was too high');
+    mb <<= shift;
   }
-  let pct = 3;
-  if (reserveBytes === null) {
-    if (pctStr !== undefined) {
-      if (!/^[0-9]+$/.test(pctStr) || Number(pctStr) > 99) {
-        throw new OstreeError('OSTREE_CONFIG', `Invalid min-free-space-percent '${pctStr}'`);
-      }
-      pct = Number(pctStr);
-    }
-    if (pct === 0) return null;
+  let pct = 0n;
+  if (pctStr !== undefined) {
+    pct = asciiStrtoull(pctStr);
+    if (pct > 99n) throw new OstreeError('OSTREE_CONFIG', `Invalid min-free-space-percent '${pctStr}'`);
+  } else if (sizeStr === undefined) {
+    pct = 3n;
+  }
+  let reserveBytes: number | null = null;
+  let setting: string;
+  if (mb > 0n) {
+    if (mb > (1n << 44n) - 1n) throw new OstreeError('OSTREE_CONFIG', `min-free-space value is greater than the maximum allowed value of ${(1n << 44n) - 1n} bytes`);
+    reserveBytes = Number(mb) * 1024 * 1024;
+    setting = `min-free-space-size ${mb}MB`;
+  } else if (pct > 0n) {
     setting = `min-free-space-percent '${pct}%'`;
+  } else {
+    return null;
   }
   let st;
   try {
@@ -575,10 +582,20 @@ export async function freeSpaceBudget(repo: Repo): Promise<FreeSpaceBudget | nul
   }
   if (!(st.bsize > 0)) return null;
   // The percentage is of the filesystem's bytes, as a double, truncated.
-  if (reserveBytes === null) reserveBytes = Math.floor(st.blocks * st.bsize * (pct / 100));
+  if (reserveBytes === null) reserveBytes = Math.floor(st.blocks * st.bsize * (Number(pct) / 100));
   const reserveBlocks = Math.floor(reserveBytes / st.bsize);
   const free = process.getuid?.() === 0 ? st.bfree : st.bavail;
   return { blocks: Math.max(0, free - reserveBlocks), blockSize: st.bsize, setting };
+}
+
+/** GLib's g_ascii_strtoull(s, NULL, 10): leading blanks, a sign, the digits that follow (none: 0); saturates; '-' wraps. */
+function asciiStrtoull(s: string): bigint {
+  const m = /^[ \t\n\v\f\r]*([+-]?)([0-9]*)/.exec(s) as RegExpExecArray;
+  if (!m[2]) return 0n;
+  const max = (1n << 64n) - 1n;
+  const v = BigInt(m[2]);
+  if (v > max) return max;
+  return m[1] === '-' ? (max + 1n - v) & max : v;
 }
 
 /** Run `fn` inside a transaction; commits on success, aborts on error. */

@@ -235,8 +235,9 @@ export class Transaction {
     try {
       reserved = this.chargeContent(sizes ?? []);
     } catch (err) {
-      // Near the reserve, count only what the repo really lacks (as ostree
-      // charges only objects it writes): checksum first, then reserve those.
+      // Near the reserve, count only what the repo really lacks (ostree since
+      // 2026.3 credits back objects it already had; 2022.7 charged them):
+      // checksum first, then reserve those.
       if (!sizes || overrides?.length) throw err;
       const sums = await native().checksum_files(paths, { source: 'fs', ...opts });
       const missing: number[] = [];

@@ -100,6 +100,8 @@ export interface ContentWriteResult {
   written: number;
   /** Payload bytes of those objects. */
   bytesWritten: number;
+  /** One byte per input path: 1 when its object was newly linked, 0 when the repo had it. */
+  fresh: Buffer;
 }
 
 /** One directory level from dirs_scan: the directory's own metadata and its entries (sorted bytewise). */

@@ -118,9 +118,14 @@ class ContentWriter {
 
   uint64_t written = 0;
   uint64_t bytes_written = 0;
+  // Whether the last Run() linked a new object (false: the repo had it).
+  bool last_written = false;
 
-  // Writes one source file; sets *csum (64 hex chars).
+  // Writes one source file; sets *csum (64 hex chars). Errors reading the
+  // source name `path`; errors writing name the object (or the repo's tmp/
+  // while its checksum is not known yet), never the source.
   bool Run(const std::string& path, const Override* ov, std::string* csum, SysError* err) {
+    last_written = false;
     FileMeta m;
     Fd fd(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     struct stat st;
@@ -208,28 +213,29 @@ class ContentWriter {
 
   // Ownership, xattrs, permissions and mtime of a regular-file object
   // (chown first: it clears suid bits; xattrs before a read-only chmod).
-  bool ApplyFileMeta(int fd, const FileMeta& m, const std::string& path, SysError* err) {
+  // `where` names the object in errors.
+  bool ApplyFileMeta(int fd, const FileMeta& m, const std::string& where, SysError* err) {
     switch (o_.mode) {
       case Mode::kArchive:
-        if (fchmod(fd, 0644) < 0) return err->Set(errno, "fchmod", path);
+        if (fchmod(fd, 0644) < 0) return err->Set(errno, "fchmod", where);
         return true;
       case Mode::kBare:
-        if (fchown(fd, m.uid, m.gid) < 0) return err->Set(errno, "fchown", path);
-        if (!m.xattrs.empty() && !WriteXattrs(path, fd, m.xattrs, err)) return false;
-        if (fchmod(fd, m.mode & 07777) < 0) return err->Set(errno, "fchmod", path);
+        if (fchown(fd, m.uid, m.gid) < 0) return err->Set(errno, "fchown", where);
+        if (!m.xattrs.empty() && !WriteXattrs(where, fd, m.xattrs, err)) return false;
+        if (fchmod(fd, m.mode & 07777) < 0) return err->Set(errno, "fchmod", where);
         break;
       case Mode::kBareUser: {
         XattrList meta{Xattr{"user.ostreemeta", BuildOstreeMeta(m.uid, m.gid, m.mode, m.xattrs)}};
-        if (!WriteXattrs(path, fd, meta, err)) return false;
+        if (!WriteXattrs(where, fd, meta, err)) return false;
         uint32_t perms = m.is_symlink ? 0644 : ((m.mode & 0775) | 0400);
-        if (fchmod(fd, perms) < 0) return err->Set(errno, "fchmod", path);
+        if (fchmod(fd, perms) < 0) return err->Set(errno, "fchmod", where);
         break;
       }
       case Mode::kBareUserOnly:
-        if (fchmod(fd, m.mode & 07777) < 0) return err->Set(errno, "fchmod", path);
+        if (fchmod(fd, m.mode & 07777) < 0) return err->Set(errno, "fchmod", where);
         break;
     }
-    return SetMtimeZero(fd, path, err);
+    return SetMtimeZero(fd, where, err);
   }
 
   bool Finish(ObjectStore::Tmp* t, const std::string& rel, uint64_t size, uint64_t disk_size,
@@ -247,6 +253,7 @@ class ContentWriter {
     } else {
       written++;
       bytes_written += size;
+      last_written = true;
     }
     return true;
   }
@@ -264,9 +271,13 @@ class ContentWriter {
                                 bare ? &m.xattrs : nullptr, &existed, err)) {
         return false;
       }
-      if (!existed) written++;
+      if (!existed) {
+        written++;
+        last_written = true;
+      }
       return true;
     }
+    const std::string where = store_.ObjPath(rel);
     ObjectStore::Tmp t;
     if (!store_.CreateTmp(&t, err)) return false;
     bool ok;
@@ -275,11 +286,11 @@ class ContentWriter {
       unsigned char prefix[8] = {0};
       PutBE32(prefix, static_cast<uint32_t>(zh.size()));
       struct iovec iov[2] = {{prefix, 8}, {&zh[0], zh.size()}};
-      ok = WriteV(t.fd.get(), iov, 2, path, err);
+      ok = WriteV(t.fd.get(), iov, 2, where, err);
     } else {  // bare-user: a regular file holding the target and a NUL
-      ok = WriteAll(t.fd.get(), m.target.c_str(), m.target.size() + 1, path, err);
+      ok = WriteAll(t.fd.get(), m.target.c_str(), m.target.size() + 1, where, err);
     }
-    if (!ok || !ApplyFileMeta(t.fd.get(), m, path, err)) {
+    if (!ok || !ApplyFileMeta(t.fd.get(), m, where, err)) {
       store_.Discard(&t);
       return false;
     }
@@ -293,6 +304,7 @@ class ContentWriter {
     if (!store_.Exists(rel, &exists, err)) return false;
     if (exists) return true;
     if (!CheckBareUserOnly(path, m, err)) return false;
+    const std::string where = store_.ObjPath(rel);
     ObjectStore::Tmp t;
     if (!store_.CreateTmp(&t, err)) return false;
     bool ok;
@@ -315,12 +327,12 @@ class ContentWriter {
         size_t zlen = zout_.size() - zs_.avail_out;
         disk = zlen;
         struct iovec iov[3] = {{prefix, 8}, {&zh[0], zh.size()}, {zout_.data(), zlen}};
-        ok = WriteV(t.fd.get(), iov, 3, path, err);
+        ok = WriteV(t.fd.get(), iov, 3, where, err);
       }
     } else {
-      ok = WriteAll(t.fd.get(), buf_.data(), size, path, err);
+      ok = WriteAll(t.fd.get(), buf_.data(), size, where, err);
     }
-    if (!ok || !ApplyFileMeta(t.fd.get(), m, path, err)) {
+    if (!ok || !ApplyFileMeta(t.fd.get(), m, where, err)) {
       store_.Discard(&t);
       return false;
     }
@@ -333,6 +345,8 @@ class ContentWriter {
     if (!CheckBareUserOnly(path, m, err)) return false;
     ObjectStore::Tmp t;
     if (!store_.CreateTmp(&t, err)) return false;
+    // Until the checksum is known the object is a temp file in the repo's tmp/.
+    const std::string tmp_where = store_.TmpPath(t);
     bool archive = o_.mode == Mode::kArchive;
     uint64_t total = 0;
     uint64_t disk = 0;
@@ -347,7 +361,7 @@ class ContentWriter {
       unsigned char prefix[8] = {0};
       PutBE32(prefix, static_cast<uint32_t>(zh.size()));
       struct iovec iov[2] = {{prefix, 8}, {&zh[0], zh.size()}};
-      if (!WriteV(t.fd.get(), iov, 2, path, err) || !InitZ(err, path)) return fail();
+      if (!WriteV(t.fd.get(), iov, 2, tmp_where, err) || !InitZ(err, path)) return fail();
       if (zout_.size() < kChunk) zout_.resize(kChunk);
     }
     // Each round: process [0, have) of buf_, then refill.
@@ -373,11 +387,11 @@ class ContentWriter {
             return fail();
           }
           size_t n = zout_.size() - zs_.avail_out;
-          if (n && !WriteAll(t.fd.get(), zout_.data(), n, path, err)) return fail();
+          if (n && !WriteAll(t.fd.get(), zout_.data(), n, tmp_where, err)) return fail();
           disk += n;
           if (flush == Z_FINISH ? r == Z_STREAM_END : zs_.avail_out != 0) break;
         }
-      } else if (have && !WriteAll(t.fd.get(), buf_.data(), have, path, err)) {
+      } else if (have && !WriteAll(t.fd.get(), buf_.data(), have, tmp_where, err)) {
         return fail();
       }
       if (eof) break;
@@ -390,7 +404,7 @@ class ContentWriter {
       unsigned char be[8];
       for (int i = 0; i < 8; i++) be[i] = static_cast<unsigned char>(total >> (8 * (7 - i)));
       if (pwrite(t.fd.get(), be, 8, 8) != 8) {
-        err->Set(errno ? errno : EIO, "pwrite", path);
+        err->Set(errno ? errno : EIO, "pwrite", tmp_where);
         return fail();
       }
     }
@@ -407,7 +421,7 @@ class ContentWriter {
       store_.Discard(&t);
       return true;
     }
-    if (!ApplyFileMeta(t.fd.get(), m, path, err)) return fail();
+    if (!ApplyFileMeta(t.fd.get(), m, store_.ObjPath(rel), err)) return fail();
     return Finish(&t, rel, total, archive ? disk : total, err);
   }
 
@@ -464,6 +478,7 @@ class ContentWorker : public PromiseWorker {
       if (oi < overrides_.size() && overrides_[oi].index == i) ov = &overrides_[oi];
       if (!w.Run(paths_[i], ov, &csum, &error_)) return;
       sums_ += csum;
+      fresh_.push_back(w.last_written ? 1 : 0);
     }
     written_ = w.written;
     bytes_ = w.bytes_written;
@@ -474,6 +489,7 @@ class ContentWorker : public PromiseWorker {
     o.Set("checksums", Napi::String::New(env, sums_));
     o.Set("written", Napi::Number::New(env, static_cast<double>(written_)));
     o.Set("bytesWritten", Napi::Number::New(env, static_cast<double>(bytes_)));
+    o.Set("fresh", Napi::Buffer<uint8_t>::Copy(env, fresh_.data(), fresh_.size()));
     return o;
   }
 
@@ -482,6 +498,7 @@ class ContentWorker : public PromiseWorker {
   ContentOptions opts_;
   std::vector<Override> overrides_;
   std::string sums_;
+  std::vector<uint8_t> fresh_;  // 1 per path whose object was newly linked
   uint64_t written_ = 0;
   uint64_t bytes_ = 0;
 };
@@ -681,7 +698,7 @@ bool PathArray(Napi::Env env, Napi::Value v, const char* what, std::vector<std::
 
 }  // namespace
 
-// content_write_batch(paths, opts, overrides?): Promise<{checksums, written, bytesWritten}>
+// content_write_batch(paths, opts, overrides?): Promise<{checksums, written, bytesWritten, fresh}>
 Napi::Value ContentWriteBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<std::string> paths;

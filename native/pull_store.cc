@@ -102,6 +102,8 @@ class FilezStorer {
     }
     r->size = zh.size;
     const std::string rel = ObjectStore::Rel(expected, mode_ == RepoMode::kArchive ? "filez" : "file");
+    // Errors writing name the object in the repo (`path` is the download).
+    const std::string where = store_.ObjPath(rel);
     const bool bare_file = !link && mode_ != RepoMode::kArchive;
 
     // Bare modes: the inflated payload goes to a new temp file while it is hashed.
@@ -114,7 +116,7 @@ class FilezStorer {
       SysError ierr;
       auto sink = [&](const char* p, size_t n) {
         if (!sha_.Update(p, n)) return ierr.Set(EIO, "sha256", path, "", "SHA-256 failed");
-        if (bare_file) return WriteAll(out.fd.get(), p, n, path, &ierr);
+        if (bare_file) return WriteAll(out.fd.get(), p, n, where, &ierr);
         return true;
       };
       bool ok = in->mem ? inflater_.RunMem(in->mem + in->pos, in->len - in->pos, zh.size, path, &ierr, sink)
@@ -143,8 +145,8 @@ class FilezStorer {
       if (in->mem) {
         // The downloaded bytes are the object.
         if (!store_.CreateTmp(&t, err)) return false;
-        if (!WriteAll(t.fd.get(), in->mem, in->len, path, err) || fchmod(t.fd.get(), 0644) < 0) {
-          if (!err->failed()) err->Set(errno, "fchmod", path);
+        if (!WriteAll(t.fd.get(), in->mem, in->len, where, err) || fchmod(t.fd.get(), 0644) < 0) {
+          if (!err->failed()) err->Set(errno, "fchmod", where);
           store_.Discard(&t);
           return false;
         }
@@ -162,8 +164,8 @@ class FilezStorer {
         if (!store_.CreateTmp(&out, err)) return false;
         std::string data = zh.symlink_target;
         data.push_back('\0');
-        if (!WriteAll(out.fd.get(), data.data(), data.size(), path, err) ||
-            !ApplyMeta(out.fd.get(), zh, path, err) || !store_.Commit(&out, rel, &existed, err)) {
+        if (!WriteAll(out.fd.get(), data.data(), data.size(), where, err) ||
+            !ApplyMeta(out.fd.get(), zh, where, err) || !store_.Commit(&out, rel, &existed, err)) {
           store_.Discard(&out);
           return false;
         }
@@ -175,7 +177,7 @@ class FilezStorer {
         }
       }
     } else {
-      if (!ApplyMeta(out.fd.get(), zh, path, err) || !store_.Commit(&out, rel, &existed, err)) {
+      if (!ApplyMeta(out.fd.get(), zh, where, err) || !store_.Commit(&out, rel, &existed, err)) {
         store_.Discard(&out);
         return false;
       }

@@ -115,6 +115,12 @@ class ObjectStore {
     return err->Set(EEXIST, "open", tmpdir_);
   }
 
+  // Where a temp file is, for error messages: its name in tmp/, or tmp/
+  // itself for an anonymous one.
+  std::string TmpPath(const Tmp& t) const {
+    return t.name.empty() ? tmpdir_ : tmpdir_ + "/" + t.name;
+  }
+
   // Drops a temp file that was not linked.
   void Discard(Tmp* t) {
     t->fd.Reset();

@@ -320,17 +320,13 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
         if (o) (overrides ??= []).push([i, o.op, o.mode]);
       });
     }
-    let sums: string[];
-    try {
-      sums = await tx.writeContentFiles(
-        batch.map((f) => f.path),
-        copts,
-        overrides,
-        batch.map((f) => f.size),
-      );
-    } catch (err) {
-      throw withContext('Writing content object', err);
-    }
+    // Errors come prefixed "Writing content object", as ostree's.
+    const sums = await tx.writeContentFiles(
+      batch.map((f) => f.path),
+      copts,
+      overrides,
+      batch.map((f) => f.size),
+    );
     for (let i = 0; i < batch.length; i++) {
       await batch[i].dir.tree.replaceFile(repo, batch[i].name, sums[i]);
       release(batch[i].dir);

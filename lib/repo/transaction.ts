@@ -70,7 +70,7 @@ export class Transaction {
   private readonly signal?: AbortSignal;
   /** Native jobs in flight for batch writes (1 = single-threaded). */
   parallelism = 4;
-  /** Bytes content writes may still use before core.min-free-space-* would be crossed (null: unlimited). */
+  /** Blocks content writes may still take before core.min-free-space-* would be crossed (null: unlimited). */
   private budget: FreeSpaceBudget | null = null;
   stats = { metadataTotal: 0, metadataWritten: 0, contentTotal: 0, contentWritten: 0, contentCacheHits: 0, contentBytesWritten: 0 };
 
@@ -109,21 +109,40 @@ export class Transaction {
   /**
    * Content writes are refused when they would leave less free space than
    * core.min-free-space-percent / -size allow (metadata is exempt), as ostree
-   * does. Reserves `bytes` up front; `refund` gives back what was not used.
+   * does. Charges content objects of these payload sizes up front, each the
+   * whole blocks it takes (see objectBlocks), all or none: the first object
+   * that does not fit fails with ostree's message (which its content writer
+   * prefixes with "Writing content object"). Returns the blocks charged.
    */
-  reserveContent(bytes: number): void {
-    const b = this.budget;
-    if (!b || bytes <= 0) return;
-    if (bytes > b.remaining) {
-      throw new OstreeError('OSTREE_IO', `${b.setting} would be exceeded, at least ${formatSize(bytes)} requested`, {
-        data: { requested: bytes, remaining: b.remaining, setting: b.setting },
-      });
+  reserveContent(sizes: number | readonly number[]): number {
+    try {
+      return this.chargeContent(sizes);
+    } catch (err) {
+      throw withContext(CONTENT_CONTEXT, err);
     }
-    b.remaining -= bytes;
   }
 
-  private refundContent(bytes: number): void {
-    if (this.budget && bytes > 0) this.budget.remaining += bytes;
+  private chargeContent(sizes: number | readonly number[]): number {
+    const b = this.budget;
+    if (!b) return 0;
+    let blocks = 0;
+    for (const size of typeof sizes === 'number' ? [sizes] : sizes) {
+      const n = objectBlocks(size, b.blockSize);
+      if (blocks + n > b.blocks) {
+        const requested = n * b.blockSize;
+        throw new OstreeError('OSTREE_IO', `${b.setting} would be exceeded, at least ${formatSize(requested)} requested`, {
+          data: { requested, remaining: Math.max(0, b.blocks - blocks) * b.blockSize, setting: b.setting },
+        });
+      }
+      blocks += n;
+    }
+    b.blocks -= blocks;
+    return blocks;
+  }
+
+  /** Give back blocks reserveContent charged for objects that were not written. */
+  private refundContent(blocks: number): void {
+    if (this.budget && blocks > 0) this.budget.blocks += blocks;
   }
 
   /** Write a metadata object from its serialised bytes; returns its checksum. */
@@ -191,8 +210,10 @@ export class Transaction {
   /**
    * The commit engine's content path: checksum each source file and store
    * the objects the repo lacks, reading each file once (native, one pool
-   * job). `overrides` are --statoverride entries by index. Returns the
-   * content checksums in input order.
+   * job). `overrides` are --statoverride entries by index; `sizes` (the
+   * files' sizes) are charged against the free-space reserve. Returns the
+   * content checksums in input order. Errors are prefixed "Writing content
+   * object", as ostree's.
    */
   async writeContentFiles(
     paths: string[],
@@ -200,21 +221,30 @@ export class Transaction {
     overrides?: ContentModeOverride[],
     sizes?: number[],
   ): Promise<string[]> {
+    try {
+      return await this.storeContentFiles(paths, opts, overrides, sizes);
+    } catch (err) {
+      throw withContext(CONTENT_CONTEXT, err);
+    }
+  }
+
+  private async storeContentFiles(paths: string[], opts: ContentFileOptions, overrides?: ContentModeOverride[], sizes?: number[]): Promise<string[]> {
     this.checkAlive();
     if (paths.length === 0) return [];
-    let reserved = sizes ? sizes.reduce((a, b) => a + b, 0) : 0;
+    let reserved: number;
     try {
-      this.reserveContent(reserved);
+      reserved = this.chargeContent(sizes ?? []);
     } catch (err) {
-      // Near the reserve, count only what the repo really lacks (as ostree
-      // charges only objects it writes): checksum first, then reserve those.
+      // Near the reserve, count only what the repo really lacks (ostree since
+      // 2026.3 credits back objects it already had; 2022.7 charged them):
+      // checksum first, then reserve those.
       if (!sizes || overrides?.length) throw err;
       const sums = await native().checksum_files(paths, { source: 'fs', ...opts });
-      reserved = 0;
+      const missing: number[] = [];
       for (let i = 0; i < paths.length; i++) {
-        if (!(await this.repo.hasObject(ObjectType.File, sums[i].checksum, { includeParent: false }))) reserved += sizes[i];
+        if (!(await this.repo.hasObject(ObjectType.File, sums[i].checksum, { includeParent: false }))) missing.push(sizes[i]);
       }
-      this.reserveContent(reserved);
+      reserved = this.chargeContent(missing);
     }
     const mode = this.repo.mode;
     if (mode !== 'bare' && mode !== 'bare-user' && mode !== 'bare-user-only' && mode !== 'archive') {
@@ -237,7 +267,12 @@ export class Transaction {
     this.stats.contentTotal += paths.length;
     this.stats.contentWritten += r.written;
     this.stats.contentBytesWritten += r.bytesWritten;
-    this.refundContent(reserved - r.bytesWritten);
+    if (this.budget && sizes) {
+      // Objects the repo already had took no space.
+      let used = 0;
+      for (let i = 0; i < paths.length; i++) if (r.fresh[i]) used += objectBlocks(sizes[i], this.budget.blockSize);
+      this.refundContent(reserved - used);
+    }
     if (r.written) this.wroteObjects = true;
     const out: string[] = new Array(paths.length);
     for (let i = 0; i < paths.length; i++) out[i] = r.checksums.slice(i * 64, i * 64 + 64);
@@ -264,7 +299,7 @@ export class Transaction {
     if (opts.evenIfAborted) {
       if (this.done) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Transaction already finished');
     } else this.checkAlive();
-    if (!opts.reserved) this.reserveContent(sources.reduce((n, s) => n + (s.payload?.length ?? s.size ?? 0), 0));
+    if (!opts.reserved) this.reserveContent(sources.map((s) => s.payload?.length ?? s.size ?? 0));
     if (sources.length === 0) return;
     const check = () => {
       if (!opts.evenIfAborted) throwAborted(this.signal);
@@ -336,8 +371,7 @@ export class Transaction {
       check?.(header, Number(size));
       this.stats.contentTotal++;
       if (await this.repo.hasObject(ObjectType.File, expected, { includeParent: false })) return { checksum: expected, size: Number(size), written: false };
-      reserved = Number(size);
-      this.reserveContent(reserved);
+      reserved = this.reserveContent(Number(size));
       const r = await native().content_store_filez(this.repo.path, this.repo.mode, path.basename(file), expected, { fsync: this.perObjectFsync });
       if (r.status === 'corrupt') {
         if (r.message === 'checksum mismatch') {
@@ -477,44 +511,69 @@ export class Transaction {
   }
 }
 
+/** ostree's prefix for errors of a content object write (write_content_object). */
+const CONTENT_CONTEXT = 'Writing content object';
+
 interface FreeSpaceBudget {
-  remaining: number;
+  /** Blocks content objects may still take (ostree's txn.max_blocks). */
+  blocks: number;
+  /** The filesystem's block size (statfs f_bsize). */
+  blockSize: number;
   /** How the limit is configured, for the error message (ostree's wording). */
   setting: string;
 }
 
 /**
+ * The blocks a content object of `size` payload bytes is charged: what it
+ * takes on disk, rounded up to whole blocks plus one (ostree: size / f_bsize
+ * + 1), so that a thousand 100-byte files count a thousand blocks, not 100 kB.
+ */
+export function objectBlocks(size: number, blockSize: number): number {
+  return Math.floor(Math.max(0, size) / blockSize) + 1;
+}
+
+/**
  * ostree's free-space reserve: core.min-free-space-size (`<N>MB|GB|TB`) wins
  * when set and non-zero, else core.min-free-space-percent (default 3) of the
- * filesystem. Returns null when neither limits anything.
+ * filesystem. Returns null when neither limits anything. The budget is in
+ * blocks, as ostree's prepare_transaction computes it: the free blocks
+ * (f_bfree for root, else f_bavail) less the reserve's bytes divided by the
+ * block size.
  */
 export async function freeSpaceBudget(repo: Repo): Promise<FreeSpaceBudget | null> {
   const cfg = repo.config;
   const sizeStr = cfg.get('core', 'min-free-space-size')?.trim();
   const pctStr = cfg.get('core', 'min-free-space-percent')?.trim();
-  let reserveBytes: number | null = null;
-  let setting = '';
-  if (sizeStr) {
+  // As ostree reads them: a size that is set wins when non-zero; a percentage
+  // that is set is read like strtoull ('50%' is 50, 'abc' is 0 = no limit);
+  // 3% applies only when neither key is there (so a size of 0MB alone means no limit).
+  let mb = 0n;
+  if (sizeStr !== undefined) {
+    const invalid = (why: string) => new OstreeError('OSTREE_CONFIG', `Invalid min-free-space-size '${sizeStr}': ${why}`);
     const m = /^([0-9]+)(M|G|T)B$/.exec(sizeStr);
-    if (!m) {
-      throw new OstreeError('OSTREE_CONFIG', `Invalid min-free-space-size '${sizeStr}': It should be of the format '123MB', '123GB' or '123TB'`);
-    }
-    const mb = Number(m[1]) * 1024 ** ({ M: 0, G: 1, T: 2 } as Record<string, number>)[m[2]];
-    if (mb > 0) {
-      reserveBytes = mb * 1024 * 1024;
-      setting = `min-free-space-size ${mb}MB`;
-    }
+    if (!m) throw invalid("It should be of the format '123MB', '123GB' or '123TB'");
+    const shift = ({ M: 0n, G: 10n, T: 20n } as Record<string, bigint>)[m[2]];
+    mb = asciiStrtoull(m[1]);
+    if (shift > 0n && mb >> (64n - shift) !== 0n) throw invalid('Value was too high');
+    mb <<= shift;
   }
-  let pct = 3;
-  if (reserveBytes === null) {
-    if (pctStr !== undefined) {
-      if (!/^[0-9]+$/.test(pctStr) || Number(pctStr) > 99) {
-        throw new OstreeError('OSTREE_CONFIG', `Invalid min-free-space-percent '${pctStr}'`);
-      }
-      pct = Number(pctStr);
-    }
-    if (pct === 0) return null;
+  let pct = 0n;
+  if (pctStr !== undefined) {
+    pct = asciiStrtoull(pctStr);
+    if (pct > 99n) throw new OstreeError('OSTREE_CONFIG', `Invalid min-free-space-percent '${pctStr}'`);
+  } else if (sizeStr === undefined) {
+    pct = 3n;
+  }
+  let reserveBytes: number | null = null;
+  let setting: string;
+  if (mb > 0n) {
+    if (mb > (1n << 44n) - 1n) throw new OstreeError('OSTREE_CONFIG', `min-free-space value is greater than the maximum allowed value of ${(1n << 44n) - 1n} bytes`);
+    reserveBytes = Number(mb) * 1024 * 1024;
+    setting = `min-free-space-size ${mb}MB`;
+  } else if (pct > 0n) {
     setting = `min-free-space-percent '${pct}%'`;
+  } else {
+    return null;
   }
   let st;
   try {
@@ -522,9 +581,22 @@ export async function freeSpaceBudget(repo: Repo): Promise<FreeSpaceBudget | nul
   } catch {
     return null; // statfs unsupported: no limit, as ostree when it can't tell
   }
-  const reserveBlocks = reserveBytes !== null ? Math.ceil(reserveBytes / st.bsize) : Math.floor((st.blocks * pct) / 100);
-  const remaining = st.bfree > reserveBlocks ? (st.bfree - reserveBlocks) * st.bsize : 0;
-  return { remaining, setting };
+  if (!(st.bsize > 0)) return null;
+  // The percentage is of the filesystem's bytes, as a double, truncated.
+  if (reserveBytes === null) reserveBytes = Math.floor(st.blocks * st.bsize * (Number(pct) / 100));
+  const reserveBlocks = Math.floor(reserveBytes / st.bsize);
+  const free = process.getuid?.() === 0 ? st.bfree : st.bavail;
+  return { blocks: Math.max(0, free - reserveBlocks), blockSize: st.bsize, setting };
+}
+
+/** GLib's g_ascii_strtoull(s, NULL, 10): leading blanks, a sign, the digits that follow (none: 0); saturates; '-' wraps. */
+function asciiStrtoull(s: string): bigint {
+  const m = /^[ \t\n\v\f\r]*([+-]?)([0-9]*)/.exec(s) as RegExpExecArray;
+  if (!m[2]) return 0n;
+  const max = (1n << 64n) - 1n;
+  const v = BigInt(m[2]);
+  if (v > max) return max;
+  return m[1] === '-' ? (max + 1n - v) & max : v;
 }
 
 /** Run `fn` inside a transaction; commits on success, aborts on error. */

@@ -51,6 +51,8 @@ export interface Superblock {
   fallbacks: FallbackObject[];
   /** Integer order of the part and fallback sizes (ostree.endianness, or guessed for old deltas). */
   endianness: Endianness;
+  /** The order was guessed: the superblock has no ostree.endianness (deltas from before 2016). */
+  endiannessGuessed?: boolean;
 }
 
 function corrupt(msg: string): OstreeError {
@@ -166,6 +168,7 @@ export function parseSuperblock(bytes: Buffer): Superblock {
   const to = checksum32(toB, 'to');
   const from = fromB.length === 0 ? null : checksum32(fromB, 'from');
   const endianness = detectEndianness(metadata, rawParts);
+  const endiannessGuessed = !lookup(metadata, 'ostree.endianness');
   const swap = endianness !== HOST_ENDIANNESS;
   const u32 = (v: number) => (swap ? bswap32(v) : v);
   const u64 = (v: bigint) => (swap ? bswap64(v) : v);
@@ -186,7 +189,7 @@ export function parseSuperblock(bytes: Buffer): Superblock {
   // The nested commit, as stored (the codec writes normal form: a non-normal one fails the checksum check).
   const commit = serialize(COMMIT_TYPE, commitV);
   if (sha256Hex(commit) !== to) throw corrupt(`Static delta superblock: the embedded commit does not match ${to}`);
-  return { metadata, timestamp: bswap64(ts), from, to, commit, parts, fallbacks, endianness };
+  return { metadata, timestamp: bswap64(ts), from, to, commit, parts, fallbacks, endianness, endiannessGuessed };
 }
 
 /** Serialize a superblock; `endianness` picks the order of part and fallback sizes. */

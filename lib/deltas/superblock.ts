@@ -15,7 +15,8 @@ export const MAX_SUPERBLOCK_SIZE = 10 * 1024 * 1024;
 /** An object record in a part header: type byte + 32-byte checksum. */
 const OBJ_RECORD = 33;
 
-export type Endianness = 'little' | 'big';
+/** 'invalid': an unknown ostree.endianness value, or no key and nothing suggesting swapped sizes (read in host order, as ostree does). */
+export type Endianness = 'little' | 'big' | 'invalid';
 export const HOST_ENDIANNESS: Endianness = 'little';
 
 export interface PartHeader {
@@ -133,27 +134,25 @@ function checksum32(b: Buffer, what: string): string {
 }
 
 /**
- * Which order the part and fallback sizes are in: ostree.endianness when
- * present, else ostree's heuristic for deltas older than the key (a part
- * larger than 1.2× its uncompressed size, or more than 2^32−1 bytes per
- * object on average, means swapped).
+ * Which order the part and fallback sizes are in, as ostree decides it:
+ * ostree.endianness when present ('l', 'B', anything else "invalid"), else
+ * its heuristic for deltas older than the key — a part more than 1.2× its
+ * uncompressed size, or more than 2^32−1 bytes per object on average, means
+ * swapped; otherwise "invalid" (read in host order).
  */
-function detectEndianness(metadata: Metadata, parts: RawPartHeader[]): Endianness {
+function detectEndianness(metadata: Metadata, parts: RawPartHeader[]): { endianness: Endianness; guessed: boolean } {
   const v = lookup(metadata, 'ostree.endianness');
-  if (v && v.type === 'y') {
-    if (v.value === 0x6c) return 'little';
-    if (v.value === 0x42) return 'big';
-    throw corrupt(`Invalid ostree.endianness value ${v.value}`);
-  }
+  if (v && v.type === 'y') return { endianness: v.value === 0x6c ? 'little' : v.value === 0x42 ? 'big' : 'invalid', guessed: false };
+  const swapped: Endianness = HOST_ENDIANNESS === 'little' ? 'big' : 'little';
   let total = 0n;
   let objects = 0n;
   for (const [, , size, usize, objs] of parts) {
-    if (usize > 0n && size * 10n > usize * 12n) return HOST_ENDIANNESS === 'little' ? 'big' : 'little';
-    total += size;
     objects += BigInt(Math.floor(objs.length / OBJ_RECORD));
+    total += size;
+    if (size > usize && (usize === 0n || Number(size) / Number(usize) > 1.2)) return { endianness: swapped, guessed: true };
   }
-  if (objects > 0n && total / objects > 0xffffffffn) return HOST_ENDIANNESS === 'little' ? 'big' : 'little';
-  return HOST_ENDIANNESS;
+  if (objects > 0n && (total & 0xffffffffffffffffn) / objects > 0xffffffffn) return { endianness: swapped, guessed: true };
+  return { endianness: 'invalid', guessed: true };
 }
 
 /** Parse a plain (unsigned) superblock. */
@@ -167,9 +166,8 @@ export function parseSuperblock(bytes: Buffer): Superblock {
   const [metadata, ts, fromB, toB, commitV, , rawParts, rawFallbacks] = raw;
   const to = checksum32(toB, 'to');
   const from = fromB.length === 0 ? null : checksum32(fromB, 'from');
-  const endianness = detectEndianness(metadata, rawParts);
-  const endiannessGuessed = !lookup(metadata, 'ostree.endianness');
-  const swap = endianness !== HOST_ENDIANNESS;
+  const { endianness, guessed: endiannessGuessed } = detectEndianness(metadata, rawParts);
+  const swap = endianness !== HOST_ENDIANNESS && endianness !== 'invalid';
   const u32 = (v: number) => (swap ? bswap32(v) : v);
   const u64 = (v: bigint) => (swap ? bswap64(v) : v);
   const parts = rawParts.map(([version, csum, size, usize, objs], i): PartHeader => {
@@ -194,7 +192,7 @@ export function parseSuperblock(bytes: Buffer): Superblock {
 
 /** Serialize a superblock; `endianness` picks the order of part and fallback sizes. */
 export function serializeSuperblock(sb: Superblock): Buffer {
-  const swap = sb.endianness !== HOST_ENDIANNESS;
+  const swap = sb.endianness !== HOST_ENDIANNESS && sb.endianness !== 'invalid';
   const u32 = (v: number) => (swap ? bswap32(v) : v);
   const u64 = (v: bigint) => (swap ? bswap64(v) : v);
   const parts = sb.parts.map((p) => [

@@ -1,0 +1,140 @@
+// Verification of what a pull downloads before any of it is written
+// (ostree-repo-pull.c: the remote's gpg-verify / sign-verify policy,
+// ostree_verify_unwritten_commit, ref bindings and --timestamp-check).
+import { OstreeError } from '../errors';
+import type { Repo } from '../repo/repo';
+import { resolveRev } from '../refs/refs';
+import { deserialize } from '../gvariant/codec';
+import { ObjectType, Commit, Metadata, parseCommit } from '../objects/formats';
+import { remoteBool, remoteList, Remote } from '../remotes/remotes';
+// GPG and ed25519 verification are loaded only by pulls that verify (start-up cost).
+import type { VerifyResult } from '../gpg/verify';
+
+/** What a remote (and the pull's overrides) ask to be verified. */
+export interface VerifyPolicy {
+  gpgVerify: boolean;
+  gpgVerifySummary: boolean;
+  /** Signature types for commits (sign-verify) and for the summary (sign-verify-summary). */
+  signVerify: string[];
+  signVerifySummary: string[];
+}
+
+/** The remote's policy, with a pull's gpg-verify overrides; unknown signature types are refused. */
+export function verifyPolicy(remote: Remote, overrides: { gpgVerify?: boolean; gpgVerifySummary?: boolean }): VerifyPolicy {
+  const signTypes = (key: string): string[] => {
+    const v = remote.options[key]?.trim();
+    if (!v || v === 'false' || v === '0') return [];
+    if (v === 'true' || v === '1') return ['ed25519'];
+    return remoteList(remote, key) ?? [];
+  };
+  const policy: VerifyPolicy = {
+    gpgVerify: overrides.gpgVerify ?? remoteBool(remote, 'gpg-verify', true),
+    gpgVerifySummary: overrides.gpgVerifySummary ?? remoteBool(remote, 'gpg-verify-summary', false),
+    signVerify: signTypes('sign-verify'),
+    signVerifySummary: signTypes('sign-verify-summary'),
+  };
+  for (const t of [...policy.signVerify, ...policy.signVerifySummary]) {
+    if (t !== 'ed25519') throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Requested signature type is not implemented: ${t}`);
+  }
+  return policy;
+}
+
+export function metaValue(md: Metadata, key: string): unknown {
+  const e = md.find(([k]) => k === key);
+  return e ? e[1].value : undefined;
+}
+
+/**
+ * ed25519 commit verification with ostree's pull wording: "Can't verify
+ * commit without detached metadata", "Can't verify commit: No signatures
+ * found", "Can't verify commit: <why>".
+ */
+async function verifyCommitSign(repo: Repo, remote: string, checksum: string, bytes: Buffer, detached: Metadata | null): Promise<void> {
+  const { remoteEd25519Keys, signaturesOf, verifySignatures } = await import('../sign/ed25519');
+  const data = { commit: checksum, remote };
+  if (!detached) throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', "Can't verify commit without detached metadata", { data: { ...data, reason: 'no-signature' } });
+  const sigs = signaturesOf(detached);
+  if (sigs.length === 0) throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', "Can't verify commit: No signatures found", { data: { ...data, reason: 'no-signature' } });
+  const { trusted, revoked } = await remoteEd25519Keys(repo, remote);
+  try {
+    verifySignatures(bytes, sigs, trusted, revoked);
+  } catch (e) {
+    if (!(e instanceof OstreeError)) throw e;
+    throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', `Can't verify commit: ${e.message}`, { cause: e, data: { ...e.data, ...data } });
+  }
+}
+
+/** summary.sig's ed25519 signatures over the summary bytes (ostree's message, unprefixed). */
+export async function verifySummarySign(repo: Repo, remote: string, summary: Buffer, sig: Buffer): Promise<void> {
+  const { remoteEd25519Keys, signaturesOf, verifySignatures } = await import('../sign/ed25519');
+  let md: Metadata;
+  try {
+    md = deserialize<Metadata>('a{sv}', sig);
+  } catch (e) {
+    throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', `Invalid summary.sig: ${(e as Error).message}`, { cause: e, data: { remote } });
+  }
+  const sigs = signaturesOf(md);
+  if (sigs.length === 0) throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', 'No signatures found', { data: { remote, summary: true, reason: 'no-signature' } });
+  const { trusted, revoked } = await remoteEd25519Keys(repo, remote);
+  try {
+    verifySignatures(summary, sigs, trusted, revoked);
+  } catch (e) {
+    if (e instanceof OstreeError) e.data.summary = true;
+    throw e;
+  }
+}
+
+/** A commit as downloaded (or found locally), before anything from it is written. */
+export interface UnverifiedCommit {
+  checksum: string;
+  bytes: Buffer;
+  commit: Commit;
+  detached: Metadata | null;
+  /** The ref it was asked for by (null for parents and checksums). */
+  ref: string | null;
+}
+
+export interface CommitChecks {
+  repo: Repo;
+  remote: string;
+  policy: VerifyPolicy;
+  disableVerifyBindings?: boolean;
+  /** --timestamp-check: the refspec whose current commit must not be newer. */
+  timestampCheckRef?: (ref: string) => string;
+  onGpgVerifyResult?: (commit: string, result: VerifyResult) => void;
+}
+
+/**
+ * Everything a pull checks of a commit before writing it: GPG and ed25519
+ * signatures as the policy asks, the ostree.ref-binding list, and with
+ * --timestamp-check that the ref does not move back in time.
+ */
+export async function verifyPulledCommit(c: UnverifiedCommit, checks: CommitChecks): Promise<void> {
+  const { repo, remote, policy } = checks;
+  const { checksum, ref, commit } = c;
+  if (policy.gpgVerify) {
+    const { verifyCommitGpg } = await import('../gpg/verify');
+    const res = await verifyCommitGpg(repo, remote, checksum, c.bytes, c.detached);
+    checks.onGpgVerifyResult?.(checksum, res);
+  }
+  if (policy.signVerify.length) await verifyCommitSign(repo, remote, checksum, c.bytes, c.detached);
+  if (ref && !checks.disableVerifyBindings) {
+    const bound = metaValue(commit.metadata, 'ostree.ref-binding');
+    if (Array.isArray(bound) && !bound.includes(ref)) {
+      throw new OstreeError('OSTREE_INVALID_REF', `Commit ${checksum}: Ref '${ref}' is not in the list of refs bound to the commit (${bound.join(', ')})`, {
+        data: { checksum, ref },
+      });
+    }
+  }
+  if (ref && checks.timestampCheckRef) {
+    const cur = await resolveRev(repo, checks.timestampCheckRef(ref), { allowNoent: true }).catch(() => null);
+    if (cur && cur !== checksum) {
+      const old = await repo.loadMetadata(ObjectType.Commit, cur, { allowNoent: true });
+      if (old && parseCommit(old).timestamp > commit.timestamp) {
+        throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Upgrade target revision '${checksum}' with timestamp '${commit.timestamp}' is chronologically older than current revision '${cur}' with timestamp '${parseCommit(old).timestamp}'; use --allow-downgrade to permit`, {
+          data: { checksum, current: cur },
+        });
+      }
+    }
+  }
+}

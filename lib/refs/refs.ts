@@ -3,7 +3,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors';
-import { Repo, writeFileAtomic } from '../repo/repo';
+import { Repo, tmpName } from '../repo/repo';
 import { isValidChecksum } from '../objects/formats';
 
 const REF_RE = /^(?:[\p{L}\p{N}_][-._\p{L}\p{N}_]*\/)*[\p{L}\p{N}_][-._\p{L}\p{N}_]*$/u;
@@ -320,7 +320,33 @@ export async function setRef(repo: Repo, spec: string, checksum: string | null, 
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
   }
-  await writeFileAtomic(file, checksum + '\n', { fsync: opts.fsync ?? repo.fsyncEnabled });
+  await writeRefFile(file, checksum, opts.fsync ?? repo.fsyncEnabled);
+}
+
+/**
+ * Fault injection for tests: with NODE_OSTREE_FAULT=ref-tmp-created the
+ * process kills itself (SIGKILL) as soon as a ref's temp file exists, the
+ * crash point a ref write must survive. Read only on this path.
+ */
+const FAULT_REF_TMP_CREATED = 'ref-tmp-created';
+
+/** Write a ref file atomically: temp file, optional fsync, rename over. */
+async function writeRefFile(file: string, checksum: string, fsync: boolean): Promise<void> {
+  const tmp = path.join(path.dirname(file), tmpName('atomic'));
+  const fh = await fsp.open(tmp, 'wx', 0o644);
+  try {
+    if (process.env.NODE_OSTREE_FAULT === FAULT_REF_TMP_CREATED) process.kill(process.pid, 'SIGKILL');
+    await fh.writeFile(checksum + '\n');
+    if (fsync) await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
 }
 
 /** `ostree refs --alias --create=ALIAS TARGET`: a symlink ref. */

@@ -90,15 +90,15 @@ async function cleanupStagingDir(tmp: string, name: string, thisBoot: string | n
 
 /** Stale `.atomic-*` files directly in `dir` (and its subdirectories with `recurse`). */
 async function expireAtomicTemps(dir: string, recurse: boolean, nowSecs: number, expiry: number): Promise<void> {
-  let d;
+  let ents;
   try {
-    d = await fsp.opendir(dir);
+    ents = await fsp.readdir(dir, { withFileTypes: true });
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return;
     throw err;
   }
   const subdirs: string[] = [];
-  for await (const e of d) {
+  for (const e of ents) {
     if (e.isDirectory()) {
       if (recurse) subdirs.push(e.name);
     } else if (ATOMIC_TMP_RE.test(e.name)) {

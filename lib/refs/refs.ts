@@ -3,11 +3,13 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors';
-import { Repo, writeFileAtomic } from '../repo/repo';
+import { Repo, tmpName } from '../repo/repo';
 import { isValidChecksum } from '../objects/formats';
 
 const REF_RE = /^(?:[\p{L}\p{N}_][-._\p{L}\p{N}_]*\/)*[\p{L}\p{N}_][-._\p{L}\p{N}_]*$/u;
-const REMOTE_RE = /^[\p{L}\p{N}_][-._\p{L}\p{N}_]*$/u;
+/** One path component of a ref name; also the form of a remote name. */
+const FRAGMENT_RE = /^[\p{L}\p{N}_][-._\p{L}\p{N}_]*$/u;
+const REMOTE_RE = FRAGMENT_RE;
 
 export function isValidRefName(ref: string): boolean {
   return REF_RE.test(ref);
@@ -170,6 +172,10 @@ async function walkRefs(dir: string, prefix: string, out: Array<[string, string,
   const ents = [];
   for await (const e of d) ents.push(e);
   for (const e of ents) {
+    // Only valid ref names are refs (as ostree's enumerate_refs_recurse):
+    // dot-files such as an older writer's temp files, or anything else a
+    // tool drops into refs/, are skipped.
+    if (!FRAGMENT_RE.test(e.name)) continue;
     const full = path.join(dir, e.name);
     const name = prefix ? `${prefix}/${e.name}` : e.name;
     if (e.isDirectory()) await walkRefs(full, name, out);
@@ -239,7 +245,7 @@ export async function listRefsRaw(repo: Repo, o: RawRefsOptions = {}): Promise<A
     return out;
   }
   const remotes: string[] = [];
-  for await (const e of d) if (e.isDirectory()) remotes.push(e.name);
+  for await (const e of d) if (e.isDirectory() && REMOTE_RE.test(e.name)) remotes.push(e.name);
   for (const r of remotes) {
     const items: Array<[string, string, string | null]> = [];
     await walkRefs(path.join(repo.path, 'refs', 'remotes', r), '', items);
@@ -320,7 +326,48 @@ export async function setRef(repo: Repo, spec: string, checksum: string | null, 
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
   }
-  await writeFileAtomic(file, checksum + '\n', { fsync: opts.fsync ?? repo.fsyncEnabled });
+  await writeRefFile(repo, file, checksum, opts.fsync ?? repo.fsyncEnabled);
+}
+
+/**
+ * Fault injection for tests: with NODE_OSTREE_FAULT=ref-tmp-created the
+ * process kills itself (SIGKILL) as soon as a ref's temp file exists, the
+ * crash point a ref write must survive. Read only on this path.
+ */
+const FAULT_REF_TMP_CREATED = 'ref-tmp-created';
+
+/**
+ * A temp name for a ref write in REPO/tmp: on the filesystem of refs/ (one
+ * rename moves it into place), and never where refs are listed, so a crash
+ * leaves at most a stray file there for the tmp/ expiry (lib/repo/tmpdir.ts).
+ */
+async function refTmpPath(repo: Repo): Promise<string> {
+  const dir = path.join(repo.path, 'tmp');
+  try {
+    await fsp.mkdir(dir, { mode: 0o755 });
+  } catch (err) {
+    if (!isErrno(err, 'EEXIST')) throw err;
+  }
+  return path.join(dir, tmpName('ref'));
+}
+
+/** Write a ref file atomically: temp file in REPO/tmp, optional fsync, rename over. */
+async function writeRefFile(repo: Repo, file: string, checksum: string, fsync: boolean): Promise<void> {
+  const tmp = await refTmpPath(repo);
+  const fh = await fsp.open(tmp, 'wx', 0o644);
+  try {
+    try {
+      if (process.env.NODE_OSTREE_FAULT === FAULT_REF_TMP_CREATED) process.kill(process.pid, 'SIGKILL');
+      await fh.writeFile(checksum + '\n');
+      if (fsync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
 }
 
 /** `ostree refs --alias --create=ALIAS TARGET`: a symlink ref. */
@@ -330,10 +377,15 @@ export async function setRefAlias(repo: Repo, alias: string, target: string): Pr
   const file = refFile(repo, null, alias);
   await fsp.mkdir(path.dirname(file), { recursive: true });
   const rel = path.relative(path.dirname(file), refFile(repo, null, target));
-  const tmp = file + '.tmp-alias';
-  await fsp.rm(tmp, { force: true });
+  // Made in tmp/ with its text relative to the alias's directory: it only moves.
+  const tmp = await refTmpPath(repo);
   await fsp.symlink(rel, tmp);
-  await fsp.rename(tmp, file);
+  try {
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
 }
 
 async function pruneEmptyDirs(dir: string, stop: string): Promise<void> {

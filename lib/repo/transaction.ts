@@ -27,6 +27,7 @@ import { formatSize } from '../format-size';
 import { native, ImportEntry, ContentModeOverride, StoreFilezBatchResult } from '../binding';
 import { repoLock, LockOptions } from '../lock';
 import { setRef } from '../refs/refs';
+import { cleanupTmpdir } from './tmpdir';
 
 /** A content object whose checksum and metadata are known, to be stored from a file or buffer. */
 export interface ContentSource {
@@ -484,13 +485,14 @@ export class Transaction {
     this.refs.set(spec, checksum);
   }
 
-  /** commit_transaction: sync, then move refs, then release the lock. */
+  /** commit_transaction: sync, clean tmp/ (lib/repo/tmpdir.ts), then move refs, then release the lock. */
   async commit(): Promise<void> {
     this.checkAlive();
     try {
       if (this.repo.fsyncEnabled && (this.touchedDirs.size || this.wroteObjects || this.refs.size)) {
         await native().fs_syncfs(path.join(this.repo.path, 'objects'));
       }
+      await cleanupTmpdir(this.repo);
       for (const [spec, csum] of this.refs) await setRef(this.repo, spec, csum, { fsync: false });
       if (this.repo.fsyncEnabled && this.refs.size) await native().fs_syncfs(path.join(this.repo.path, 'refs'));
     } finally {
@@ -498,9 +500,14 @@ export class Transaction {
     }
   }
 
-  /** abort_transaction: drop queued ref changes, release the lock. Objects already linked stay (they are valid). */
+  /**
+   * abort_transaction: drop queued ref changes, clean tmp/, release the lock.
+   * Objects already linked stay (they are valid). A cleanup error is not
+   * reported: the caller is handling the transaction's own failure.
+   */
   async abort(): Promise<void> {
     if (this.done) return;
+    await cleanupTmpdir(this.repo).catch(() => undefined);
     await this.finish();
   }
 

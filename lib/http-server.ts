@@ -67,6 +67,19 @@ const SINGLE = new Set([
 ]);
 const EMPTY = Buffer.alloc(0);
 
+let dateSecond = -1;
+let dateText = '';
+/** The Date header's value, formatted once a second. */
+function httpDate(): string {
+  const now = Date.now();
+  const sec = Math.floor(now / 1000);
+  if (sec !== dateSecond) {
+    dateSecond = sec;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
+}
+
 /** The response to one request. writeHead once, then write()* and end() once. */
 export class HttpResponse {
   private head: Buffer | null = null;
@@ -83,11 +96,6 @@ export class HttpResponse {
     return this.status !== 0;
   }
 
-  /** False once the connection is gone: nothing more will reach the client. */
-  get connected(): boolean {
-    return !this.conn.sock.destroyed;
-  }
-
   writeHead(status: number, headers: OutgoingHttpHeaders = {}): void {
     if (this.status) throw new Error('writeHead called twice');
     this.status = status;
@@ -99,8 +107,12 @@ export class HttpResponse {
       if (v === undefined) continue;
       for (const one of Array.isArray(v) ? v : [v]) text += `${k}: ${one}\r\n`;
     }
-    text += `date: ${new Date().toUTCString()}\r\n`;
-    text += this.conn.keepAlive ? `connection: keep-alive\r\nkeep-alive: timeout=${Math.floor(this.conn.opts.keepAliveTimeoutMs / 1000)}\r\n` : 'connection: close\r\n';
+    text += `date: ${httpDate()}\r\n`;
+    if (!this.conn.keepAlive) text += 'connection: close\r\n';
+    else {
+      const secs = Math.floor(this.conn.opts.keepAliveTimeoutMs / 1000);
+      text += secs > 0 ? `connection: keep-alive\r\nkeep-alive: timeout=${secs}\r\n` : 'connection: keep-alive\r\n';
+    }
     this.head = Buffer.from(text + '\r\n', 'latin1');
   }
 

@@ -1,7 +1,8 @@
 // A static file server for repositories: what `ostree trivial-httpd` is to
 // ostree's test suite. GET/HEAD with Range, on 127.0.0.1, plus the fault
 // injection options the pull robustness tests use (random 500s/408s, forced
-// partial responses, required basic auth, cookies and headers).
+// partial responses, required basic auth, cookies and headers). Connections,
+// pipelining and timeouts are lib/http-server.ts's; here, what to answer.
 import type * as http from 'node:http';
 import * as path from 'node:path';
 import { appendFileSync, openSync, fstatSync, readSync, readlinkSync, realpathSync, closeSync, promises as fsp } from 'node:fs';

@@ -6,9 +6,11 @@
 // one response and one read chunk of the server's memory, not one response per
 // request. Bodies leave with backpressure (HttpResponse.write waits for the
 // socket to drain). Request bodies are not read: a request that has one is
-// answered and its connection closed. Timeouts: an idle kept-alive
-// connection, a request head that does not complete (however slowly it
-// trickles in) and a response the client stops reading.
+// answered and its connection closed. A client that half-closes its side is
+// taken as gone (as node:http did): what it asked for is not answered.
+// Timeouts: an idle kept-alive connection, a request head that does not
+// complete (however slowly it trickles in) and a response the client stops
+// reading.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { STATUS_CODES } from 'node:http';
@@ -170,6 +172,11 @@ export class HttpResponse {
     return this.ended;
   }
 
+  /** Whether any of the response (its head at least) has been handed to the socket. */
+  get started(): boolean {
+    return this.status !== 0 && this.head === null;
+  }
+
   /** Write the head (first time) with `chunk`; the socket's write() result. */
   private flush(chunk: Buffer, cb?: (err?: Error | null) => void): boolean {
     const sock = this.conn.sock;
@@ -244,8 +251,6 @@ class Connection {
   private buf: Buffer = EMPTY;
   /** A request is being answered. */
   private busy = false;
-  /** The client sent FIN: answer what is buffered, then close. */
-  private ended = false;
   private headTimer: NodeJS.Timeout | null = null;
   /** Whether the connection stays open after the current response. */
   keepAlive = true;
@@ -261,10 +266,7 @@ class Connection {
     sock.on('error', () => sock.destroy());
     sock.on('close', () => this.clearHeadTimer());
     sock.on('data', (c: Buffer) => this.onData(c));
-    sock.on('end', () => {
-      this.ended = true;
-      this.next();
-    });
+    sock.on('end', () => sock.destroy());
   }
 
   private onData(c: Buffer): void {
@@ -281,7 +283,6 @@ class Connection {
     const end = headEnd(this.buf);
     if (end < 0) {
       if (this.buf.length > max) return this.refuse(431);
-      if (this.ended) return this.close();
       if (this.buf.length) this.armHeadTimer();
       else this.clearHeadTimer();
       this.sock.resume();
@@ -292,7 +293,7 @@ class Connection {
     const parsed = parseHead(this.buf.toString('latin1', 0, end));
     this.buf = end === this.buf.length ? EMPTY : this.buf.subarray(end);
     if (typeof parsed === 'number') return this.refuse(parsed);
-    this.keepAlive = parsed.keepAlive && !this.ended;
+    this.keepAlive = parsed.keepAlive;
     this.busy = true;
     void this.serve({ ...parsed.req, socket: this.sock });
   }
@@ -370,10 +371,7 @@ export async function listenHttp(host: string, port: number, handler: HttpHandle
     maxConnections: options.maxConnections ?? DEFAULTS.maxConnections,
   };
   const accept = (sock: net.Socket) => void new Connection(sock, handler, opts);
-  // Half-open: a client that sends its requests and then FIN still gets its answers.
-  const server = options.tls
-    ? tls.createServer({ ...options.tls, allowHalfOpen: true }, accept)
-    : net.createServer({ allowHalfOpen: true }, accept);
+  const server = options.tls ? tls.createServer(options.tls, accept) : net.createServer(accept);
   server.maxConnections = opts.maxConnections;
   // TCP connections (TLS ones still in their handshake too), for close().
   const sockets = new Set<net.Socket>();

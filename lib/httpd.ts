@@ -146,9 +146,10 @@ export async function serveRepo(dir: string, opts: ServeOptions = {}): Promise<R
     let sent = 0;
     let logged = false;
     // Logged before the last bytes leave (a client that saw its answer finds
-    // it in the log), or when the connection is cut off mid-body.
+    // it in the log), or when the connection is cut off mid-body; not for a
+    // client that was gone before any of its answer left.
     const done = (status: number) => {
-      if (logged) return;
+      if (logged || (!res.started && req.socket.destroyed)) return;
       logged = true;
       let clientCert: string | undefined;
       const sock = req.socket as import('node:tls').TLSSocket;

@@ -1,12 +1,13 @@
 // A static file server for repositories: what `ostree trivial-httpd` is to
 // ostree's test suite. GET/HEAD with Range, on 127.0.0.1, plus the fault
 // injection options the pull robustness tests use (random 500s/408s, forced
-// partial responses, required basic auth, cookies and headers).
-import * as http from 'node:http';
-import * as https from 'node:https';
+// partial responses, required basic auth, cookies and headers). Connections,
+// pipelining and timeouts are lib/http-server.ts's; here, what to answer.
+import type * as http from 'node:http';
 import * as path from 'node:path';
-import { createReadStream, appendFileSync, openSync, fstatSync, readSync, closeSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { appendFileSync, openSync, fstatSync, readSync, readlinkSync, realpathSync, closeSync, promises as fsp } from 'node:fs';
+import { listenHttp } from './http-server';
+import type { HttpHandler } from './http-server';
 
 export interface ServeOptions {
   /** Port to listen on (0 = any free port, the default). */
@@ -43,10 +44,18 @@ export interface ServeOptions {
   conditional?: boolean;
   /** Keep every request in `requests` (default true; a long-running server turns it off). */
   keepRequests?: boolean;
+  /** A request head must be complete this long after its first byte (default 30 s). */
+  headersTimeoutMs?: number;
+  /** An idle kept-alive connection is closed after this long (default 5 s). */
+  keepAliveTimeoutMs?: number;
+  /** A response the client takes nothing of for this long is cut off (default 60 s). */
+  sendTimeoutMs?: number;
+  /** Connections beyond this many are refused (default 256). */
+  maxConnections?: number;
 }
 
-/** Files up to this size are read in one go and sent with the headers in one write. */
-const SMALL_FILE = 1024 * 1024;
+/** Bodies are read and sent this much at a time (a smaller file leaves with its headers in one write). */
+const CHUNK = 64 * 1024;
 
 export interface ServedRequest {
   method: string;
@@ -78,6 +87,32 @@ function parsePairs(list: string[] | undefined): Array<[string, string]> {
   });
 }
 
+/** Read `buf.length` bytes at `pos` (fewer at end of file); the count read. */
+function readFully(fd: number, buf: Buffer, pos: number): number {
+  let got = 0;
+  while (got < buf.length) {
+    const n = readSync(fd, buf, got, buf.length - got, pos + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/** Whether the file open as `fd` (opened by `file`, symlinks followed) lies inside `realRoot`. */
+function insideRoot(fd: number, file: string, realRoot: string): boolean {
+  let real: string;
+  try {
+    real = readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    try {
+      real = realpathSync(file);
+    } catch {
+      return false;
+    }
+  }
+  return real === realRoot || real.startsWith(realRoot.endsWith(path.sep) ? realRoot : realRoot + path.sep);
+}
+
 function parseCookies(h: string | undefined): Map<string, string> {
   const m = new Map<string, string>();
   for (const part of (h ?? '').split(';')) {
@@ -102,11 +137,20 @@ export async function serveRepo(dir: string, opts: ServeOptions = {}): Promise<R
     else if (opts.logFile) appendFileSync(opts.logFile, line + '\n');
   };
 
-  const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const method = req.method ?? 'GET';
-    let reqPath = '/';
+  // Symlinks are followed only to files inside the root (as realpath sees it).
+  const realRoot = await fsp.realpath(root).catch(() => root);
+
+  const handler: HttpHandler = async (req, res) => {
+    const method = req.method;
+    let reqPath = req.target;
     let sent = 0;
+    let logged = false;
+    // Logged before the last bytes leave (a client that saw its answer finds
+    // it in the log), or when the connection is cut off mid-body; not for a
+    // client that was gone before any of its answer left.
     const done = (status: number) => {
+      if (logged || (!res.started && req.socket.destroyed)) return;
+      logged = true;
       let clientCert: string | undefined;
       const sock = req.socket as import('node:tls').TLSSocket;
       if (typeof sock.getPeerCertificate === 'function') {
@@ -116,24 +160,26 @@ export async function serveRepo(dir: string, opts: ServeOptions = {}): Promise<R
       if (opts.keepRequests !== false) requests.push({ method, path: reqPath, status, bytes: sent, headers: req.headers, clientCert });
       log(`${method} ${reqPath} ${status}`);
     };
-    const fail = (status: number, msg: string) => {
+    const fail = async (status: number, msg: string, extra: http.OutgoingHttpHeaders = {}) => {
       const body = Buffer.from(msg + '\n');
-      res.writeHead(status, { 'content-type': 'text/plain', 'content-length': body.length });
+      res.writeHead(status, { ...extra, 'content-type': 'text/plain', 'content-length': body.length });
       done(status);
-      res.end(method === 'HEAD' ? undefined : body);
+      await res.end(body);
     };
-    try {
-      const u = new URL(req.url ?? '/', 'http://localhost');
-      reqPath = decodeURIComponent(u.pathname);
+    const answer = async (): Promise<void> => {
+      try {
+        reqPath = decodeURIComponent(new URL(req.target, 'http://localhost').pathname);
+      } catch {
+        // A malformed %-escape (or target): the client's mistake.
+        return fail(400, 'Bad Request');
+      }
+      if (reqPath.includes('\0')) return fail(400, 'Bad Request');
       if (method !== 'GET' && method !== 'HEAD') return fail(405, 'Method Not Allowed');
       if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
       if (opts.requireBasicAuth) {
         const auth = req.headers.authorization ?? '';
         const ok = auth.startsWith('Basic ') && Buffer.from(auth.slice(6), 'base64').toString() === `${BASIC_USER}:${BASIC_PASS}`;
-        if (!ok) {
-          res.setHeader('www-authenticate', 'Basic realm="ostree"');
-          return fail(401, 'Unauthorized');
-        }
+        if (!ok) return fail(401, 'Unauthorized', { 'www-authenticate': 'Basic realm="ostree"' });
       }
       const have = parseCookies(req.headers.cookie);
       for (const [k, v] of cookies) if (have.get(k) !== v) return fail(400, `Expected cookie ${k} not found`);
@@ -146,6 +192,9 @@ export async function serveRepo(dir: string, opts: ServeOptions = {}): Promise<R
         n408++;
         return fail(408, 'Request Timeout');
       }
+      // URL parsing already resolved literal and %2e dot segments; ".." here
+      // came in through an escaped slash.
+      if (reqPath.split('/').includes('..')) return fail(403, 'Forbidden');
       const file = path.join(root, reqPath);
       if (file !== root && !file.startsWith(root + path.sep)) return fail(403, 'Forbidden');
       // Files come from the page cache: synchronous reads cost less than a
@@ -156,8 +205,8 @@ export async function serveRepo(dir: string, opts: ServeOptions = {}): Promise<R
       } catch {
         return fail(404, 'Not Found');
       }
-      let owned = true;
       try {
+        if (!insideRoot(fd, file, realRoot)) return fail(403, 'Forbidden');
         const st = fstatSync(fd);
         if (!st.isFile()) return fail(st.isDirectory() ? 403 : 404, st.isDirectory() ? 'Forbidden' : 'Not Found');
         const size = st.size;
@@ -176,8 +225,9 @@ export async function serveRepo(dir: string, opts: ServeOptions = {}): Promise<R
           }
           if (notModified) {
             res.writeHead(304, { etag, 'last-modified': lastModified });
-            res.end();
-            return done(304);
+            done(304);
+            await res.end();
+            return;
           }
         }
         let start = 0;
@@ -193,10 +243,7 @@ export async function serveRepo(dir: string, opts: ServeOptions = {}): Promise<R
             start = Number(m[1]);
             if (m[2] !== '') end = Math.min(end, Number(m[2]));
           }
-          if (start >= size && size > 0) {
-            res.setHeader('content-range', `bytes */${size}`);
-            return fail(416, 'Range Not Satisfiable');
-          }
+          if (start >= size && size > 0) return fail(416, 'Range Not Satisfiable', { 'content-range': `bytes */${size}` });
           status = 206;
         } else if (opts.forceRangeRequests && size > 1) {
           end = Math.floor(size / 2) - 1;
@@ -210,82 +257,61 @@ export async function serveRepo(dir: string, opts: ServeOptions = {}): Promise<R
           'content-type': 'application/octet-stream',
         };
         if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${size}`;
+        res.writeHead(status, headers);
         if (method === 'HEAD' || end < start) {
-          res.writeHead(status, headers);
-          res.end();
-          return done(status);
+          done(status);
+          await res.end();
+          return;
         }
-        const len = end - start + 1;
-        if (len <= SMALL_FILE) {
-          // Headers and body leave in one write.
-          const body = Buffer.allocUnsafe(len);
-          let got = 0;
-          while (got < len) {
-            const n = readSync(fd, body, got, len - got, start + got);
-            if (n === 0) break;
-            got += n;
-          }
-          if (got < len) {
+        // The body leaves a chunk at a time, each read once the socket has
+        // taken the one before: a client that reads slowly (or not at all)
+        // holds one chunk of memory, not the file.
+        let pos = start;
+        while (pos <= end) {
+          const chunk = Buffer.allocUnsafe(Math.min(CHUNK, end + 1 - pos));
+          const got = readFully(fd, chunk, pos);
+          if (got < chunk.length) {
+            // The file shrank under us: the promised length can't be kept.
             res.destroy();
             return done(status);
           }
-          res.writeHead(status, headers);
-          sent = len;
-          // Logged once sent (or cut off); not for a client that was already gone.
-          res.on('finish', () => done(status));
-          res.on('close', () => {
-            if (!res.writableFinished) done(status);
-          });
-          res.end(body);
-          return;
-        }
-        res.writeHead(status, headers);
-        const stream = createReadStream('', { fd, start, end });
-        owned = false;
-        stream.on('data', (c) => (sent += c.length));
-        stream.on('error', () => res.destroy());
-        stream.pipe(res);
-        res.on('finish', () => done(status));
-        res.on('close', () => {
-          if (!res.writableFinished) {
-            stream.destroy();
+          pos += got;
+          sent += got;
+          if (pos > end) {
             done(status);
+            await res.end(chunk);
+          } else if (!(await res.write(chunk))) {
+            return done(status);
           }
-        });
+        }
       } finally {
-        if (owned) closeSync(fd);
+        closeSync(fd);
       }
+    };
+    try {
+      await answer();
     } catch (err) {
-      if (!res.headersSent) fail(500, (err as Error).message);
-      else res.destroy();
+      if (!res.headersSent) await fail(500, (err as Error).message);
+      else {
+        res.destroy();
+        done(res.status);
+      }
     }
   };
 
-  const server = opts.tls
-    ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: !!opts.tls.requestCert, rejectUnauthorized: false }, handler)
-    : http.createServer(handler);
-  const sockets = new Set<import('node:net').Socket>();
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+  const server = await listenHttp(opts.host ?? '127.0.0.1', opts.port ?? 0, handler, {
+    tls: opts.tls ? { cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: !!opts.tls.requestCert, rejectUnauthorized: false } : undefined,
+    headersTimeoutMs: opts.headersTimeoutMs,
+    keepAliveTimeoutMs: opts.keepAliveTimeoutMs,
+    sendTimeoutMs: opts.sendTimeoutMs,
+    maxConnections: opts.maxConnections,
   });
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = server.port;
   return {
     url: `${opts.tls ? 'https' : 'http'}://${host}:${port}`,
     port,
     requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
+    close: () => server.close(),
   };
 }

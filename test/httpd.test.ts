@@ -1,9 +1,12 @@
 // trivial-httpd / serveRepo and the pull fetcher: Range, fault injection,
-// retries, stalls, truncation, auth, headers, keep-alive and concurrency.
+// retries, stalls, truncation, auth, headers, keep-alive and concurrency;
+// the server's own HTTP handling: pipelining, timeouts, malformed requests
+// and paths out of the root.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as path from 'node:path';
-import { mkdirSync, writeFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { serveRepo, RepoServer } from '../lib/httpd';
 import { createFetcher } from '../lib/pull/fetcher';
@@ -295,5 +298,226 @@ describe('serveRepo and the fetcher', () => {
     }
     expect(gone).toBe(true);
     expect(existsSync(portFile)).toBe(true);
+  });
+});
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** Split `buf` into the responses to `methods` (a HEAD or 304 answer has no body). */
+function parseResponses(buf: Buffer, methods: string[]): RawResponse[] {
+  const out: RawResponse[] = [];
+  let off = 0;
+  for (const m of methods) {
+    const end = buf.indexOf('\r\n\r\n', off);
+    if (end < 0) break;
+    const lines = buf.toString('latin1', off, end).split('\r\n');
+    const status = Number(lines[0].split(' ')[1]);
+    const headers: Record<string, string> = {};
+    for (const l of lines.slice(1)) {
+      const i = l.indexOf(':');
+      headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+    }
+    const len = m === 'HEAD' || status === 304 ? 0 : Number(headers['content-length'] ?? 0);
+    out.push({ status, headers, body: buf.subarray(end + 4, end + 4 + len) });
+    off = end + 4 + len;
+  }
+  return out;
+}
+
+/** Connect, write `text`, and collect what comes back until the server closes the connection. */
+function exchange(port: number, text: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    const parts: Buffer[] = [];
+    s.on('data', (c) => parts.push(c));
+    s.on('error', reject);
+    s.on('close', () => resolve(Buffer.concat(parts)));
+    s.write(text);
+  });
+}
+
+describe('serveRepo: HTTP handling', () => {
+  let dir: string;
+  let outside: string;
+  const file1 = payload(1, 5000);
+  const big = payload(2, 8 * 1024 * 1024);
+
+  beforeAll(() => {
+    const top = tmpdir();
+    dir = path.join(top, 'served');
+    outside = path.join(top, 'outside');
+    mkdirSync(path.join(dir, 'objects', 'ab'), { recursive: true });
+    mkdirSync(outside);
+    writeFileSync(path.join(dir, 'objects', 'ab', 'file1'), file1);
+    writeFileSync(path.join(dir, 'big'), big);
+    writeFileSync(path.join(outside, 'secret'), 'secret\n');
+    symlinkSync(path.join(outside, 'secret'), path.join(dir, 'out'));
+    symlinkSync('../outside', path.join(dir, 'outdir'));
+    symlinkSync('objects/ab/file1', path.join(dir, 'in'));
+  });
+  afterAll(() => cleanupTmp());
+
+  const get = (s: RepoServer, p: string) =>
+    new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+      http.get(`${s.url}${p}`, { agent: false }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c) => parts.push(c));
+        res.on('end', () => resolve({ status: res.statusCode as number, body: Buffer.concat(parts) }));
+      }).on('error', reject);
+    });
+
+  it('a malformed %-escape is 400; dot segments, escaped slashes and symlinks out of the root are refused', async () => {
+    const s = await serveRepo(dir);
+    try {
+      expect((await get(s, '/objects/ab/%zz')).status).toBe(400);
+      expect((await get(s, '/objects/ab/file%E0%A4%A')).status).toBe(400);
+      expect((await get(s, '/objects/ab/file1%00')).status).toBe(400);
+      // %2e%2e is a dot segment: resolved inside the root, never above it.
+      expect((await get(s, '/%2e%2e/outside/secret')).status).toBe(404);
+      expect((await get(s, '/objects/%2E%2E/%2e%2e/%2e%2e/outside/secret')).status).toBe(404);
+      expect((await get(s, '/..%2Foutside%2Fsecret')).status).toBe(403);
+      expect((await get(s, '/objects/..%2F..%2F..%2Foutside%2Fsecret')).status).toBe(403);
+      expect((await get(s, '/out')).status).toBe(403);
+      expect((await get(s, '/outdir/secret')).status).toBe(403);
+      const inside = await get(s, '/in');
+      expect(inside.status).toBe(200);
+      expect(inside.body.equals(file1)).toBe(true);
+      expect(s.requests.map((r) => r.status)).toEqual([400, 400, 400, 404, 404, 403, 403, 403, 403, 200]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('pipelined requests on one connection are answered in order', async () => {
+    const s = await serveRepo(dir);
+    try {
+      const methods = ['GET', 'HEAD', 'GET', 'GET', 'GET'];
+      const buf = await exchange(
+        s.port,
+        'GET /objects/ab/file1 HTTP/1.1\r\nHost: x\r\n\r\n' +
+          'HEAD /objects/ab/file1 HTTP/1.1\r\nHost: x\r\n\r\n' +
+          'GET /nope HTTP/1.1\r\nHost: x\r\n\r\n' +
+          'GET /objects/ab/file1 HTTP/1.1\r\nHost: x\r\nRange: bytes=10-19\r\n\r\n' +
+          'GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+      );
+      const rs = parseResponses(buf, methods);
+      expect(rs.map((r) => r.status)).toEqual([200, 200, 404, 206, 200]);
+      expect(rs[0].body.equals(file1)).toBe(true);
+      expect(rs[1].headers['content-length']).toBe(String(file1.length));
+      expect(rs[1].body.length).toBe(0);
+      expect(rs[3].body.equals(file1.subarray(10, 20))).toBe(true);
+      expect(rs[4].headers.connection).toBe('close');
+      expect(rs[4].body.equals(big)).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('HTTP/1.0 and a request with a body are answered, then the connection is closed; connections beyond maxConnections are refused', async () => {
+    const s = await serveRepo(dir, { maxConnections: 2 });
+    try {
+      const old = parseResponses(await exchange(s.port, 'GET /objects/ab/file1 HTTP/1.0\r\n\r\n'), ['GET']);
+      expect(old.map((r) => [r.status, r.headers.connection])).toEqual([[200, 'close']]);
+      expect(old[0].body.equals(file1)).toBe(true);
+      const post = parseResponses(await exchange(s.port, 'POST /objects/ab/file1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello'), ['POST']);
+      expect(post.map((r) => [r.status, r.headers.connection])).toEqual([[405, 'close']]);
+
+      // Two kept-alive connections, each answered once: the third is closed unanswered.
+      const open = await Promise.all(
+        [0, 1].map(
+          () =>
+            new Promise<net.Socket>((resolve, reject) => {
+              const sock = net.connect(s.port, '127.0.0.1');
+              sock.once('data', () => resolve(sock));
+              sock.on('error', reject);
+              sock.write('HEAD /objects/ab/file1 HTTP/1.1\r\nHost: x\r\n\r\n');
+            }),
+        ),
+      );
+      const third = await exchange(s.port, 'GET /objects/ab/file1 HTTP/1.1\r\nHost: x\r\n\r\n').catch(() => Buffer.alloc(0));
+      expect(third.length).toBe(0);
+      open[0].destroy();
+      await new Promise((r) => open[0].once('close', r));
+      // Once one is gone, a new connection is served again.
+      let status = 0;
+      for (let i = 0; i < 100 && status !== 200; i++) {
+        status = await get(s, '/objects/ab/file1').then((r) => r.status, () => 0);
+        if (status !== 200) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(status).toBe(200);
+      open[1].destroy();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a request head that trickles in gets 408 and is closed; an oversized head gets 431; an idle connection is closed', async () => {
+    const s = await serveRepo(dir, { headersTimeoutMs: 300, keepAliveTimeoutMs: 300 });
+    try {
+      // A slowloris client: a header line every 50 ms, never the empty line.
+      const slow = await new Promise<{ closed: boolean; data: string }>((resolve) => {
+        const sock = net.connect(s.port, '127.0.0.1');
+        let data = '';
+        let closed = false;
+        let n = 0;
+        sock.on('data', (c) => (data += c.toString('latin1')));
+        sock.on('error', () => {});
+        sock.on('close', () => {
+          closed = true;
+          clearInterval(t);
+          resolve({ closed, data });
+        });
+        sock.write('GET /objects/ab/file1 HTTP/1.1\r\nHost: x\r\n');
+        const t = setInterval(() => {
+          // Give up long after the 300 ms limit (node:http's own is 60 s).
+          if (++n > 400) {
+            clearInterval(t);
+            sock.destroy();
+            resolve({ closed, data });
+          } else if (!sock.destroyed) sock.write(`X-Slow-${n}: a\r\n`);
+        }, 50);
+      });
+      expect(slow.closed).toBe(true);
+      expect(slow.data).toMatch(/^HTTP\/1\.1 408 /);
+
+      const huge = await exchange(s.port, `GET /objects/ab/file1 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`);
+      expect(huge.toString('latin1')).toMatch(/^HTTP\/1\.1 431 /);
+
+      // Answered, then closed by the server once idle.
+      const idle = await exchange(s.port, 'GET /objects/ab/file1 HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect(parseResponses(idle, ['GET']).map((r) => r.status)).toEqual([200]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a client that stops reading is cut off after the send timeout; other requests are answered meanwhile', async () => {
+    const s = await serveRepo(dir, { sendTimeoutMs: 300 });
+    try {
+      const sock = net.connect(s.port, '127.0.0.1');
+      sock.pause();
+      sock.on('error', () => {});
+      sock.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(3));
+      expect((await get(s, '/objects/ab/file1')).status).toBe(200);
+      // The server logs a cut-off answer when it gives up on it.
+      for (let i = 0; i < 400 && !s.requests.some((r) => r.path === '/big'); i++) await new Promise((r) => setTimeout(r, 50));
+      const cut = s.requests.find((r) => r.path === '/big');
+      expect(cut?.bytes).toBeLessThan(big.length);
+      // The connection is gone: reading it ends (or is reset) short of one whole answer.
+      let got = 0;
+      await new Promise<void>((resolve) => {
+        sock.on('data', (c) => (got += c.length));
+        sock.on('close', () => resolve());
+        sock.resume();
+      });
+      expect(got).toBeLessThan(big.length);
+      expect(s.requests.filter((r) => r.path === '/big').length).toBe(1);
+    } finally {
+      await s.close();
+    }
   });
 });

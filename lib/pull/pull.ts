@@ -37,7 +37,7 @@ import { getRemote, remoteBool, remoteList, Remote } from '../remotes/remotes';
 import { parseSummary, Summary, SUMMARY_TYPE } from '../summary';
 // GPG and ed25519 verification are loaded only by pulls that verify (start-up cost).
 import type { VerifyResult } from '../gpg/verify';
-import { fetcherOptionsFromRemote } from './fetcher';
+import { fetcherOptionsFromRemote, MAX_METADATA_SIZE } from './fetcher';
 import { HttpSource, LocalSource, PullSource } from './source';
 import { withPullTransaction, checkContentMode, importContentFromRepo } from './common';
 import { SummaryCache, CacheValidators } from './summary-cache';
@@ -55,9 +55,6 @@ const FLUSH_MS = 25;
 const FETCH_AHEAD = 64;
 /** ...while downloaded bodies waiting to be written hold less than this many bytes (memory bound of a pull). */
 const HELD_MAX = 32 * 1024 * 1024;
-
-/** ostree's max-metadata-size default. */
-const MAX_METADATA_SIZE = 128 * 1024 * 1024;
 
 export type PullPhase = 'metadata' | 'content' | 'writing' | 'done';
 

@@ -53,6 +53,14 @@ export interface PrefixLimit {
  */
 export const MAX_METADATA_SIZE = 10 * 1024 * 1024;
 
+/** Redirects followed per request (curl's default since 8.3; 2022.7 with curl 7.88 has no limit). */
+export const MAX_REDIRECTS = 30;
+
+/** A redirect's own body is drained (keeping the connection) up to this size, else the connection is dropped. */
+const REDIRECT_BODY_MAX = 64 * 1024;
+
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
+
 /** The answer to a conditional request. */
 export interface ConditionalResult {
   /** The body (null: optional and missing, or not modified). */
@@ -612,7 +620,7 @@ export class NodeFetcher implements Fetcher {
     let have = 0;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.attempt(url, fo, signal, sink, have, state);
+        return await this.attempt(url, fo, signal, sink, have, state, [url.href]);
       } catch (err) {
         if (signal?.aborted) throw abortError(signal);
         if (!(err instanceof TransientError)) throw err;
@@ -627,10 +635,11 @@ export class NodeFetcher implements Fetcher {
    * One request. Body chunks are appended to `sink`; when `have` > 0 the
    * request asks for the rest with Range and keeps what arrived before if
    * the server honours it. A 206 answer to a plain request (a server that
-   * only sends pieces) continues with further Range requests. The body's
-   * size limit is enforced as bytes arrive.
+   * only sends pieces) continues with further Range requests. A redirect
+   * continues at its target (`chain`: the URLs of this request so far, the
+   * last one `url`); the body's size limit is enforced as bytes arrive.
    */
-  private attempt(url: URL, fo: FetchOptions, signal: AbortSignal | undefined, sink: BodySink, have: number, state: FetchState): Promise<Attempt> {
+  private attempt(url: URL, fo: FetchOptions, signal: AbortSignal | undefined, sink: BodySink, have: number, state: FetchState, chain: string[]): Promise<Attempt> {
     return new Promise((resolve, reject) => {
       let done = false;
       let req: HttpRequestLike | null = null;
@@ -647,12 +656,12 @@ export class NodeFetcher implements Fetcher {
       };
       const offAbort = signal ? onAbortOf(signal, () => finish(abortError(signal))) : null;
       /** Go on with another request (this one is over: its connection is not ours to destroy any more). */
-      const continueWith = (next: URL, from: number) => {
+      const continueWith = (next: URL, from: number, nextChain: string[]) => {
         if (done) return;
         if (lowTimer) this.unwatch(lowTimer);
         lowTimer = null;
         req = null;
-        this.attempt(next, fo, signal, sink, from, state).then(
+        this.attempt(next, fo, signal, sink, from, state, nextChain).then(
           (v) => finish(null, v),
           (e) => finish(e),
         );
@@ -681,7 +690,13 @@ export class NodeFetcher implements Fetcher {
       this.watch(check);
 
       const headers: Record<string, string> = { 'user-agent': this.opts.userAgent ?? DEFAULT_UA, accept: '*/*' };
-      for (const [k, v] of this.headers) headers[k.toLowerCase()] = v;
+      // Credentials given for the first origin are not sent to another one (as curl).
+      const foreign = chain.length > 1 && new URL(chain[0]).origin !== url.origin;
+      for (const [k, v] of this.headers) {
+        const name = k.toLowerCase();
+        if (foreign && (name === 'authorization' || name === 'cookie')) continue;
+        headers[name] = v;
+      }
       if (url.username || url.password) {
         headers.authorization = 'Basic ' + Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64');
       }
@@ -708,6 +723,38 @@ export class NodeFetcher implements Fetcher {
         if (status === 304 && (fo.ifNoneMatch || fo.ifModifiedSince)) {
           res.resume();
           return finish(null, 'not-modified');
+        }
+        const location = res.headers.location;
+        if (REDIRECT_STATUS.has(status) && typeof location === 'string' && location !== '') {
+          let next: URL;
+          try {
+            next = redirectTarget(url, location, chain);
+          } catch (e) {
+            res.resume();
+            return finish(e as Error);
+          }
+          // Read the (small) redirect body to its end so the connection can serve the next request; a large one is cut off.
+          let drained = 0;
+          let followed = false;
+          const go = () => {
+            if (followed) return;
+            followed = true;
+            continueWith(next, have, [...chain, next.href]);
+          };
+          const cut = () => {
+            if (followed) return;
+            req?.destroy();
+            go();
+          };
+          if (Number(res.headers['content-length'] ?? 0) > REDIRECT_BODY_MAX) return cut();
+          res.on('data', (c: Buffer) => {
+            drained += c.length;
+            if (drained > REDIRECT_BODY_MAX) cut();
+          });
+          res.on('end', go);
+          res.on('aborted', go);
+          res.on('error', go);
+          return;
         }
         if (status === 200) {
           const etag = res.headers.etag;
@@ -771,7 +818,7 @@ export class NodeFetcher implements Fetcher {
           if (done) return;
           if (len !== null && bodyBytes < len) return finish(truncated(url, got, expectEnd));
           // More pieces to come: continue from here (the next request has its own speed check).
-          if (status === 206 && total !== null && got < total) return continueWith(url, got);
+          if (status === 206 && total !== null && got < total) return continueWith(url, got, chain);
           finish(null, 'ok');
         });
       };
@@ -892,6 +939,32 @@ export async function readFileCapped(file: string, href: string, max: number): P
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Where a redirect from `from` to `location` leads: only http(s), never
+ * from https down to http, at most MAX_REDIRECTS hops and never back to a
+ * URL of this request's `chain`. Credentials of the URL carry over within
+ * the same origin only.
+ */
+function redirectTarget(from: URL, location: string, chain: string[]): URL {
+  const refuse = (why: string) => new OstreeError('OSTREE_HTTP', `While fetching ${from.href}: ${why}`, { data: { url: from.href, location } });
+  let next: URL;
+  try {
+    next = new URL(location, from);
+  } catch {
+    throw refuse(`Invalid redirect location '${location}'`);
+  }
+  next.hash = '';
+  if (next.protocol !== 'http:' && next.protocol !== 'https:') throw refuse(`Redirect to unsupported protocol '${next.protocol.replace(/:$/, '')}' refused (${next.href})`);
+  if (from.protocol === 'https:' && next.protocol === 'http:') throw refuse(`Redirect from https to http refused (${next.href})`);
+  if (next.origin === from.origin && !next.username && !next.password) {
+    next.username = from.username;
+    next.password = from.password;
+  }
+  if (chain.includes(next.href)) throw refuse(`Redirect loop (${next.href} again)`);
+  if (chain.length > MAX_REDIRECTS) throw refuse(`Too many redirects (more than ${MAX_REDIRECTS})`);
+  return next;
 }
 
 function truncated(url: URL, got: number, expected: number | null, cause?: Error): TransientError {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { OstreeError, isErrno } from '../errors';
+import { OstreeError } from '../errors';
 import { Repo } from '../repo/repo';
 import { KeyFile } from '../repo/keyfile';
 import { resolveRev } from '../refs/refs';

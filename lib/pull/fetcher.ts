@@ -19,8 +19,17 @@ export interface FetchOptions {
   content?: boolean;
   /** A 404 (or 410) resolves to null instead of throwing. */
   optional?: boolean;
-  /** Refuse bodies larger than this many bytes. */
+  /**
+   * Refuse bodies larger than this many bytes, as they arrive (default:
+   * MAX_METADATA_SIZE for metadata requests, none for content).
+   */
   maxSize?: number;
+  /**
+   * A limit read from the body itself: once its first `bytes` bytes have
+   * arrived, the body may not exceed `limit(prefix)` bytes either (content
+   * objects: the size their header declares).
+   */
+  prefixLimit?: PrefixLimit;
   /** Metadata requests jump the queue ahead of content (default: !content). */
   priority?: 'high' | 'low';
   signal?: AbortSignal;
@@ -29,6 +38,28 @@ export interface FetchOptions {
   /** ...and/or If-Modified-Since with this time (seconds since the epoch). */
   ifModifiedSince?: number;
 }
+
+/** See FetchOptions.prefixLimit. */
+export interface PrefixLimit {
+  bytes: number;
+  limit(prefix: Buffer): number;
+}
+
+/**
+ * ostree 2022.7's OSTREE_MAX_METADATA_SIZE (10 MiB; raised to 128 MiB in
+ * 2023.4): the cap of summary, summary.sig, config, refs/heads/REF, and
+ * of commit (unless the summary gives its size), commitmeta, dirtree,
+ * dirmeta and tombstone-commit objects fetched from a remote.
+ */
+export const MAX_METADATA_SIZE = 10 * 1024 * 1024;
+
+/** Redirects followed per request (curl's default since 8.3; 2022.7 with curl 7.88 has no limit). */
+export const MAX_REDIRECTS = 30;
+
+/** A redirect's own body is drained (keeping the connection) up to this size, else the connection is dropped. */
+const REDIRECT_BODY_MAX = 64 * 1024;
+
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 
 /** The answer to a conditional request. */
 export interface ConditionalResult {
@@ -114,9 +145,18 @@ const DEFAULT_UA = 'libostree/2022.7 node-ostree';
 
 type Attempt = 'ok' | 'missing' | 'not-modified';
 
-interface ResponseMeta {
+/** What one fetch learns across its attempts. */
+interface FetchState {
   etag?: string;
   lastModified: number;
+  /** The body's size limit in force (maxSize, lowered by prefixLimit once known). */
+  max?: number;
+  /** First bytes of the body while prefixLimit waits for them (null once the limit is known). */
+  prefix: Buffer | null;
+}
+
+function fetchState(fo: FetchOptions): FetchState {
+  return { lastModified: 0, max: fo.maxSize ?? (fo.content ? undefined : MAX_METADATA_SIZE), prefix: fo.prefixLimit ? Buffer.alloc(0) : null };
 }
 
 /** A failed attempt that may succeed when repeated. */
@@ -508,7 +548,7 @@ export class NodeFetcher implements Fetcher {
     const sink = new BodySink({ limit: fo.spillAbove, dir: fo.spillDir });
     let out: FetchedBody | null = null;
     try {
-      const r = await this.fetchWithRetries(url, fo, signal, { lastModified: 0 }, sink);
+      const r = await this.fetchWithRetries(url, fo, signal, fetchState(fo), sink);
       if (r === 'ok') out = await sink.finish();
       return out;
     } finally {
@@ -530,7 +570,8 @@ export class NodeFetcher implements Fetcher {
       const data = await this.fetchFile(url, fo);
       return data ? { data, size: data.length } : null;
     }
-    if (fo.maxSize !== undefined && size > fo.maxSize) throw tooLarge(url, fo.maxSize);
+    const max = fetchState(fo).max;
+    if (max !== undefined && size > max) throw tooLarge(url, max);
     const file = path.join(fo.spillDir, spillName());
     try {
       await fsp.copyFile(p, file);
@@ -552,37 +593,34 @@ export class NodeFetcher implements Fetcher {
     const high = fo.priority ? fo.priority === 'high' : !fo.content;
     await this.slots.acquire(high, signal);
     try {
-      const meta: ResponseMeta = { lastModified: 0 };
+      const state = fetchState(fo);
       const sink = new BodySink();
-      const r = await this.fetchWithRetries(url, fo, signal, meta, sink);
+      const r = await this.fetchWithRetries(url, fo, signal, state, sink);
       const body = r === 'ok' ? ((await sink.finish()).data as Buffer) : null;
-      return { body, notModified: r === 'not-modified', etag: meta.etag, lastModified: meta.lastModified };
+      return { body, notModified: r === 'not-modified', etag: state.etag, lastModified: state.lastModified };
     } finally {
       this.slots.release();
     }
   }
 
   private async fetchFile(url: URL, fo: FetchOptions): Promise<Buffer | null> {
-    try {
-      const b = await fsp.readFile(fileURLToPath(url));
-      if (fo.maxSize !== undefined && b.length > fo.maxSize) throw tooLarge(url, fo.maxSize);
-      this.bytesTransferred += b.length;
-      this.opts.onBytes?.(b.length);
-      return b;
-    } catch (err) {
-      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) {
-        if (fo.optional) return null;
-        throw new OstreeError('OSTREE_HTTP', `Couldn't find file ${fileURLToPath(url)}`, { cause: err, data: { status: 404, url: url.href } });
-      }
-      throw err;
+    const p = fileURLToPath(url);
+    const max = fetchState(fo).max;
+    const b = await readFileCapped(p, url.href, max ?? Infinity);
+    if (!b) {
+      if (fo.optional) return null;
+      throw new OstreeError('OSTREE_HTTP', `Couldn't find file ${p}`, { data: { status: 404, url: url.href } });
     }
+    this.bytesTransferred += b.length;
+    this.opts.onBytes?.(b.length);
+    return b;
   }
 
-  private async fetchWithRetries(url: URL, fo: FetchOptions, signal: AbortSignal | undefined, meta: ResponseMeta, sink: BodySink): Promise<Attempt> {
+  private async fetchWithRetries(url: URL, fo: FetchOptions, signal: AbortSignal | undefined, state: FetchState, sink: BodySink): Promise<Attempt> {
     let have = 0;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.attempt(url, fo, signal, sink, have, meta);
+        return await this.attempt(url, fo, signal, sink, have, state, [url.href]);
       } catch (err) {
         if (signal?.aborted) throw abortError(signal);
         if (!(err instanceof TransientError)) throw err;
@@ -597,9 +635,11 @@ export class NodeFetcher implements Fetcher {
    * One request. Body chunks are appended to `sink`; when `have` > 0 the
    * request asks for the rest with Range and keeps what arrived before if
    * the server honours it. A 206 answer to a plain request (a server that
-   * only sends pieces) continues with further Range requests.
+   * only sends pieces) continues with further Range requests. A redirect
+   * continues at its target (`chain`: the URLs of this request so far, the
+   * last one `url`); the body's size limit is enforced as bytes arrive.
    */
-  private attempt(url: URL, fo: FetchOptions, signal: AbortSignal | undefined, sink: BodySink, have: number, meta: ResponseMeta): Promise<Attempt> {
+  private attempt(url: URL, fo: FetchOptions, signal: AbortSignal | undefined, sink: BodySink, have: number, state: FetchState, chain: string[]): Promise<Attempt> {
     return new Promise((resolve, reject) => {
       let done = false;
       let req: HttpRequestLike | null = null;
@@ -615,6 +655,17 @@ export class NodeFetcher implements Fetcher {
         } else resolve(v as Attempt);
       };
       const offAbort = signal ? onAbortOf(signal, () => finish(abortError(signal))) : null;
+      /** Go on with another request (this one is over: its connection is not ours to destroy any more). */
+      const continueWith = (next: URL, from: number, nextChain: string[]) => {
+        if (done) return;
+        if (lowTimer) this.unwatch(lowTimer);
+        lowTimer = null;
+        req = null;
+        this.attempt(next, fo, signal, sink, from, state, nextChain).then(
+          (v) => finish(null, v),
+          (e) => finish(e),
+        );
+      };
 
       // Low-speed limit: fewer than limit*time bytes within any `time` window
       // (checked by the fetcher's one ticker for all requests in flight).
@@ -639,7 +690,13 @@ export class NodeFetcher implements Fetcher {
       this.watch(check);
 
       const headers: Record<string, string> = { 'user-agent': this.opts.userAgent ?? DEFAULT_UA, accept: '*/*' };
-      for (const [k, v] of this.headers) headers[k.toLowerCase()] = v;
+      // Credentials given for the first origin are not sent to another one (as curl).
+      const foreign = chain.length > 1 && new URL(chain[0]).origin !== url.origin;
+      for (const [k, v] of this.headers) {
+        const name = k.toLowerCase();
+        if (foreign && (name === 'authorization' || name === 'cookie')) continue;
+        headers[name] = v;
+      }
       if (url.username || url.password) {
         headers.authorization = 'Basic ' + Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64');
       }
@@ -667,11 +724,43 @@ export class NodeFetcher implements Fetcher {
           res.resume();
           return finish(null, 'not-modified');
         }
+        const location = res.headers.location;
+        if (REDIRECT_STATUS.has(status) && typeof location === 'string' && location !== '') {
+          let next: URL;
+          try {
+            next = redirectTarget(url, location, chain);
+          } catch (e) {
+            res.resume();
+            return finish(e as Error);
+          }
+          // Read the (small) redirect body to its end so the connection can serve the next request; a large one is cut off.
+          let drained = 0;
+          let followed = false;
+          const go = () => {
+            if (followed) return;
+            followed = true;
+            continueWith(next, have, [...chain, next.href]);
+          };
+          const cut = () => {
+            if (followed) return;
+            req?.destroy();
+            go();
+          };
+          if (Number(res.headers['content-length'] ?? 0) > REDIRECT_BODY_MAX) return cut();
+          res.on('data', (c: Buffer) => {
+            drained += c.length;
+            if (drained > REDIRECT_BODY_MAX) cut();
+          });
+          res.on('end', go);
+          res.on('aborted', go);
+          res.on('error', go);
+          return;
+        }
         if (status === 200) {
           const etag = res.headers.etag;
-          meta.etag = typeof etag === 'string' && etag !== '' ? etag : undefined;
+          state.etag = typeof etag === 'string' && etag !== '' ? etag : undefined;
           const lm = Date.parse(res.headers['last-modified'] ?? '');
-          meta.lastModified = Number.isFinite(lm) ? Math.floor(lm / 1000) : 0;
+          state.lastModified = Number.isFinite(lm) ? Math.floor(lm / 1000) : 0;
         }
         if (retryableStatus(status)) {
           res.resume();
@@ -692,42 +781,44 @@ export class NodeFetcher implements Fetcher {
         } else if (have > 0) {
           // Range ignored: start over.
           sink.reset();
+          if (fo.prefixLimit && state.prefix) state.prefix = Buffer.alloc(0);
         }
         const len = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : null;
         const start = status === 206 ? have : 0;
         const expectEnd = total ?? (len !== null ? start + len : null);
-        if (fo.maxSize !== undefined && expectEnd !== null && expectEnd > fo.maxSize) {
+        if (state.max !== undefined && expectEnd !== null && expectEnd > state.max) {
           res.resume();
-          return finish(tooLarge(url, fo.maxSize));
+          return finish(tooLarge(url, state.max));
         }
         let got = start;
         let bodyBytes = 0;
         res.on('data', (c: Buffer) => {
           if (done) return;
           if (sink.error) return finish(sink.error);
+          // Refused before the bytes are kept: what is held never exceeds the limit.
+          if (state.max !== undefined && got + c.length > state.max) return finish(tooLarge(url, state.max));
+          if (state.prefix && fo.prefixLimit && got < fo.prefixLimit.bytes) {
+            state.prefix = Buffer.concat([state.prefix, c.subarray(0, fo.prefixLimit.bytes - got)]);
+            if (state.prefix.length >= fo.prefixLimit.bytes) {
+              state.max = Math.min(state.max ?? Infinity, fo.prefixLimit.limit(state.prefix));
+              state.prefix = null;
+              if (got + c.length > state.max || (expectEnd !== null && expectEnd > state.max)) return finish(tooLarge(url, state.max));
+            }
+          }
           sink.push(c, res);
           got += c.length;
           bodyBytes += c.length;
           received += c.length;
           this.bytesTransferred += c.length;
           this.opts.onBytes?.(c.length);
-          if (fo.maxSize !== undefined && got > fo.maxSize) finish(tooLarge(url, fo.maxSize));
         });
         res.on('aborted', () => finish(truncated(url, got, expectEnd)));
         res.on('error', (e) => finish(truncated(url, got, expectEnd, e)));
         res.on('end', () => {
           if (done) return;
           if (len !== null && bodyBytes < len) return finish(truncated(url, got, expectEnd));
-          if (status === 206 && total !== null && got < total) {
-            // More pieces to come: continue from here (the next request has its own speed check).
-            if (lowTimer) this.unwatch(lowTimer);
-            lowTimer = null;
-            this.attempt(url, fo, signal, sink, got, meta).then(
-              (v) => finish(null, v),
-              (e) => finish(e),
-            );
-            return;
-          }
+          // More pieces to come: continue from here (the next request has its own speed check).
+          if (status === 206 && total !== null && got < total) return continueWith(url, got, chain);
           finish(null, 'ok');
         });
       };
@@ -812,8 +903,68 @@ function parseBase(u: string): URL {
   }
 }
 
-function tooLarge(url: URL, max: number): OstreeError {
-  return new OstreeError('OSTREE_HTTP', `Exceeded maximum size ${max} bytes fetching ${url.href}`, { data: { url: url.href, maxSize: max } });
+/** ostree's wording (the fetcher's write callback), with the URL the body came from. */
+function tooLarge(url: URL | string, max: number): OstreeError {
+  const href = typeof url === 'string' ? url : url.href;
+  return new OstreeError('OSTREE_HTTP', `URI ${href} exceeded maximum size of ${max} bytes`, { data: { url: href, maxSize: max } });
+}
+
+/**
+ * A local file (a file:// URL's, shown as `href` in errors) read whole,
+ * refused before reading when larger than `max`; null when missing.
+ */
+export async function readFileCapped(file: string, href: string, max: number): Promise<Buffer | null> {
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(file, 'r');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return null;
+    throw err;
+  }
+  try {
+    if ((await fh.stat()).size > max) throw tooLarge(href, max);
+    // Read to the end, but never more than one byte past the limit (a file that grows, a device).
+    const parts: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const want = Math.min(max + 1 - total, 1024 * 1024);
+      const b = Buffer.allocUnsafe(want);
+      const { bytesRead } = await fh.read(b, 0, want, null);
+      if (bytesRead === 0) break;
+      parts.push(bytesRead === want ? b : b.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > max) throw tooLarge(href, max);
+    }
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts, total);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Where a redirect from `from` to `location` leads: only http(s), never
+ * from https down to http, at most MAX_REDIRECTS hops and never back to a
+ * URL of this request's `chain`. Credentials of the URL carry over within
+ * the same origin only.
+ */
+function redirectTarget(from: URL, location: string, chain: string[]): URL {
+  const refuse = (why: string) => new OstreeError('OSTREE_HTTP', `While fetching ${from.href}: ${why}`, { data: { url: from.href, location } });
+  let next: URL;
+  try {
+    next = new URL(location, from);
+  } catch {
+    throw refuse(`Invalid redirect location '${location}'`);
+  }
+  next.hash = '';
+  if (next.protocol !== 'http:' && next.protocol !== 'https:') throw refuse(`Redirect to unsupported protocol '${next.protocol.replace(/:$/, '')}' refused (${next.href})`);
+  if (from.protocol === 'https:' && next.protocol === 'http:') throw refuse(`Redirect from https to http refused (${next.href})`);
+  if (next.origin === from.origin && !next.username && !next.password) {
+    next.username = from.username;
+    next.password = from.password;
+  }
+  if (chain.includes(next.href)) throw refuse(`Redirect loop (${next.href} again)`);
+  if (chain.length > MAX_REDIRECTS) throw refuse(`Too many redirects (more than ${MAX_REDIRECTS})`);
+  return next;
 }
 
 function truncated(url: URL, got: number, expected: number | null, cause?: Error): TransientError {

@@ -306,6 +306,8 @@ class Conn {
 
   private complete(extra: boolean): void {
     const res = this.res as LeanResponse;
+    // The request is over: destroying it later must not touch this connection (it may serve another one by then).
+    if (this.cur) this.cur.conn = null;
     this.cur = null;
     this.res = null;
     this.served++;

@@ -6,8 +6,8 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import { OstreeError, isErrno } from '../errors';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { OstreeError } from '../errors';
 import { Repo } from '../repo/repo';
 import { KeyFile } from '../repo/keyfile';
 import { resolveRev } from '../refs/refs';
@@ -15,7 +15,7 @@ import { ObjectType, OBJECT_TYPE_NAMES, FileHeader, isLink, splitFramedHeader, p
 import { native } from '../binding';
 import { readFramedHeader } from '../repo/transaction';
 import { contentChecksumOptions } from '../fsck';
-import { Fetcher, FetcherOptions, ConditionalResult, createFetcher } from './fetcher';
+import { Fetcher, FetcherOptions, ConditionalResult, PrefixLimit, MAX_METADATA_SIZE, createFetcher, readFileCapped } from './fetcher';
 
 const inflateRaw = promisify(zlib.inflateRaw);
 
@@ -64,6 +64,23 @@ function announcedSize(raw: Buffer): number | null {
   if (raw.length < 16 || raw.readUInt32BE(0) < 8) return null;
   return Number(raw.readBigUInt64BE(8));
 }
+
+/**
+ * The most bytes a `.filez` can take given its first 16 bytes: the framed
+ * header and the payload size it declares, deflated at worst (9 bits a
+ * byte, block overhead, slack). A header length outside 8..MAX_METADATA_SIZE
+ * is no valid object: no more than its header is accepted. A server sending
+ * more is refused as the bytes arrive.
+ */
+export const FILEZ_LIMIT: PrefixLimit = {
+  bytes: 16,
+  limit(prefix: Buffer): number {
+    const headerLen = prefix.readUInt32BE(0);
+    if (headerLen < 8 || headerLen > MAX_METADATA_SIZE) return 8 + Math.min(headerLen, MAX_METADATA_SIZE);
+    const size = Number(prefix.readBigUInt64BE(8));
+    return 8 + headerLen + size + Math.ceil(size / 8) + Math.ceil(size / 64) + 1024;
+  },
+};
 
 let spillCounter = 0;
 
@@ -124,17 +141,17 @@ export class HttpSource implements PullSource {
   }
 
   fetchFile(name: 'summary' | 'summary.sig'): Promise<Buffer | null> {
-    return this.fetcher.fetch(name, { optional: true });
+    return this.fetcher.fetch(name, { optional: true, maxSize: MAX_METADATA_SIZE });
   }
 
   /** summary / summary.sig with the cache validators of a previous answer (FORMATS.md §7.2). */
   fetchFileConditional(name: 'summary' | 'summary.sig', cond: { etag?: string; lastModified?: number }): Promise<ConditionalResult> {
-    return this.fetcher.fetchConditional(name, { optional: true, ifNoneMatch: cond.etag, ifModifiedSince: cond.lastModified || undefined });
+    return this.fetcher.fetchConditional(name, { optional: true, maxSize: MAX_METADATA_SIZE, ifNoneMatch: cond.etag, ifModifiedSince: cond.lastModified || undefined });
   }
 
   async remoteConfig(): Promise<{ mode: string; tombstoneCommits: boolean }> {
     if (!this.config) {
-      const b = (await this.fetcher.fetch('config')) as Buffer;
+      const b = (await this.fetcher.fetch('config', { maxSize: MAX_METADATA_SIZE })) as Buffer;
       this.config = KeyFile.parse(b.toString('utf8'));
     }
     return {
@@ -144,21 +161,21 @@ export class HttpSource implements PullSource {
   }
 
   async fetchRef(ref: string): Promise<string> {
-    const b = (await this.fetcher.fetch(`refs/heads/${ref}`)) as Buffer;
+    const b = (await this.fetcher.fetch(`refs/heads/${ref}`, { maxSize: MAX_METADATA_SIZE })) as Buffer;
     return b.toString('utf8').trim();
   }
 
   fetchMetadata(type: ObjectType, checksum: string, opts: { optional?: boolean; maxSize?: number } = {}): Promise<Buffer | null> {
-    return this.fetcher.fetch(relObject(checksum, OBJECT_TYPE_NAMES[type]), { optional: opts.optional, maxSize: opts.maxSize });
+    return this.fetcher.fetch(relObject(checksum, OBJECT_TYPE_NAMES[type]), { optional: opts.optional, maxSize: opts.maxSize ?? MAX_METADATA_SIZE });
   }
 
   /** With `raw`, small objects come back still compressed (ContentRaw), for the caller to verify and store natively. */
   async fetchContent(checksum: string, opts: { spillDir?: string; raw?: boolean } = {}): Promise<FetchedContent> {
     if (!opts.spillDir) {
-      const raw = (await this.fetcher.fetch(relObject(checksum, 'filez'), { content: true })) as Buffer;
+      const raw = (await this.fetcher.fetch(relObject(checksum, 'filez'), { content: true, prefixLimit: FILEZ_LIMIT })) as Buffer;
       return decodeFilez(raw, checksum);
     }
-    const b = await this.fetcher.fetchBody(relObject(checksum, 'filez'), { content: true, spillAbove: SPILL_ABOVE, spillDir: opts.spillDir });
+    const b = await this.fetcher.fetchBody(relObject(checksum, 'filez'), { content: true, prefixLimit: FILEZ_LIMIT, spillAbove: SPILL_ABOVE, spillDir: opts.spillDir });
     if (!b) throw new OstreeError('OSTREE_HTTP', `Server returned HTTP 404`);
     if (b.file !== undefined) return { filez: b.file, size: b.size };
     const announced = announcedSize(b.data);
@@ -196,15 +213,12 @@ export class LocalSource implements PullSource {
     return new LocalSource(await Repo.open(p));
   }
 
+  /** Capped as ostree caps them for file:// remotes (objects of a local repo are not: ostree imports those uncapped). */
   async fetchFile(name: 'summary' | 'summary.sig'): Promise<Buffer | null> {
-    try {
-      const b = await fsp.readFile(path.join(this.repo.path, name));
-      this.bytesTransferred += b.length;
-      return b;
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) return null;
-      throw err;
-    }
+    const p = path.join(this.repo.path, name);
+    const b = await readFileCapped(p, pathToFileURL(p).href, MAX_METADATA_SIZE);
+    if (b) this.bytesTransferred += b.length;
+    return b;
   }
 
   async remoteConfig(): Promise<{ mode: string; tombstoneCommits: boolean }> {

@@ -11,14 +11,12 @@ import { markCommitPartial } from '../fsck';
 import { native, PullScanResult } from '../binding';
 import { repoChain } from '../traverse';
 import type { PullContext } from './context';
+import { MAX_METADATA_SIZE } from './fetcher';
 import { ObjectPresence } from './presence';
 import { PullWriteQueue } from './write-queue';
 import { ContentFetcher } from './content-fetch';
 import { verifyPulledCommit, CommitChecks } from './verify';
 import type { PullTarget } from './targets';
-
-/** ostree's max-metadata-size default. */
-const MAX_METADATA_SIZE = 128 * 1024 * 1024;
 
 export interface WalkOptions {
   /** Parent commits to fetch too: 0, N, or -1 for all. */

@@ -424,12 +424,12 @@ export async function writeFileAtomic(dest: string, data: string | Buffer, opts:
   const tmp = path.join(path.dirname(dest), tmpName('atomic'));
   const fh = await fsp.open(tmp, 'wx', opts.mode ?? 0o644);
   try {
-    await fh.writeFile(data);
-    if (opts.fsync) await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
+    try {
+      await fh.writeFile(data);
+      if (opts.fsync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await fsp.rename(tmp, dest);
   } catch (err) {
     await fsp.rm(tmp, { force: true });

@@ -217,25 +217,26 @@ export async function fetchRemoteSummary(repo: import('../../repo/repo').Repo, n
   const { getRemote, remoteUrl } = await import('../../remotes/remotes');
   const r = await getRemote(repo, name);
   const url = remoteUrl(r);
+  const { createFetcher, fetcherOptionsFromRemote, readFileCapped, MAX_METADATA_SIZE } = await import('../../pull/fetcher');
   if (url.startsWith('file://')) {
-    const { fileURLToPath } = await import('url');
-    const fsp = await import('fs/promises');
+    const { fileURLToPath, pathToFileURL } = await import('url');
     const path = await import('path');
     const base = fileURLToPath(url);
     const read = async (f: string) => {
+      const p = path.join(base, f);
       try {
-        return await fsp.readFile(path.join(base, f));
-      } catch {
+        return await readFileCapped(p, pathToFileURL(p).href, MAX_METADATA_SIZE);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'OSTREE_HTTP') throw err;
         return null;
       }
     };
     return { summary: await read('summary'), sig: await read('summary.sig') };
   }
-  const { createFetcher, fetcherOptionsFromRemote } = await import('../../pull/fetcher');
   const f = createFetcher(fetcherOptionsFromRemote(r.options));
   try {
-    const summary = await f.fetch('summary', { optional: true });
-    const sig = await f.fetch('summary.sig', { optional: true });
+    const summary = await f.fetch('summary', { optional: true, maxSize: MAX_METADATA_SIZE });
+    const sig = await f.fetch('summary.sig', { optional: true, maxSize: MAX_METADATA_SIZE });
     return { summary, sig };
   } finally {
     f.close();

@@ -9,10 +9,11 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { closeSync, cpSync, openSync, ftruncateSync, readdirSync, statSync, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, openSync, ftruncateSync, statSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir, cleanupTmp, ours, ok, HAVE_OSTREE } from './helpers/interop';
 import { ostreeA } from './helpers/pull';
 import { serveHostile, oursMeasured, Action, HostileServer } from './helpers/hostile';
+import { filesUnder } from './helpers/files';
 
 const MIB = 1024 * 1024;
 /** ostree 2022.7's OSTREE_MAX_METADATA_SIZE. */
@@ -22,19 +23,6 @@ const HUGE = 256 * MIB;
 /** Peak RSS allowed to the client: well under HUGE (holding the body once would exceed it). */
 const RSS_BOUND = 160 * MIB;
 
-/** Every regular file below `dir` (relative paths). */
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string, rel: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(path.join(d, e.name), r);
-      else out.push(r);
-    }
-  };
-  walk(dir, '');
-  return out.sort();
-}
 
 describe('pull size limits against a hostile server', () => {
   let dir: string;

@@ -11,22 +11,10 @@ import * as path from 'node:path';
 import { SKIP_INTEROP, CLI, tmpdir, cleanupTmp, ostree, ours, ok, makeTree } from './helpers/interop';
 import { Repo } from '../lib/repo/repo';
 import { listRefs, setRef, setRefAlias } from '../lib/refs/refs';
+import { filesUnder } from './helpers/files';
 
 afterAll(cleanupTmp);
 
-/** Every file (or symlink) under `dir`, relative, sorted. */
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string, rel: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(path.join(d, e.name), r);
-      else out.push(r);
-    }
-  };
-  walk(dir, '');
-  return out.sort();
-}
 
 function objectSet(repo: string): string[] {
   return filesUnder(path.join(repo, 'objects'));

@@ -3,7 +3,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors';
-import { Repo, tmpName } from '../repo/repo';
+import { Repo, tmpName, writeFileAtomic } from '../repo/repo';
 import { isValidChecksum } from '../objects/formats';
 
 const REF_RE = /^(?:[\p{L}\p{N}_][-._\p{L}\p{N}_]*\/)*[\p{L}\p{N}_][-._\p{L}\p{N}_]*$/u;
@@ -353,21 +353,8 @@ async function refTmpPath(repo: Repo): Promise<string> {
 
 /** Write a ref file atomically: temp file in REPO/tmp, optional fsync, rename over. */
 async function writeRefFile(repo: Repo, file: string, checksum: string, fsync: boolean): Promise<void> {
-  const tmp = await refTmpPath(repo);
-  const fh = await fsp.open(tmp, 'wx', 0o644);
-  try {
-    try {
-      if (process.env.NODE_OSTREE_FAULT === FAULT_REF_TMP_CREATED) process.kill(process.pid, 'SIGKILL');
-      await fh.writeFile(checksum + '\n');
-      if (fsync) await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.rename(tmp, file);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
+  const onTmpCreated = process.env.NODE_OSTREE_FAULT === FAULT_REF_TMP_CREATED ? () => process.kill(process.pid, 'SIGKILL') : undefined;
+  await writeFileAtomic(file, checksum + '\n', { fsync, tmpPath: await refTmpPath(repo), onTmpCreated });
 }
 
 /** `ostree refs --alias --create=ALIAS TARGET`: a symlink ref. */

@@ -419,12 +419,22 @@ export function tmpName(prefix = 'tmp'): string {
   return `.${prefix}-${process.pid}-${Date.now().toString(36)}-${tmpCounter}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** Write a file atomically: temp file in the same dir, optional fsync, rename over. */
-export async function writeFileAtomic(dest: string, data: string | Buffer, opts: { fsync?: boolean; mode?: number } = {}): Promise<void> {
-  const tmp = path.join(path.dirname(dest), tmpName('atomic'));
+export interface AtomicWriteOptions {
+  fsync?: boolean;
+  mode?: number;
+  /** The temp file (default: a temp name beside `dest`); on the same filesystem as `dest`. */
+  tmpPath?: string;
+  /** Called once the temp file exists, before anything is written to it (fault injection). */
+  onTmpCreated?: () => void;
+}
+
+/** Write a file atomically: temp file (beside it unless given), optional fsync, rename over. */
+export async function writeFileAtomic(dest: string, data: string | Buffer, opts: AtomicWriteOptions = {}): Promise<void> {
+  const tmp = opts.tmpPath ?? path.join(path.dirname(dest), tmpName('atomic'));
   const fh = await fsp.open(tmp, 'wx', opts.mode ?? 0o644);
   try {
     try {
+      opts.onTmpCreated?.();
       await fh.writeFile(data);
       if (opts.fsync) await fh.sync();
     } finally {

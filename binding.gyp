@@ -35,7 +35,12 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-fvisibility=hidden", "-fvisibility-inlines-hidden", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "cflags": ["-fvisibility=hidden", "-O2"]
+      "cflags": ["-fvisibility=hidden", "-O2"],
+      "libraries": ["<!(${CC:-cc} -print-file-name=liblzma.a)"],
+      "ldflags": [
+        "-Wl,--exclude-libs,ALL",
+        "-Wl,--version-script=<(module_root_dir)/native/exports.map"
+      ]
     }
   ]
 }

@@ -21,103 +21,13 @@ import {
 } from '../objects/formats';
 import { native, ContentModeOverride, ScanDir } from '../binding';
 import { Variant } from '../gvariant/codec';
+import { MutableTree, mergeStoredTree } from './mutable-tree';
+import { applyStatOverride } from './modifier';
+import type { CommitModifier } from './modifier';
 
-/** A directory being built: content checksums and subtrees, or a lazily expanded stored tree. */
-export class MutableTree {
-  files = new Map<string, string>();
-  dirs = new Map<string, MutableTree>();
-  metaChecksum: string | null = null;
-  /** A stored dirtree not yet expanded (from --tree=ref= or a parent dir). */
-  private lazy: string | null = null;
-
-  static fromStored(treeChecksum: string, metaChecksum: string): MutableTree {
-    const t = new MutableTree();
-    t.lazy = treeChecksum;
-    t.metaChecksum = metaChecksum;
-    return t;
-  }
-
-  get storedChecksum(): string | null {
-    return this.lazy;
-  }
-
-  async ensureLoaded(repo: Repo): Promise<void> {
-    if (!this.lazy) return;
-    const dt = await repo.readDirTree(this.lazy);
-    this.lazy = null;
-    for (const [n, c] of dt.files) this.files.set(n, c);
-    for (const [n, t, m] of dt.dirs) this.dirs.set(n, MutableTree.fromStored(t, m));
-  }
-
-  async ensureDir(repo: Repo, name: string): Promise<MutableTree> {
-    await this.ensureLoaded(repo);
-    if (this.files.has(name)) {
-      throw new OstreeError('OSTREE_EXISTS', `Can't replace file with directory: ${name}`);
-    }
-    let d = this.dirs.get(name);
-    if (!d) {
-      d = new MutableTree();
-      this.dirs.set(name, d);
-    }
-    return d;
-  }
-
-  async replaceFile(repo: Repo, name: string, checksum: string): Promise<void> {
-    await this.ensureLoaded(repo);
-    if (this.dirs.has(name)) throw new OstreeError('OSTREE_EXISTS', `Can't replace directory with file: ${name}`);
-    this.files.set(name, checksum);
-  }
-
-  /**
-   * Serialise this (finished) directory and its expanded subtrees into
-   * `items`, then drop the in-memory entries and keep only the dirtree
-   * checksum, as a stored tree: ensureLoaded() reads it back from the repo
-   * once the items are written. Bounds commit memory by the directories still
-   * open rather than the whole tree.
-   */
-  collapse(items: MetadataItem[]): string {
-    const checksum = this.collect(items);
-    this.files.clear();
-    this.dirs.clear();
-    this.lazy = checksum;
-    return checksum;
-  }
-
-  /** Write dirtrees (children before parents, in native batches); returns the dirtree checksum. */
-  async write(tx: Transaction): Promise<string> {
-    if (this.lazy) return this.lazy;
-    const items: MetadataItem[] = [];
-    const root = this.collect(items);
-    await tx.writeMetadataBatch(items);
-    return root;
-  }
-
-  /** Serialise this tree and every expanded subtree into `items` (post-order); returns this tree's checksum. */
-  private collect(items: MetadataItem[]): string {
-    if (this.lazy) return this.lazy;
-    const dirs: Array<[string, string, string]> = [];
-    for (const [name, sub] of this.dirs) {
-      const t = sub.collect(items);
-      if (!sub.metaChecksum) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Directory ${name} has no metadata`);
-      dirs.push([name, t, sub.metaChecksum]);
-    }
-    const data = serializeDirTree({ files: [...this.files], dirs });
-    const checksum = sha256Hex(data);
-    items.push({ type: ObjectType.DirTree, data, checksum });
-    return checksum;
-  }
-}
-
-export interface CommitModifier {
-  ownerUid?: number;
-  ownerGid?: number;
-  canonicalPermissions?: boolean;
-  skipXattrs?: boolean;
-  /** Paths (relative to the tree root, starting with '/') to leave out. */
-  skipList?: Set<string>;
-  /** path ('/a/b') -> mode bits to OR ('+') or set ('=') */
-  statOverride?: Map<string, { op: '+' | '='; mode: number }>;
-}
+export { MutableTree, mergeStoredTree } from './mutable-tree';
+export { parseStatOverride } from './modifier';
+export type { CommitModifier } from './modifier';
 
 export interface Progress {
   phase: string;
@@ -407,34 +317,6 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
   await tx.writeMetadataBatch(metaQueue);
 }
 
-function applyStatOverride(mod: CommitModifier, rel: string, mode: number): number {
-  const o = mod.statOverride?.get(rel);
-  if (!o) return mode;
-  return o.op === '+' ? mode | o.mode : (mode & 0o170000) | o.mode;
-}
-
-/** Parse an ostree --statoverride file: lines "+MODE PATH" / "=MODE PATH" / "MODE PATH". */
-export function parseStatOverride(text: string): Map<string, { op: '+' | '='; mode: number }> {
-  const m = new Map<string, { op: '+' | '='; mode: number }>();
-  for (const line of text.split('\n')) {
-    const l = line.trim();
-    if (!l) continue;
-    const sp = l.indexOf(' ');
-    if (sp < 0) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Malformed statoverride line '${l}'`);
-    let modeStr = l.slice(0, sp);
-    let op: '+' | '=' = '+';
-    if (modeStr[0] === '+' || modeStr[0] === '=') {
-      op = modeStr[0] as '+' | '=';
-      modeStr = modeStr.slice(1);
-    }
-    // ostree reads the number with g_ascii_strtod: decimal, e.g. "+2048" adds S_ISUID (04000).
-    const mode = Number(modeStr);
-    if (!Number.isInteger(mode) || mode < 0) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Malformed statoverride mode '${modeStr}'`);
-    m.set(l.slice(sp + 1), { op, mode });
-  }
-  return m;
-}
-
 export interface WriteCommitOptions {
   parent?: string | null;
   subject?: string;
@@ -631,22 +513,6 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
   } catch (err) {
     await tx.abort();
     throw err;
-  }
-}
-
-/** Overlay a stored tree onto `root` (--tree=ref=). */
-export async function mergeStoredTree(repo: Repo, root: MutableTree, tree: string, meta: string): Promise<void> {
-  if (root.metaChecksum === null && root.files.size === 0 && root.dirs.size === 0 && !root.storedChecksum) {
-    Object.assign(root, MutableTree.fromStored(tree, meta));
-    return;
-  }
-  await root.ensureLoaded(repo);
-  root.metaChecksum = meta;
-  const dt = await repo.readDirTree(tree);
-  for (const [n, c] of dt.files) await root.replaceFile(repo, n, c);
-  for (const [n, t, m] of dt.dirs) {
-    const sub = await root.ensureDir(repo, n);
-    await mergeStoredTree(repo, sub, t, m);
   }
 }
 

@@ -6,7 +6,8 @@
 import { promises as fsp } from 'node:fs';
 import { OstreeError, throwAborted } from '../errors';
 import { Transaction } from '../repo/transaction';
-import { MutableTree, CommitModifier } from './commit';
+import { MutableTree } from './mutable-tree';
+import type { CommitModifier } from './modifier';
 import {
   ObjectType,
   serializeDirMeta,

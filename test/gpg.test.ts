@@ -11,7 +11,7 @@ import { deserialize } from '../lib/gvariant/codec';
 import { ghashOrder } from '../lib/ghash';
 import { addRemote } from '../lib/remotes/remotes';
 import { verifyCommitGpg, verifySummaryGpg, inspectCommitGpg } from '../lib/gpg/verify';
-import { loadSigningKey } from '../lib/gpg/keys';
+import { loadSigningKey, importKeysToRemote } from '../lib/gpg/keys';
 import { signDetachedWithKey, dictRebuild, writeDetachedMetadata } from '../lib/gpg/sign';
 import * as ed from '../lib/sign/ed25519';
 import { OstreeError } from '../lib/errors';
@@ -43,8 +43,10 @@ describe.skipIf(skip)('GPG signatures (ostree interop)', () => {
     makeTree(tree);
     ok(ostree(['init', '--repo=' + repoPath, '--mode=archive']));
     const repo = await Repo.open(repoPath);
-    await addRemote(repo, 'origin', 'file://' + repoPath, { gpgImport: [keys.good.pub] });
-    await addRemote(repo, 'asc', 'file://' + repoPath, { gpgImport: [keys.good.asc] });
+    await addRemote(repo, 'origin', 'file://' + repoPath);
+    await importKeysToRemote(repo, 'origin', { files: [keys.good.pub] });
+    await addRemote(repo, 'asc', 'file://' + repoPath);
+    await importKeysToRemote(repo, 'asc', { files: [keys.good.asc] });
     await addRemote(repo, 'nokeys', 'file://' + repoPath, { set: { 'gpg-verify': 'true' } });
   }, 120_000);
   afterAll(() => {
@@ -137,7 +139,8 @@ describe.skipIf(skip)('GPG signatures (ostree interop)', () => {
 
   it('rejects expired and revoked keys', async () => {
     const repo = await Repo.open(repoPath);
-    await addRemote(repo, 'exp', 'file://' + repoPath, { gpgImport: [keys.expired.pub] });
+    await addRemote(repo, 'exp', 'file://' + repoPath);
+    await importKeysToRemote(repo, 'exp', { files: [keys.expired.pub] });
     // A signature made in 2020 while the key was valid; the key has expired since.
     const csum = ok(ostree(commitArgs('expired')));
     let l = await load(csum);
@@ -159,7 +162,8 @@ describe.skipIf(skip)('GPG signatures (ostree interop)', () => {
     // Revoked: sign while valid, then trust only the revoked public key.
     const rcsum = ok(ostree([...commitArgs('revoked'), `--gpg-sign=${keys.revoked.fpr}`, `--gpg-homedir=${keys.home}`]));
     const revokedPub = revokeKey(keys);
-    await addRemote(repo, 'rev', 'file://' + repoPath, { gpgImport: [revokedPub] });
+    await addRemote(repo, 'rev', 'file://' + repoPath);
+    await importKeysToRemote(repo, 'rev', { files: [revokedPub] });
     l = await load(rcsum);
     const e2 = await expectCode(verifyCommitGpg(l.repo, 'rev', rcsum, l.bytes, l.detached), 'OSTREE_GPG_VERIFY_FAILED');
     expect(e2.data.reason).toBe('revoked-key');

@@ -15,6 +15,7 @@ import type * as OpenPGP from 'openpgp';
 import type { Repo } from '../repo/repo';
 import { writeFileAtomic } from '../repo/repo';
 import { OstreeError, isErrno } from '../errors';
+import { getRemote, remotesConfigDir } from '../remotes/remotes';
 
 let pgp: typeof OpenPGP | null = null;
 /** The openpgp module, loaded on first use (it is large). */
@@ -96,7 +97,6 @@ export async function remoteKeyringPath(repo: Repo, name: string): Promise<strin
   const base = `${name}.trustedkeys.gpg`;
   const own = path.join(repo.path, base);
   if (await exists(own)) return own;
-  const { remotesConfigDir } = await import('../remotes/remotes');
   const dir = remotesConfigDir(repo);
   if (dir && (await exists(path.join(dir, base)))) return path.join(dir, base);
   if (repo.parent) return remoteKeyringPath(repo.parent, name);
@@ -141,7 +141,6 @@ export async function keysInDirPublic(dir?: string): Promise<Key[]> {
  * is one, else the global keyring directory; plus every gpgkeypath entry.
  */
 export async function remoteTrustedKeys(repo: Repo, name: string, opts: { global?: boolean } = {}): Promise<Key[]> {
-  const { getRemote } = await import('../remotes/remotes');
   const remote = await getRemote(repo, name);
   const keys: Key[] = [];
   const ring = await remoteKeyringPath(repo, name);
@@ -257,7 +256,6 @@ export async function importKeysToRemote(
   name: string,
   src: { files?: string[]; data?: Buffer[]; keyIds?: string[] } = {},
 ): Promise<number> {
-  const { getRemote } = await import('../remotes/remotes');
   await getRemote(repo, name);
   let incoming: Key[] = [];
   for (const f of src.files ?? []) incoming.push(...(await readKeyFile(f)));

@@ -29,8 +29,6 @@ export interface AddRemoteOptions {
   ifNotExists?: boolean;
   /** Replace an existing remote of the same name (ostree's --force). */
   force?: boolean;
-  /** Key files (armored or binary) to import into NAME.trustedkeys.gpg. */
-  gpgImport?: string[];
   collectionId?: string;
   noGpgVerify?: boolean;
   noSignVerify?: boolean;
@@ -256,10 +254,6 @@ export async function addRemote(repo: Repo, name: string, url: string, opts: Add
     await writeFileAtomic(path.join(dir as string, `${name}.conf`), kf.serialize());
   } else {
     await repo.writeConfig(kf);
-  }
-  if (opts.gpgImport?.length) {
-    const { importKeysToRemote } = await import('../gpg/keys');
-    await importKeysToRemote(repo, name, { files: opts.gpgImport });
   }
 }
 

@@ -35,6 +35,7 @@ import {
 import { native, ChecksumOptions } from './binding';
 import { objectKey, parseObjectKey, traverseCommit, commitsContaining, readMetadataBatch, listObjectsFast, repoChain, DEFAULT_PARALLELISM } from './traverse';
 import { mapLimit } from './repo/transaction';
+import { markCommitPartial, commitPartialState } from './repo/commit-partial';
 
 const inflateRaw = promisify(zlib.inflateRaw);
 
@@ -92,29 +93,6 @@ export interface FsckResult {
   fatal: FsckIssue | null;
   /** True when no issue was found and no commit is partial from an earlier fsck. */
   ok: boolean;
-}
-
-/** Write state/<commit>.commitpartial; `fsck` content "f" marks FSCK_PARTIAL. */
-export async function markCommitPartial(repo: Repo, commit: string, reason: 'fsck' | 'pull' = 'pull'): Promise<void> {
-  const dir = path.join(repo.path, 'state');
-  await fsp.mkdir(dir, { recursive: true });
-  await fsp.writeFile(path.join(dir, `${commit}.commitpartial`), reason === 'fsck' ? 'f' : '', { mode: 0o644 });
-}
-
-/** Remove state/<commit>.commitpartial if present. */
-export async function clearCommitPartial(repo: Repo, commit: string): Promise<void> {
-  await fsp.rm(path.join(repo.path, 'state', `${commit}.commitpartial`), { force: true });
-}
-
-/** 'none', 'partial' (pull) or 'fsck' (marked by fsck --delete / a missing object). */
-async function partialState(repo: Repo, commit: string): Promise<'none' | 'partial' | 'fsck'> {
-  try {
-    const b = await fsp.readFile(path.join(repo.path, 'state', `${commit}.commitpartial`));
-    return b.length > 0 && b[0] === 0x66 ? 'fsck' : 'partial';
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return 'none';
-    throw err;
-  }
 }
 
 type Check = { ok: true } | { ok: false; missing: boolean; message: string };
@@ -487,7 +465,7 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
   const commits: string[] = [];
   for (const [csum, type] of await listObjectsFast(repo, { parallelism, only: ObjectType.Commit })) {
     if (type !== ObjectType.Commit) continue;
-    const st = await partialState(repo, csum);
+    const st = await commitPartialState(repo, csum);
     if (st === 'none') commits.push(csum);
     else {
       result.partialCommits.push(csum);

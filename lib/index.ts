@@ -15,7 +15,8 @@ export { resolveRev, listRefs, setRef, parseRefspec, isValidRefName } from './re
 export type { RefEntry } from './refs/refs';
 export * as gvariant from './gvariant/codec';
 export * from './objects/formats';
-export { fsck, markCommitPartial, clearCommitPartial } from './fsck';
+export { fsck } from './fsck';
+export { markCommitPartial, clearCommitPartial } from './repo/commit-partial';
 export type { FsckOptions, FsckResult, FsckIssue, FsckProgress } from './fsck';
 export { prune, pruneStaticDeltas } from './prune';
 export type { PruneOptions, PruneResult, PruneProgress } from './prune';

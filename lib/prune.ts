@@ -11,7 +11,7 @@ import { listRefs, listMirrorRefs, resolveRev } from './refs/refs';
 import { serialize } from './gvariant/codec';
 import { ObjectType, OBJECT_TYPE_NAMES, COMMITMETA_TYPE, parseCommit, Commit } from './objects/formats';
 import { objectKey, traverseCommit, listObjectsFast, DEFAULT_PARALLELISM } from './traverse';
-import { clearCommitPartial } from './fsck';
+import { clearCommitPartial } from './repo/commit-partial';
 import { native } from './binding';
 import { mapLimit, chunk } from './repo/transaction';
 

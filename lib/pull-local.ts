@@ -13,7 +13,7 @@ import { Transaction, mapLimit, chunk } from './repo/transaction';
 import { withRepoLock } from './lock';
 import { listRefs, resolveRev } from './refs/refs';
 import { ObjectType, isValidChecksum, parseCommit, parseDirTree, parseDirMeta, validateDirTree, validateDirMeta } from './objects/formats';
-import { markCommitPartial, clearCommitPartial } from './fsck';
+import { markCommitPartial, clearCommitPartial } from './repo/commit-partial';
 import { withPullTransaction, importContentFromRepo } from './pull/common';
 
 const CONTENT_BATCH = 64;

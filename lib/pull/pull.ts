@@ -15,7 +15,7 @@ import { OstreeError, isErrno, throwAborted, withContext } from '../errors';
 import { Repo, writeFileAtomic } from '../repo/repo';
 import { resolveRev } from '../refs/refs';
 import { formatSize } from '../format-size';
-import { clearCommitPartial } from '../fsck';
+import { clearCommitPartial } from '../repo/commit-partial';
 import { getRemote, Remote } from '../remotes/remotes';
 import { parseSummary, Summary } from '../summary';
 import type { VerifyResult } from '../gpg/verify';

@@ -7,7 +7,7 @@ import { OstreeError, throwAborted, withContext } from '../errors';
 import type { Repo } from '../repo/repo';
 import { deserialize } from '../gvariant/codec';
 import { ObjectType, Commit, Metadata, parseCommit, parseDirTree, parseDirMeta, validateDirTree, validateDirMeta, sha256Hex, assertNormalForm, COMMIT_TYPE } from '../objects/formats';
-import { markCommitPartial } from '../fsck';
+import { markCommitPartial } from '../repo/commit-partial';
 import { native, PullScanResult } from '../binding';
 import { repoChain } from '../traverse';
 import type { PullContext } from './context';

@@ -38,7 +38,7 @@ export interface PullLocalOptions {
   remote?: string;
   /** Reject regular files whose mode has bits outside 0775 (suid, o+w, …). */
   bareuseronlyFiles?: boolean;
-  /** Skip fsync/syncfs for this pull (core.fsync=false for its duration). */
+  /** Skip fsync/syncfs for this pull (the repo configuration is unchanged). */
   disableFsync?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: PullLocalProgress) => void;

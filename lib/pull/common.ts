@@ -18,19 +18,10 @@ const inflateRaw = promisify(zlib.inflateRaw);
 
 /**
  * Run `fn` in a transaction that is committed when it returns and aborted
- * when it throws; with `disableFsync`, core.fsync is false for its duration.
+ * when it throws; with `disableFsync`, that transaction does not sync.
  */
 export async function withPullTransaction<T>(repo: Repo, opts: { disableFsync?: boolean; signal?: AbortSignal }, fn: (tx: Transaction) => Promise<T>): Promise<T> {
-  const savedFsync = repo.config.get('core', 'fsync');
-  if (opts.disableFsync) repo.config.set('core', 'fsync', 'false');
-  try {
-    return await withTransaction(repo, fn, { signal: opts.signal });
-  } finally {
-    if (opts.disableFsync) {
-      if (savedFsync === undefined) repo.config.remove('core', 'fsync');
-      else repo.config.set('core', 'fsync', savedFsync);
-    }
-  }
+  return withTransaction(repo, fn, { signal: opts.signal, fsync: opts.disableFsync ? false : undefined });
 }
 
 /**

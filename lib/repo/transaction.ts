@@ -44,6 +44,12 @@ export interface ContentSource {
 export interface TransactionOptions extends LockOptions {
   /** Native jobs in flight (default 4; 1 = single-threaded). */
   parallelism?: number;
+  /**
+   * Sync what the transaction wrote before refs move (default: the repo's
+   * core.fsync). `false` is ostree's --disable-fsync for this transaction
+   * only; the repo's configuration is left alone.
+   */
+  fsync?: boolean;
 }
 
 /** How content_write_batch derives object metadata from source files (commit modifiers). */
@@ -69,15 +75,18 @@ export class Transaction {
   private done = false;
   private wroteObjects = false;
   private readonly signal?: AbortSignal;
+  /** Whether this transaction syncs (TransactionOptions.fsync, else core.fsync). */
+  readonly fsync: boolean;
   /** Native jobs in flight for batch writes (1 = single-threaded). */
   parallelism = 4;
   /** Blocks content writes may still take before core.min-free-space-* would be crossed (null: unlimited). */
   private budget: FreeSpaceBudget | null = null;
   stats = { metadataTotal: 0, metadataWritten: 0, contentTotal: 0, contentWritten: 0, contentCacheHits: 0, contentBytesWritten: 0 };
 
-  private constructor(repo: Repo, signal?: AbortSignal) {
+  private constructor(repo: Repo, signal: AbortSignal | undefined, fsync: boolean) {
     this.repo = repo;
     this.signal = signal;
+    this.fsync = fsync;
   }
 
   /** prepare_transaction: take the shared repo lock. */
@@ -85,7 +94,7 @@ export class Transaction {
     throwAborted(opts.signal);
     const lock = await repoLock(repo);
     await lock.push('shared', opts);
-    const tx = new Transaction(repo, opts.signal);
+    const tx = new Transaction(repo, opts.signal, opts.fsync ?? repo.fsyncEnabled);
     if (opts.parallelism !== undefined) tx.parallelism = Math.max(1, Math.floor(opts.parallelism));
     try {
       await fsp.mkdir(path.join(repo.path, 'tmp'), { recursive: true });
@@ -97,9 +106,9 @@ export class Transaction {
     return tx;
   }
 
-  /** core.per-object-fsync: fsync every object before it is linked (only when core.fsync is on). */
+  /** core.per-object-fsync: fsync every object before it is linked (only when this transaction syncs). */
   get perObjectFsync(): boolean {
-    return this.repo.fsyncEnabled && this.repo.config.getBoolean('core', 'per-object-fsync', false);
+    return this.fsync && this.repo.config.getBoolean('core', 'per-object-fsync', false);
   }
 
   private checkAlive(): void {
@@ -489,12 +498,12 @@ export class Transaction {
   async commit(): Promise<void> {
     this.checkAlive();
     try {
-      if (this.repo.fsyncEnabled && (this.touchedDirs.size || this.wroteObjects || this.refs.size)) {
+      if (this.fsync && (this.touchedDirs.size || this.wroteObjects || this.refs.size)) {
         await native().fs_syncfs(path.join(this.repo.path, 'objects'));
       }
       await cleanupTmpdir(this.repo);
       for (const [spec, csum] of this.refs) await setRef(this.repo, spec, csum, { fsync: false });
-      if (this.repo.fsyncEnabled && this.refs.size) await native().fs_syncfs(path.join(this.repo.path, 'refs'));
+      if (this.fsync && this.refs.size) await native().fs_syncfs(path.join(this.repo.path, 'refs'));
     } finally {
       await this.finish();
     }

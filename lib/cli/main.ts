@@ -3,23 +3,10 @@
 // `ostree` 2022.7. A thin client of the library; each builtin is loaded only
 // when invoked so start-up stays close to bare `node`.
 import { parseArgs, formatHelp, CommandSpec, ParsedArgs, UsageError, allOptions } from './options';
+import type { Ctx, Builtin } from './context';
 import type { Repo } from '../repo/repo';
 
-export interface Ctx {
-  /** Resolved --repo (or OSTREE_REPO / cwd). */
-  repoPath(): string;
-  openRepo(): Promise<Repo>;
-  out(s: string): void;
-  err(s: string): void;
-  verbose: boolean;
-}
-
-export interface Builtin {
-  spec: CommandSpec;
-  run(args: ParsedArgs, ctx: Ctx): Promise<number | void>;
-  /** Commands with sub-commands (`remote add …`): pick the sub-builtin from the arguments, or print usage and return an exit code. */
-  subcommand?(argv: string[], out: (s: string) => void, err: (s: string) => void): { builtin: Builtin; argv: string[] } | number;
-}
+export type { Ctx, Builtin } from './context';
 
 /** name -> [summary, loader]. Order is ostree's help order. */
 export const COMMANDS: Array<[string, string, () => Builtin]> = [

@@ -3,7 +3,7 @@
 // usage-error form (help text, a blank line, then `error: MSG`).
 import { promises as fsp } from 'node:fs';
 import { formatHelp, CommandSpec } from './options';
-import type { Ctx } from './main';
+import type { Ctx } from './context';
 
 /** Write bytes (or a string) to stdout; resolves once the data is handed to the OS or queued without back-pressure. */
 export function writeStdout(data: Buffer | string): Promise<void> {

@@ -1,6 +1,6 @@
 // ostree cat (ot-builtin-cat.c): file contents from a commit, byte for byte.
 import type { CommandSpec, ParsedArgs } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 import { usageError, writeStdout, copyFileToStdout } from '../output';
 
 export const spec: CommandSpec = {

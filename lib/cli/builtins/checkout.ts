@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import type { CommandSpec, ParsedArgs, OptionSpec } from '../options';
 import { UsageError, str } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 
 const flag = (long: string, description: string, short?: string): OptionSpec => ({ long, short, arg: 'none', description });
 

@@ -1,7 +1,7 @@
 // ostree checksum (ot-builtin-checksum.c): the object checksum a file,
 // symlink or directory (its dirmeta) would have if committed.
 import type { CommandSpec, ParsedArgs } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 
 export const spec: CommandSpec = {
   name: 'checksum',

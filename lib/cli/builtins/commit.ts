@@ -2,7 +2,7 @@
 import { promises as fsp } from 'node:fs';
 import type { CommandSpec, ParsedArgs, OptionSpec } from '../options';
 import { UsageError, str, strs } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 import { OstreeError } from '../../errors';
 import type { Variant } from '../../gvariant/codec';
 

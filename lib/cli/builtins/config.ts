@@ -1,7 +1,7 @@
 // ostree config (ot-builtin-config.c): get/set/unset SECTION.KEY in the repo config.
 import type { CommandSpec, ParsedArgs } from '../options';
 import { UsageError, str } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 import { OstreeError } from '../../errors';
 
 export const spec: CommandSpec = {

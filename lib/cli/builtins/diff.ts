@@ -1,7 +1,7 @@
 // ostree diff (ot-builtin-diff.c): compare two commits and/or local
 // directories; optionally object-count statistics for two commits.
 import type { CommandSpec, ParsedArgs } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 import { formatHelp } from '../options';
 
 export const spec: CommandSpec = {

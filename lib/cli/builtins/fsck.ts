@@ -1,6 +1,6 @@
 // ostree fsck (ot-builtin-fsck.c)
 import type { CommandSpec, ParsedArgs } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 import type { FsckIssue } from '../../fsck';
 
 export const spec: CommandSpec = {

@@ -1,6 +1,6 @@
 // ostree init (ot-builtin-init.c)
 import type { CommandSpec, ParsedArgs } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 import { OstreeError } from '../../errors';
 
 export const spec: CommandSpec = {

@@ -1,6 +1,6 @@
 // ostree log (ot-builtin-log.c): each commit from REV back through its parents.
 import type { CommandSpec, ParsedArgs } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 import { usageError } from '../output';
 
 export const spec: CommandSpec = {

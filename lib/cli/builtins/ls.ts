@@ -1,6 +1,6 @@
 // ostree ls (ot-builtin-ls.c): list paths in a commit, one line per entry.
 import type { CommandSpec, ParsedArgs } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 import { usageError, OutputBuffer } from '../output';
 import type { RepoFile as RF } from '../../read/repo-file';
 

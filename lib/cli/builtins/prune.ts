@@ -1,7 +1,7 @@
 // ostree prune (ot-builtin-prune.c)
 import type { CommandSpec, ParsedArgs } from '../options';
 import { UsageError, str, strs } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 
 export const spec: CommandSpec = {
   name: 'prune',

@@ -1,7 +1,7 @@
 // ostree pull-local (ot-builtin-pull-local.c)
 import type { CommandSpec, ParsedArgs } from '../options';
 import { formatHelp, str } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 
 export const spec: CommandSpec = {
   name: 'pull-local',

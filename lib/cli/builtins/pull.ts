@@ -1,7 +1,7 @@
 // ostree pull (ot-builtin-pull.c): download refs from a remote.
 import type { CommandSpec, ParsedArgs } from '../options';
 import { UsageError, formatHelp, str, strs } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 import type { PullProgress } from '../../pull/pull';
 
 export const spec: CommandSpec = {

@@ -1,7 +1,7 @@
 // ostree refs (ot-builtin-refs.c): listings come out in GHashTable order, as ostree prints them.
 import type { CommandSpec, ParsedArgs } from '../options';
 import { UsageError, str } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 import { OstreeError } from '../../errors';
 
 export const spec: CommandSpec = {

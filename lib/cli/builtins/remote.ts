@@ -2,7 +2,7 @@
 // show-url, list, gpg-import, gpg-list-keys, refs, summary.
 import type { CommandSpec, ParsedArgs, OptionSpec } from '../options';
 import { UsageError, str, strs } from '../options';
-import type { Ctx, Builtin } from '../main';
+import type { Ctx, Builtin } from '../context';
 import { usageError } from '../output';
 
 const REPO: OptionSpec = {

@@ -1,7 +1,7 @@
 // ostree reset (ot-builtin-reset.c): point REF at an older COMMIT from its history.
 import type { CommandSpec, ParsedArgs } from '../options';
 import { UsageError } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 
 export const spec: CommandSpec = {
   name: 'reset',

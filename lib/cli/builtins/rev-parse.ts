@@ -1,7 +1,7 @@
 // ostree rev-parse (ot-builtin-rev-parse.c)
 import type { CommandSpec, ParsedArgs } from '../options';
 import { UsageError } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 
 export const spec: CommandSpec = {
   name: 'rev-parse',

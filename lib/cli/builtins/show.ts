@@ -1,7 +1,7 @@
 // ostree show (ot-builtin-show.c): a commit (or other metadata object),
 // one of its metadata values, its related commits or its size metadata.
 import type { CommandSpec, ParsedArgs } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 import { usageError } from '../output';
 
 export const spec: CommandSpec = {

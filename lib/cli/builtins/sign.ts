@@ -2,7 +2,7 @@
 // in a commit's detached metadata; --verify checks them.
 import type { CommandSpec, ParsedArgs } from '../options';
 import { str } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 import { usageError } from '../output';
 
 export const spec: CommandSpec = {

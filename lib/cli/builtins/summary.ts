@@ -2,7 +2,7 @@
 // (optionally signing summary.sig), --view / --raw print it.
 import type { CommandSpec, ParsedArgs } from '../options';
 import { str, strs } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 
 export const spec: CommandSpec = {
   name: 'summary',

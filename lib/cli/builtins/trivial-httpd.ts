@@ -5,7 +5,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { CommandSpec, ParsedArgs } from '../options';
 import { str, strs } from '../options';
-import type { Ctx } from '../main';
+import type { Ctx } from '../context';
 
 export const spec: CommandSpec = {
   name: 'trivial-httpd',

@@ -338,7 +338,7 @@ export type DeltaPartResult =
       /** openspliceclose, open, write, setread, unsetread, close, bspatch. */
       ops: number[];
     }
-  | { ok: false; kind: 'checksum' | 'corrupt'; message: string };
+  | { ok: false; kind: 'checksum' | 'open' | 'corrupt'; message: string };
 
 /** One dirtree of pull_scan_dirtrees(). */
 export type PullScanResult =

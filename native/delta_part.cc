@@ -88,7 +88,9 @@ std::string Oct(uint32_t v, int width) {
 
 // A failure caused by the part's data rather than by the system.
 struct PartError {
-  std::string kind;  // "checksum" (the part file's SHA-256) or "corrupt"
+  // "checksum" (the part file's SHA-256), "open" (decompressing or parsing
+  // the body) or "corrupt" (executing the operations)
+  std::string kind;
   std::string message;
   bool failed() const { return !message.empty(); }
   bool Set(const std::string& k, const std::string& m) {
@@ -797,7 +799,7 @@ class DeltaPartWorker : public PromiseWorker {
       }
       uint64_t max_file = max_body_ + max_body_ / 64 + 65536;
       if (uint64_t(st.st_size) > max_file) {
-        perr_.Corrupt("Delta part " + part_path_ + " is larger than allowed (" + std::to_string(st.st_size) + " bytes)");
+        perr_.Set("open", "Delta part " + part_path_ + " is larger than allowed (" + std::to_string(st.st_size) + " bytes)");
         return;
       }
       if (!ReadToEnd(fd.get(), size_t(st.st_size), &file)) {
@@ -805,7 +807,7 @@ class DeltaPartWorker : public PromiseWorker {
         return;
       }
       if (file.size() > max_file) {
-        perr_.Corrupt("Delta part " + part_path_ + " is larger than allowed");
+        perr_.Set("open", "Delta part " + part_path_ + " is larger than allowed");
         return;
       }
       data_ = reinterpret_cast<const uint8_t*>(file.data());
@@ -825,7 +827,7 @@ class DeltaPartWorker : public PromiseWorker {
       }
     }
     if (len_ < 1) {
-      perr_.Corrupt("Reading initial compression flag byte: Unexpected end of part");
+      perr_.Set("open", "Reading initial compression flag byte: Unexpected end of part");
       return;
     }
     Span body;
@@ -833,7 +835,7 @@ class DeltaPartWorker : public PromiseWorker {
     switch (data_[0]) {
       case 0:
         if (len_ - 1 > max_body_) {
-          perr_.Corrupt("Delta part body is larger than allowed");
+          perr_.Set("open", "Delta part body is larger than allowed");
           return;
         }
         body = {data_ + 1, len_ - 1};
@@ -841,7 +843,7 @@ class DeltaPartWorker : public PromiseWorker {
       case 'x': {
         std::string msg;
         if (!XzDecode(data_ + 1, len_ - 1, max_body_, &decoded, &msg)) {
-          perr_.Corrupt("Decompressing delta part: " + msg);
+          perr_.Set("open", "Decompressing delta part: " + msg);
           return;
         }
         std::string().swap(file);  // the compressed bytes are no longer needed
@@ -849,13 +851,13 @@ class DeltaPartWorker : public PromiseWorker {
         break;
       }
       default:
-        perr_.Corrupt("Invalid compression type '" + std::to_string(data_[0]) + "'");
+        perr_.Set("open", "Invalid compression type '" + std::to_string(data_[0]) + "'");
         return;
     }
     Span modes, payload, ops;
     std::vector<Span> xattrs;
     if (!ParseBody(body, &modes, &xattrs, &payload, &ops)) {
-      perr_.Corrupt("Invalid delta part body");
+      perr_.Set("open", "Invalid delta part body");
       return;
     }
     stats_.nmodes = modes.n / 12;

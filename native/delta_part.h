@@ -19,7 +19,7 @@
 //   `static-delta show`).
 //   Resolves {ok: true, written, existed, bytes, nmodes, nxattrs, blobsize,
 //   opsize, ops: number[7]} or, for a bad part, {ok: false, kind:
-//   'checksum'|'corrupt', message}; rejects with an fs-style error on I/O
+//   'checksum'|'open'|'corrupt', message}; rejects with an fs-style error on I/O
 //   failure.
 #pragma once
 

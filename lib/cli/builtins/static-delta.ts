@@ -6,6 +6,11 @@ import type { Builtin } from '../main';
 
 /** name -> [summary, loader], in ostree's help order. */
 const SUBCOMMANDS: Array<[string, string, () => Builtin]> = [
+  ['list', 'List static delta files', () => require('./static-delta/list')],
+  ['show', 'Dump information on a delta', () => require('./static-delta/show')],
+  ['delete', 'Remove a delta', () => require('./static-delta/delete')],
+  ['apply-offline', 'Apply static delta file', () => require('./static-delta/apply-offline')],
+  ['verify', 'Verify static delta signatures', () => require('./static-delta/verify')],
   // generate, indexes and reindex come with delta generation.
 ];
 

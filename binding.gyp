@@ -21,7 +21,10 @@
         "native/checkout_plan.cc",
         "native/repo_batch.cc",
         "native/pull_store.cc",
-        "native/pull_scan.cc"
+        "native/pull_scan.cc",
+        "native/xz.cc",
+        "native/bspatch.cc",
+        "native/delta_part.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

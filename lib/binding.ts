@@ -304,7 +304,41 @@ export interface NativeBinding {
    * native/pull_scan.h.
    */
   pull_scan_dirtrees(repos: string[], modes: string[], items: Array<[string, Buffer]>): Promise<PullScanResult[]>;
+  /** One complete xz stream decoded (at most maxSize bytes out) — native/xz.h. */
+  xz_decode(buf: Buffer, maxSize: number): Promise<Buffer>;
+  /**
+   * Execute one static delta part (the file's bytes or its path) into
+   * `repos[0]`, read sources from any of `repos` — see native/delta_part.h.
+   */
+  delta_part_execute(repos: string[], modes: string[], part: Buffer | string, objects: Buffer, opts: DeltaPartOptions): Promise<DeltaPartResult>;
 }
+
+export interface DeltaPartOptions {
+  /** Expected SHA-256 of the part file (omitted: not checked, as for inline parts). */
+  checksum?: string;
+  /** The decompressed body may not be larger. */
+  maxBodySize: number;
+  /** Count operations without writing anything (static-delta show). */
+  statsOnly?: boolean;
+  fsync?: boolean;
+  zlibLevel?: number;
+}
+
+export type DeltaPartResult =
+  | {
+      ok: true;
+      written: number;
+      existed: number;
+      /** Payload bytes of the content objects written. */
+      bytes: number;
+      nmodes: number;
+      nxattrs: number;
+      blobsize: number;
+      opsize: number;
+      /** openspliceclose, open, write, setread, unsetread, close, bspatch. */
+      ops: number[];
+    }
+  | { ok: false; kind: 'checksum' | 'open' | 'corrupt'; message: string };
 
 /** One dirtree of pull_scan_dirtrees(). */
 export type PullScanResult =

@@ -7,6 +7,7 @@
 #include "checkout_plan.h"
 #include "checksum.h"
 #include "commit.h"
+#include "delta_part.h"
 #include "fsutil.h"
 #include "lock.h"
 #include "objects.h"
@@ -14,6 +15,7 @@
 #include "pull_store.h"
 #include "repo_batch.h"
 #include "xattr.h"
+#include "xz.h"
 
 namespace ostree {
 
@@ -53,6 +55,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"content_store_filez", ContentStoreFilez},
       {"content_store_filez_batch", ContentStoreFilezBatch},
       {"pull_scan_dirtrees", PullScanDirtrees},
+      {"xz_decode", XzDecodeJs},
+      {"delta_part_execute", DeltaPartExecute},
   };
   for (const Entry& e : kExports) {
     exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));

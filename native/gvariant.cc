@@ -156,6 +156,8 @@ bool ParseXattrArray(const std::string& arr, XattrList* xattrs) {
 
 }  // namespace
 
+bool ParseXattrs(const std::string& arr, XattrList* xattrs) { return ParseXattrArray(arr, xattrs); }
+
 bool ParseOstreeMeta(const std::string& data, uint32_t* uid, uint32_t* gid,
                      uint32_t* mode, XattrList* xattrs) {
   xattrs->clear();

@@ -32,6 +32,10 @@ std::string BuildOstreeMeta(uint32_t uid, uint32_t gid, uint32_t mode,
 bool ParseOstreeMeta(const std::string& data, uint32_t* uid, uint32_t* gid,
                      uint32_t* mode, XattrList* xattrs);
 
+// Parses the bytes of an `a(ayay)` xattr array (normal framing); the list
+// comes back sorted, names without their NUL. False when malformed.
+bool ParseXattrs(const std::string& arr, XattrList* xattrs);
+
 // The archive `.filez` header `(tuuuusa(ayay))`, parsed.
 struct ZlibHeader {
   uint64_t size = 0;

@@ -488,6 +488,16 @@ export class Transaction {
     this.stats.contentWritten++;
   }
 
+  /**
+   * Account for objects a native writer (a static delta part) stored
+   * directly: they count as written, and the commit syncs the filesystem.
+   */
+  noteObjectsWritten(count: number, bytes: number): void {
+    if (count > 0) this.wroteObjects = true;
+    this.stats.contentWritten += count;
+    this.stats.contentBytesWritten += bytes;
+  }
+
   /** Queue a ref update (null deletes), applied at commit. */
   setRef(spec: string, checksum: string | null): void {
     this.checkAlive();

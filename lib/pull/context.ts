@@ -6,6 +6,7 @@ import type { Transaction } from '../repo/transaction';
 import type { PullSource } from './source';
 import type { PullProgressReporter } from './progress';
 import type { TaskGroup } from './tasks';
+import type { StaticDeltaFetch } from './deltas';
 
 export interface PullContext {
   repo: Repo;
@@ -19,4 +20,6 @@ export interface PullContext {
   signal: AbortSignal;
   /** Reject regular files with mode bits outside 0775. */
   bareuseronlyFiles?: boolean;
+  /** The static deltas planned for target commits. */
+  deltas?: StaticDeltaFetch;
 }

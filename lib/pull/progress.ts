@@ -28,6 +28,15 @@ export interface PullProgress {
   /** Requests in flight (objects being fetched or written). */
   outstanding: number;
   elapsedMs: number;
+  /** Static deltas: parts done / total (0 when the pull uses none), and their compressed bytes done / total. */
+  deltaPartsFetched: number;
+  deltaPartsTotal: number;
+  /** Fallback objects of the planned deltas (fetched loose). */
+  deltaFallbacksTotal: number;
+  deltaBytesFetched: number;
+  deltaBytesTotal: number;
+  /** Uncompressed size of the planned deltas. */
+  deltaUsizeTotal: number;
 }
 
 /** What a pull counts while it runs; the walk and the write queue update these. */
@@ -44,6 +53,15 @@ export interface PullCounters {
   outstandingMeta: number;
   /** Payload bytes of content objects written. */
   contentBytesWritten: number;
+  /** Static delta parts executed (or found complete) / in the planned deltas. */
+  deltaPartsFetched: number;
+  deltaPartsTotal: number;
+  /** Fallback objects of the planned deltas (fetched loose). */
+  deltaFallbacksTotal: number;
+  /** Compressed bytes of delta parts and fallbacks done / planned, and their uncompressed total. */
+  deltaBytesFetched: number;
+  deltaBytesTotal: number;
+  deltaUsizeTotal: number;
 }
 
 /** The counters of one pull and the onProgress calls made from them. */
@@ -59,6 +77,12 @@ export class PullProgressReporter {
     outstanding: 0,
     outstandingMeta: 0,
     contentBytesWritten: 0,
+    deltaPartsFetched: 0,
+    deltaPartsTotal: 0,
+    deltaFallbacksTotal: 0,
+    deltaBytesFetched: 0,
+    deltaBytesTotal: 0,
+    deltaUsizeTotal: 0,
   };
   private phase: PullPhase = 'metadata';
   private source: PullSource | null = null;
@@ -107,6 +131,12 @@ export class PullProgressReporter {
       bytesPerSecond: elapsedMs > 0 ? Math.round((bytes * 1000) / elapsedMs) : 0,
       outstanding: c.outstanding,
       elapsedMs,
+      deltaPartsFetched: c.deltaPartsFetched,
+      deltaPartsTotal: c.deltaPartsTotal,
+      deltaFallbacksTotal: c.deltaFallbacksTotal,
+      deltaBytesFetched: c.deltaBytesFetched,
+      deltaBytesTotal: c.deltaBytesTotal,
+      deltaUsizeTotal: c.deltaUsizeTotal,
     };
   }
 
@@ -131,10 +161,13 @@ export class PullProgressReporter {
 
 /** The status line ostree prints at the end of a pull. */
 export function formatPullStatus(
-  r: { metadataFetched: number; contentFetched: number; metadataImported?: number; contentImported?: number; bytesTransferred: number; elapsedMs: number; contentBytesWritten: number; localRemote?: boolean },
+  r: { metadataFetched: number; contentFetched: number; metadataImported?: number; contentImported?: number; bytesTransferred: number; elapsedMs: number; contentBytesWritten: number; localRemote?: boolean; deltaPartsFetched?: number },
   formatSize: (n: number) => string,
 ): string {
-  let s = `${r.metadataFetched} metadata, ${r.contentFetched} content objects ${r.localRemote ? 'imported' : 'fetched'}`;
+  let s =
+    !r.localRemote && r.deltaPartsFetched
+      ? `${r.deltaPartsFetched} delta parts, ${r.metadataFetched + r.contentFetched} loose fetched`
+      : `${r.metadataFetched} metadata, ${r.contentFetched} content objects ${r.localRemote ? 'imported' : 'fetched'}`;
   if (!r.localRemote && (r.metadataImported || r.contentImported)) s += ` (${r.metadataImported ?? 0} meta, ${r.contentImported ?? 0} content local)`;
   if (r.bytesTransferred > 0) {
     const xfer = r.bytesTransferred < 1024 ? `${r.bytesTransferred} B` : `${Math.floor(r.bytesTransferred / 1024)} KiB`;

@@ -27,7 +27,9 @@ import { verifyPolicy, metaValue } from './verify';
 import { fetchRemoteSummary } from './summary-fetch';
 import { resolvePullTargets } from './targets';
 import { TaskGroup } from './tasks';
+import type { PullContext } from './context';
 import { ObjectWalk } from './walk';
+import { DeltaCatalog, DeltaPolicy, PlannedDelta, StaticDeltaFetch, planDelta, accountDeltas } from './deltas';
 
 export { formatPullStatus } from './progress';
 export type { PullPhase, PullProgress } from './progress';
@@ -61,8 +63,10 @@ export interface PullOptions {
   bareuseronlyFiles?: boolean;
   /** Minimum interval between onProgress calls in ms (0 = every change). */
   updateFrequency?: number;
-  /** Accepted: static deltas are not used by this implementation. */
+  /** Fetch objects one by one even where the remote offers static deltas. */
   disableStaticDeltas?: boolean;
+  /** Fail unless every target can be reached by a static delta (not into archive repos). */
+  requireStaticDeltas?: boolean;
   /** Do not check ostree.ref-binding / collection bindings. */
   disableVerifyBindings?: boolean;
   /** Override the remote's url for this pull. */
@@ -102,6 +106,14 @@ export interface PullResult {
   bytesTransferred: number;
   /** Payload bytes of content objects written. */
   contentBytesWritten: number;
+  /** Static delta parts executed or found complete; with deltaPartsTotal, their compressed bytes and uncompressed size. */
+  deltaPartsFetched: number;
+  deltaPartsTotal: number;
+  /** Fallback objects of the deltas (fetched loose). */
+  deltaFallbacksTotal: number;
+  deltaBytesFetched: number;
+  deltaBytesTotal: number;
+  deltaUsizeTotal: number;
   /** HTTP requests made (retries included). */
   requests: number;
   elapsedMs: number;
@@ -154,7 +166,8 @@ async function removeStaleDownloads(repo: Repo): Promise<void> {
 
 /** Open the source for a remote URL. */
 async function openSource(remote: Remote, url: string, opts: PullOptions, signal: AbortSignal, onBytes: () => void): Promise<PullSource> {
-  if (url.startsWith('file:')) {
+  // Like ostree, a file:// remote is imported from directly, unless static deltas are required (then it is fetched as over HTTP).
+  if (url.startsWith('file:') && !opts.requireStaticDeltas) {
     try {
       return await LocalSource.open(url);
     } catch (err) {
@@ -178,6 +191,7 @@ async function openSource(remote: Remote, url: string, opts: PullOptions, signal
 
 export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
   const started = Date.now();
+  if (opts.disableStaticDeltas && opts.requireStaticDeltas) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Cannot both disable and require static deltas');
   if (opts.depth !== undefined && (!Number.isInteger(opts.depth) || opts.depth < -1)) throw new RangeError(`Invalid depth ${opts.depth}`);
   throwAborted(opts.signal);
   const remote = await getRemote(repo, opts.remote);
@@ -206,6 +220,14 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     src?.close();
   }
 
+  /** ostree's defaults: no deltas into archive repos, for commit metadata only, or when importing from a local repo. */
+  function staticDeltaPolicy(src: PullSource): DeltaPolicy {
+    const required = !!opts.requireStaticDeltas;
+    if (repo.mode === 'archive' && required) throw new OstreeError('OSTREE_INVALID_ARGUMENT', "Can't use static deltas in an archive repo");
+    const disabled = !!opts.disableStaticDeltas || repo.mode === 'archive' || !!opts.commitMetadataOnly || (src.kind === 'local' && !required);
+    return { disabled, required, gpgVerifySummary: policy.gpgVerifySummary };
+  }
+
   async function pullFrom(src: PullSource): Promise<PullResult> {
     // ---------------------------------------------------------- summary
     // The remote's config is needed in any case: asked for while the summary is fetched.
@@ -230,6 +252,13 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       if (typeof t === 'boolean') tombstones = tombstones || t;
     }
 
+    // ---------------------------------------------------------- static deltas
+    const deltaPolicy = staticDeltaPolicy(src);
+    const catalog = DeltaCatalog.fromSummary(summary, rcfg.indexedDeltas);
+    if (deltaPolicy.required && !catalog.indexed && !catalog.summaryHasDeltas) {
+      throw new OstreeError('OSTREE_NOT_FOUND', 'Fetch configured to require static deltas, but no summary deltas or delta index found');
+    }
+
     // ---------------------------------------------------------- refs
     const { targets, allRefs } = await resolvePullTargets(remote, src, summary, opts);
     const refSpec = (ref: string) => (opts.mirror ? ref : `${remote.name}:${ref}`);
@@ -242,6 +271,12 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       contentImported: 0,
       bytesTransferred: 0,
       contentBytesWritten: 0,
+      deltaPartsFetched: 0,
+      deltaPartsTotal: 0,
+      deltaFallbacksTotal: 0,
+      deltaBytesFetched: 0,
+      deltaBytesTotal: 0,
+      deltaUsizeTotal: 0,
       requests: 0,
       elapsedMs: 0,
       status: '',
@@ -255,12 +290,31 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       result.contentImported = c.contentImported;
       result.bytesTransferred = progress.objectBytes();
       result.contentBytesWritten = c.contentBytesWritten;
+      result.deltaPartsFetched = c.deltaPartsFetched;
+      result.deltaPartsTotal = c.deltaPartsTotal;
+      result.deltaFallbacksTotal = c.deltaFallbacksTotal;
+      result.deltaBytesFetched = c.deltaBytesFetched;
+      result.deltaBytesTotal = c.deltaBytesTotal;
+      result.deltaUsizeTotal = c.deltaUsizeTotal;
       result.requests = src.requests;
       result.elapsedMs = Date.now() - started;
       result.status = formatPullStatus({ ...result, localRemote: src.kind === 'local' }, formatSize);
       return result;
     };
     progress.startObjectPhase();
+    const plans = new Map<string, PlannedDelta>();
+    const unchanged = new Set<string>();
+    if (!deltaPolicy.disabled) {
+      const pctx = { repo, src, remote: remote.name, catalog, policy: deltaPolicy, counts: progress.counts, onChange: () => progress.emit() };
+      for (const t of targets) {
+        if (plans.has(t.checksum)) continue;
+        const d = await planDelta(pctx, t.ref, t.checksum);
+        if (d === 'skip') unchanged.add(t.checksum);
+        else if (d) plans.set(t.checksum, d);
+      }
+    }
+    const deltaTodo = await accountDeltas(repo, plans, progress.counts);
+    progress.emit();
     if (opts.dryRun) {
       for (const t of targets) if (t.ref) result.refs[refSpec(t.ref)] = t.checksum;
       result.commits = targets.map((t) => t.checksum);
@@ -272,8 +326,10 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     let completed: string[] = [];
     await removeStaleDownloads(repo);
     await withPullTransaction(repo, { disableFsync: opts.disableFsync, signal }, async (tx) => {
+      const ctx: PullContext = { repo, tx, src, localcache, tasks: new TaskGroup(ctl), progress, signal, bareuseronlyFiles: opts.bareuseronlyFiles };
+      if (plans.size) ctx.deltas = new StaticDeltaFetch(ctx, plans, deltaTodo);
       const walk = new ObjectWalk(
-        { repo, tx, src, localcache, tasks: new TaskGroup(ctl), progress, signal, bareuseronlyFiles: opts.bareuseronlyFiles },
+        ctx,
         {
           depth: opts.depth ?? 0,
           subpaths,
@@ -289,7 +345,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
           },
         },
       );
-      const walked = await walk.run(targets);
+      const walked = await walk.run(targets.filter((t) => !unchanged.has(t.checksum)));
       throwAborted(opts.signal);
       result.commits = walked.commits;
       completed = walked.completed;

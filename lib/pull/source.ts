@@ -89,7 +89,7 @@ export interface PullSource {
   /** A top-level optional file (summary, summary.sig); null when absent. */
   fetchFile(name: 'summary' | 'summary.sig'): Promise<Buffer | null>;
   /** The remote repo's mode and tombstone setting. */
-  remoteConfig(): Promise<{ mode: string; tombstoneCommits: boolean }>;
+  remoteConfig(): Promise<RemoteRepoConfig>;
   /** refs/heads/REF without a summary. */
   fetchRef(ref: string): Promise<string>;
   fetchMetadata(type: ObjectType, checksum: string, opts?: { optional?: boolean; maxSize?: number }): Promise<Buffer | null>;
@@ -99,10 +99,27 @@ export interface PullSource {
    * back as a file there (or a local payload path) instead of memory.
    */
   fetchContent(checksum: string, opts?: { spillDir?: string; raw?: boolean }): Promise<FetchedContent>;
+  /** A delta index or superblock (content URL); null when absent and optional. */
+  fetchDeltaFile(relPath: string, opts: { optional?: boolean; maxSize: number }): Promise<Buffer | null>;
+  /**
+   * A delta part of `size` bytes (no more is accepted): in memory, or a file
+   * (in `spillDir` when `spilled`, for the caller to remove; else the source's own).
+   */
+  fetchDeltaPart(relPath: string, size: number, spillDir: string): Promise<DeltaPartData>;
   readonly bytesTransferred: number;
   readonly requests: number;
   close(): void;
 }
+
+/** What a pull reads from the remote repo's config. */
+export interface RemoteRepoConfig {
+  mode: string;
+  tombstoneCommits: boolean;
+  /** core.indexed-deltas: deltas are listed in delta-indexes/. */
+  indexedDeltas: boolean;
+}
+
+export type DeltaPartData = { data: Buffer; file?: undefined; spilled?: false } | { data?: undefined; file: string; spilled: boolean };
 
 function relObject(checksum: string, ext: string): string {
   return `objects/${checksum.slice(0, 2)}/${checksum.slice(2)}.${ext}`;
@@ -149,7 +166,7 @@ export class HttpSource implements PullSource {
     return this.fetcher.fetchConditional(name, { optional: true, maxSize: MAX_METADATA_SIZE, ifNoneMatch: cond.etag, ifModifiedSince: cond.lastModified || undefined });
   }
 
-  async remoteConfig(): Promise<{ mode: string; tombstoneCommits: boolean }> {
+  async remoteConfig(): Promise<RemoteRepoConfig> {
     if (!this.config) {
       const b = (await this.fetcher.fetch('config', { maxSize: MAX_METADATA_SIZE })) as Buffer;
       this.config = KeyFile.parse(b.toString('utf8'));
@@ -157,6 +174,7 @@ export class HttpSource implements PullSource {
     return {
       mode: this.config.get('core', 'mode')?.trim() ?? 'bare',
       tombstoneCommits: this.config.getBoolean('core', 'tombstone-commits', false),
+      indexedDeltas: this.config.getBoolean('core', 'indexed-deltas', false),
     };
   }
 
@@ -195,6 +213,16 @@ export class HttpSource implements PullSource {
     return decodeFilez(b.data, checksum);
   }
 
+  fetchDeltaFile(relPath: string, opts: { optional?: boolean; maxSize: number }): Promise<Buffer | null> {
+    return this.fetcher.fetch(relPath, { content: true, optional: opts.optional, maxSize: opts.maxSize });
+  }
+
+  async fetchDeltaPart(relPath: string, size: number, spillDir: string): Promise<DeltaPartData> {
+    const b = await this.fetcher.fetchBody(relPath, { content: true, maxSize: size, spillAbove: SPILL_ABOVE, spillDir });
+    if (!b) throw new OstreeError('OSTREE_HTTP', `Server returned HTTP 404`);
+    return b.file !== undefined ? { file: b.file, spilled: true } : { data: b.data };
+  }
+
   close(): void {
     this.fetcher.close();
   }
@@ -221,8 +249,9 @@ export class LocalSource implements PullSource {
     return b;
   }
 
-  async remoteConfig(): Promise<{ mode: string; tombstoneCommits: boolean }> {
-    return { mode: this.repo.config.get('core', 'mode')?.trim() ?? 'bare', tombstoneCommits: this.repo.config.getBoolean('core', 'tombstone-commits', false) };
+  async remoteConfig(): Promise<RemoteRepoConfig> {
+    const c = this.repo.config;
+    return { mode: c.get('core', 'mode')?.trim() ?? 'bare', tombstoneCommits: c.getBoolean('core', 'tombstone-commits', false), indexedDeltas: c.getBoolean('core', 'indexed-deltas', false) };
   }
 
   async fetchRef(ref: string): Promise<string> {
@@ -275,6 +304,24 @@ export class LocalSource implements PullSource {
     if (isLink(r.mode)) return null;
     this.bytesTransferred += r.size;
     return { header: { uid: r.uid, gid: r.gid, mode: r.mode, symlinkTarget: '', xattrs: r.xattrs }, path: p, size: r.size, actual: r.checksum };
+  }
+
+  async fetchDeltaFile(relPath: string, opts: { optional?: boolean; maxSize: number }): Promise<Buffer | null> {
+    this.requests++;
+    const p = path.join(this.repo.path, relPath);
+    const b = await readFileCapped(p, pathToFileURL(p).href, opts.maxSize);
+    if (!b && !opts.optional) throw new OstreeError('OSTREE_NOT_FOUND', `No such file: ${relPath}`);
+    if (b) this.bytesTransferred += b.length;
+    return b;
+  }
+
+  async fetchDeltaPart(relPath: string, size: number): Promise<DeltaPartData> {
+    this.requests++;
+    const p = path.join(this.repo.path, relPath);
+    const st = await fsp.stat(p);
+    if (st.size !== size) throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Delta part ${relPath} is ${st.size} bytes, expected ${size}`);
+    this.bytesTransferred += st.size;
+    return { file: p, spilled: false };
   }
 
   close(): void {}

@@ -41,6 +41,16 @@ export async function resolvePullTargets(remote: Remote, src: PullSource, summar
       targets.push({ ref: null, checksum: name });
       continue;
     }
+    const at = name.lastIndexOf('@');
+    if (at >= 0) {
+      // REF@COMMIT: that commit, written to REF (ostree's override-commit-ids); the remote's own ref is not consulted.
+      const ref = name.slice(0, at);
+      const commit = name.slice(at + 1);
+      validateRef(ref);
+      if (!isValidChecksum(commit)) throw new OstreeError('OSTREE_INVALID_CHECKSUM', `Invalid checksum '${commit}'`, { data: { checksum: commit } });
+      targets.push({ ref, checksum: commit });
+      continue;
+    }
     validateRef(name);
     if (summary) {
       const e = summary.refs.find((r) => r.name === name);

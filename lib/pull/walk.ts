@@ -148,8 +148,16 @@ export class ObjectWalk {
     const wasPartial = local !== null && (await repo.isCommitPartial(checksum));
     let bytes = local;
     let detachedBytes: Buffer | null;
-    const cached = local ? null : await this.fromLocalCache(ObjectType.Commit, checksum);
-    if (cached) {
+    // A target reached by static delta: the commit and its detached metadata come with the superblock.
+    const delta = isRoot ? this.ctx.deltas?.get(checksum) : undefined;
+    const cached = local || delta ? null : await this.fromLocalCache(ObjectType.Commit, checksum);
+    if (delta) {
+      if (!bytes) {
+        bytes = delta.superblock.commit;
+        checkMeta(bytes, checksum, 'commit');
+      }
+      detachedBytes = delta.detached;
+    } else if (cached) {
       // From a local cache repo, with its detached metadata (ostree imports both); still verified below.
       bytes = cached.bytes;
       detachedBytes = await cached.cache.loadMetadata(ObjectType.CommitMeta, checksum, { allowNoent: true });
@@ -167,7 +175,7 @@ export class ObjectWalk {
       if (this.opts.tombstones) await this.fetchMetadata(ObjectType.TombstoneCommit, checksum, { optional: true }).catch(() => null);
       return;
     }
-    if (!local && !cached) checkMeta(bytes, checksum, 'commit');
+    if (!local && !cached && !delta) checkMeta(bytes, checksum, 'commit');
     let commit: Commit;
     let detached: Metadata | null = null;
     try {
@@ -190,6 +198,8 @@ export class ObjectWalk {
     }
     if (detachedBytes) await tx.writeCommitMeta(checksum, detachedBytes);
     this.result.commits.push(checksum);
+    // The delta's parts first: the scan below then finds their objects and fetches only what is left (fallbacks).
+    if (delta) await this.ctx.deltas?.apply(delta);
     if (!this.opts.commitMetadataOnly && (!local || wasPartial)) {
       this.ctx.tasks.spawn(() => this.scanDirMeta(commit.rootMeta));
       this.ctx.tasks.spawn(() => this.scanDirTree(commit.rootTree, '/', wasPartial));

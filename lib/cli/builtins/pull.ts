@@ -34,11 +34,32 @@ export const spec: CommandSpec = {
   ],
 };
 
+/** ostree's _formatted_time_remaining_from_seconds: "1 days 2 hours 3 minutes 4 seconds " without the zero leading units. */
+function timeRemaining(secs: number): string {
+  const d = Math.floor(secs / 86400);
+  const h = Math.floor((secs % 86400) / 3600);
+  const m = Math.floor((secs % 3600) / 60);
+  const s = secs % 60;
+  let out = '';
+  if (d) out += `${d} days `;
+  if (d || h) out += `${h} hours `;
+  if (d || h || m) out += `${m} minutes `;
+  return `${out}${s} seconds `;
+}
+
 /** The progress line ostree's console progress shows while pulling. */
 export function progressText(p: PullProgress, formatSize: (n: number) => string): string {
   // Like ostree: no rate during the first second or before any byte arrived.
   const rate = `${p.elapsedMs < 1000 || p.bytesTransferred === 0 ? '-' : formatSize(Math.floor(p.bytesTransferred / Math.floor(p.elapsedMs / 1000)))}/s`;
   const xfer = formatSize(p.bytesTransferred);
+  if (p.deltaPartsTotal > 0 && p.phase !== 'writing') {
+    // ostree's delta line: parts and fallbacks folded together, sizes of the parts.
+    const done = `${p.deltaPartsFetched}/${p.deltaPartsTotal + p.deltaFallbacksTotal} ${formatSize(p.deltaBytesFetched)}/${formatSize(p.deltaBytesTotal)}`;
+    if (p.elapsedMs < 1000 || p.bytesTransferred === 0) return `Receiving delta parts: ${done}`;
+    const perSec = Math.floor(p.bytesTransferred / Math.floor(p.elapsedMs / 1000));
+    const left = perSec > 0 ? Math.floor(Math.max(0, p.deltaBytesTotal - p.deltaBytesFetched) / perSec) : 0;
+    return `Receiving delta parts: ${done} ${formatSize(perSec)}/s ${timeRemaining(left)}remaining`;
+  }
   if (p.phase === 'writing') return `Writing objects: ${p.outstanding}`;
   if (p.phase === 'metadata') return `Receiving metadata objects: ${p.metadataFetched}/(estimating) ${rate} ${xfer}`;
   if (p.phase === 'content') {
@@ -59,9 +80,6 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     remote = remote.slice(0, colon);
   }
   if (args.opts['dry-run'] && !args.opts['require-static-deltas']) throw new Error('--dry-run requires --require-static-deltas');
-  if (args.opts['require-static-deltas']) {
-    throw new Error(repo.mode === 'archive' ? "Can't use static deltas in an archive repo" : 'Static deltas required, but none were found');
-  }
   if (args.opts['timestamp-check-from-rev']) throw new Error('--timestamp-check-from-rev is not supported by this implementation');
   const headers: Array<[string, string]> = [];
   for (const h of strs(args.opts['http-header'])) {
@@ -102,6 +120,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
       timestampCheck: !!args.opts['timestamp-check'],
       bareuseronlyFiles: !!args.opts['bareuseronly-files'],
       disableStaticDeltas: !!args.opts['disable-static-deltas'],
+      requireStaticDeltas: !!args.opts['require-static-deltas'],
+      dryRun: !!args.opts['dry-run'],
       disableVerifyBindings: !!args.opts['disable-verify-bindings'],
       disableFsync: !!args.opts['disable-fsync'],
       cacheDir: str(args.opts['cache-dir']),
@@ -121,6 +141,12 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
           }
         : undefined,
     });
+    if (args.opts['dry-run']) {
+      // ostree's dry-run report: delta parts and fallbacks folded together.
+      const parts = `${r.deltaPartsFetched}/${r.deltaPartsTotal + r.deltaFallbacksTotal}`;
+      ctx.out(`Delta update: ${parts} parts, ${formatSize(r.deltaBytesFetched)}/${formatSize(r.deltaBytesTotal)}, ${formatSize(r.deltaUsizeTotal)} total uncompressed\n`);
+      return 0;
+    }
     const status = r.status;
     if (tty) {
       draw(status);

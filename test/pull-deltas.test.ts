@@ -151,3 +151,131 @@ SUITE('pull by static delta', () => {
     checkRepo(repo, 'origin:main');
   });
 });
+
+SUITE('pull by static delta: parts, fallbacks, byte order, file://, resuming', () => {
+  let dir: string;
+  let srv: string;
+  let server: RepoServer;
+  let tree: string;
+  const revs: Record<string, string> = {};
+
+  beforeAll(async () => {
+    dir = tmpdir();
+    srv = path.join(dir, 'srv');
+    ok(ostree([`--repo=${srv}`, 'init', '--mode=archive']));
+    tree = path.join(dir, 'tree');
+    makeTree(tree, 1);
+    // Two incompressible files above 1 MiB: --max-chunk-size=1 gives them parts of their own.
+    const noise = (n: number, seed: number) => {
+      const b = Buffer.alloc(n);
+      let x = seed;
+      for (let i = 0; i < n; i++) {
+        x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+        b[i] = x >>> 24;
+      }
+      return b;
+    };
+    writeFileSync(path.join(tree, 'large1'), noise(1_500_000, 1));
+    writeFileSync(path.join(tree, 'large2'), noise(1_200_000, 2));
+    for (const [branch, flags] of [
+      ['parts', ['--max-chunk-size=1']],
+      ['fallback', ['--min-fallback-size=1']],
+      ['swapped', ['--swap-endianness']],
+    ] as const) {
+      revs[branch] = ok(ostree([`--repo=${srv}`, 'commit', '-b', branch, '-s', branch, '--tree=dir=' + tree])).trim();
+      ok(ostree([`--repo=${srv}`, 'static-delta', 'generate', '--empty', ...flags, branch]));
+    }
+    ok(ostree([`--repo=${srv}`, 'summary', '-u']));
+    server = await serveRepo(srv);
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.close();
+    cleanupTmp();
+  });
+
+  const check = (repo: string, rev: string) => {
+    ok(ostree([`--repo=${repo}`, 'fsck']), 'ostree fsck');
+    const co = path.join(dir, `co-${Math.random().toString(36).slice(2)}`);
+    ok(ostree([`--repo=${repo}`, 'checkout', '-U', rev, co]));
+    expect(describeTree(co)).toBe(describeTree(tree));
+  };
+  const partPaths = (from: number, to?: number) =>
+    server.requests
+      .slice(from, to)
+      .filter((r) => /\/deltas\/.*\/\d+$/.test(r.path))
+      .map((r) => `${r.status} ${r.path.replace(/.*\//, '')}`);
+
+  it('an interrupted pull resumes without fetching the parts it already applied', async () => {
+    const repo = initClient(dir, 'resume', server.url, { noGpg: true });
+    const part3 = path.join(srv, deltaRelDir(null, revs.parts), '3');
+    renameSync(part3, part3 + '.away');
+    const first = server.requests.length;
+    let r;
+    try {
+      r = await oursA([`--repo=${repo}`, 'pull', 'origin', 'parts']);
+    } finally {
+      renameSync(part3 + '.away', part3);
+    }
+    expect(r.status).toBe(1);
+    const firstParts = partPaths(first);
+    expect(firstParts).toContain('404 3');
+    expect(existsSync(path.join(repo, 'state', `${revs.parts}.commitpartial`))).toBe(true);
+    ok(ostree([`--repo=${repo}`, 'fsck']), 'fsck of the partial repo');
+    const applied = firstParts.filter((l) => l.startsWith('200 ')).map((l) => l.slice(4));
+    expect(applied.length).toBeGreaterThan(0);
+
+    const second = server.requests.length;
+    const out = ok(await oursA([`--repo=${repo}`, 'pull', 'origin', 'parts']));
+    expect(out).toMatch(/^5 delta parts, /);
+    const refetched = partPaths(second).map((l) => l.slice(4));
+    expect(refetched).toContain('3');
+    for (const p of applied) expect(refetched).not.toContain(p);
+    expect(existsSync(path.join(repo, 'state', `${revs.parts}.commitpartial`))).toBe(false);
+    check(repo, 'origin:parts');
+  });
+
+  it('fallback objects arrive loose, and the library reports delta progress honestly', async () => {
+    const { Repo } = await import('../lib/repo/repo');
+    const { pull } = await import('../lib/pull/pull');
+    const repo = initClient(dir, 'fallback', server.url, { noGpg: true });
+    const mark = server.requests.length;
+    const seen: Array<{ parts: number; total: number; fallbacks: number; bytes: number; bytesTotal: number }> = [];
+    const res = await pull(await Repo.open(repo), {
+      remote: 'origin',
+      refs: ['fallback'],
+      requireStaticDeltas: true,
+      updateFrequency: 0,
+      onProgress: (p) => seen.push({ parts: p.deltaPartsFetched, total: p.deltaPartsTotal, fallbacks: p.deltaFallbacksTotal, bytes: p.deltaBytesFetched, bytesTotal: p.deltaBytesTotal }),
+    });
+    const filez = server.requests.slice(mark).filter((r) => r.path.endsWith('.filez'));
+    expect(filez).toHaveLength(2);
+    expect(res.deltaFallbacksTotal).toBe(2);
+    expect(res.deltaPartsFetched).toBe(res.deltaPartsTotal);
+    const last = seen[seen.length - 1];
+    expect(last.total).toBe(res.deltaPartsTotal);
+    expect(last.fallbacks).toBe(2);
+    // Totals are known before the first part arrives and never move; what is done only grows.
+    const withTotals = seen.filter((s) => s.total > 0);
+    expect(new Set(withTotals.map((s) => s.bytesTotal)).size).toBe(1);
+    for (let i = 1; i < withTotals.length; i++) expect(withTotals[i].parts).toBeGreaterThanOrEqual(withTotals[i - 1].parts);
+    check(repo, 'origin:fallback');
+  });
+
+  it('a byte-swapped delta applies like a native one', async () => {
+    const repo = initClient(dir, 'swapped', server.url, { noGpg: true });
+    const out = ok(await oursA([`--repo=${repo}`, 'pull', '--require-static-deltas', 'origin', 'swapped']));
+    expect(out).toMatch(/^1 delta parts, /);
+    check(repo, 'origin:swapped');
+  });
+
+  it('file:// with --require-static-deltas uses the deltas (as ostree: no local import then)', async () => {
+    const repo = initClient(dir, 'file', 'file://' + srv, { noGpg: true });
+    const out = ok(await oursA([`--repo=${repo}`, 'pull', '--require-static-deltas', 'origin', 'parts']));
+    expect(out).toMatch(/^5 delta parts, /);
+    check(repo, 'origin:parts');
+    // Without it, a file:// pull imports objects (ostree's default for local remotes).
+    const plain = initClient(dir, 'file-plain', 'file://' + srv, { noGpg: true });
+    expect(ok(await oursA([`--repo=${plain}`, 'pull', 'origin', 'parts']))).toMatch(/content objects imported/);
+  });
+});

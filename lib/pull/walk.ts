@@ -202,7 +202,8 @@ export class ObjectWalk {
     if (delta) await this.ctx.deltas?.apply(delta);
     if (!this.opts.commitMetadataOnly && (!local || wasPartial)) {
       this.ctx.tasks.spawn(() => this.scanDirMeta(commit.rootMeta));
-      this.ctx.tasks.spawn(() => this.scanDirTree(commit.rootTree, '/', wasPartial));
+      // After a delta every dirtree is present while fallback objects are not: walk the whole tree, as for a partial commit.
+      this.ctx.tasks.spawn(() => this.scanDirTree(commit.rootTree, '/', wasPartial || !!delta));
       this.result.completed.push(checksum);
     }
     if (depthLeft !== 0 && commit.parent) await this.pullCommit(commit.parent, null, depthLeft > 0 ? depthLeft - 1 : -1, false);

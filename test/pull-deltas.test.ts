@@ -129,6 +129,19 @@ SUITE('pull by static delta', () => {
     expect(errs[0]).toContain("Can't use static deltas in an archive repo");
   });
 
+  it('pull-local --require-static-deltas pulls the source by URL through its deltas, as ostree', async () => {
+    const repo = client('pull-local');
+    const out = ok(await oursA([`--repo=${repo}`, 'pull-local', '--require-static-deltas', srv, 'main']));
+    expect(out).toMatch(/^1 delta parts, \d+ loose fetched; /);
+    expect(ok(ostree([`--repo=${repo}`, 'rev-parse', 'main'])).trim()).toBe(v2);
+    checkRepo(repo, 'main');
+    for (const run of [oursA, ostreeA]) {
+      const r = await run([`--repo=${client('pull-local-none-' + (run === oursA ? 'ours' : 'theirs'))}`, 'pull-local', '--require-static-deltas', srv, v1]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`Static deltas required, but none found for  to ${v1}`);
+    }
+  });
+
   it('a damaged part is refused, no ref moves and the repo stays clean', async () => {
     const repo = client('corrupt');
     ok(await oursA([`--repo=${repo}`, 'pull', 'origin', `main@${v1}`]));

@@ -117,7 +117,8 @@ function requiredError(from: string | null, to: string): OstreeError {
 export interface DeltaPlanContext {
   repo: Repo;
   src: PullSource;
-  remote: string;
+  /** The local ref a remote ref is pulled into (REMOTE:REF, whatever --mirror says, as ostree looks it up). */
+  refSpec: (ref: string) => string;
   catalog: DeltaCatalog;
   policy: DeltaPolicy;
   counts: PullCounters;
@@ -133,7 +134,7 @@ export async function planDelta(ctx: DeltaPlanContext, ref: string | null, to: s
   const { repo, catalog, policy } = ctx;
   if (policy.disabled) return null;
   let fromRev: string | null = null;
-  if (ref !== null) fromRev = await resolveRev(repo, `${ctx.remote}:${ref}`, { allowNoent: true }).catch(() => null);
+  if (ref !== null) fromRev = await resolveRev(repo, ctx.refSpec(ref), { allowNoent: true }).catch(() => null);
 
   if (catalog.indexed) {
     const index = await fetchOptional(ctx, deltaIndexRelPath(to), MAX_SUPERBLOCK_SIZE);

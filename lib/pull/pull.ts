@@ -35,8 +35,14 @@ export { formatPullStatus } from './progress';
 export type { PullPhase, PullProgress } from './progress';
 
 export interface PullOptions {
-  /** Name of a configured remote. */
+  /**
+   * Name of a configured remote, or a file:// URL of a repository (as
+   * `ostree pull-local --require-static-deltas` pulls): then no signature is
+   * checked and refs are written as plain refs (or under overrideRemoteName).
+   */
   remote: string;
+  /** With a URL as `remote`: write refs as NAME:REF. */
+  overrideRemoteName?: string;
   /** Refs or commit checksums; default: the remote's `branches` (all summary refs with `mirror`). */
   refs?: string[];
   /** Parent commits to fetch too: 0 (default), N, or -1 for all. */
@@ -194,7 +200,9 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
   if (opts.disableStaticDeltas && opts.requireStaticDeltas) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Cannot both disable and require static deltas');
   if (opts.depth !== undefined && (!Number.isInteger(opts.depth) || opts.depth < -1)) throw new RangeError(`Invalid depth ${opts.depth}`);
   throwAborted(opts.signal);
-  const remote = await getRemote(repo, opts.remote);
+  const remote: Remote = opts.remote.startsWith('file://')
+    ? { name: opts.overrideRemoteName ?? '', url: opts.remote, options: { 'gpg-verify': 'false', 'gpg-verify-summary': 'false' }, source: '' }
+    : await getRemote(repo, opts.remote);
   const unconfigured = remote.options['unconfigured-state'];
   if (unconfigured !== undefined) throw new OstreeError('OSTREE_CONFIG', unconfigured);
   const url = (opts.url ?? remote.url).trim();
@@ -261,7 +269,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
 
     // ---------------------------------------------------------- refs
     const { targets, allRefs } = await resolvePullTargets(remote, src, summary, opts);
-    const refSpec = (ref: string) => (opts.mirror ? ref : `${remote.name}:${ref}`);
+    const refSpec = (ref: string) => (opts.mirror || !remote.name ? ref : `${remote.name}:${ref}`);
     const result: PullResult = {
       refs: {},
       commits: [],
@@ -305,7 +313,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     const plans = new Map<string, PlannedDelta>();
     const unchanged = new Set<string>();
     if (!deltaPolicy.disabled) {
-      const pctx = { repo, src, remote: remote.name, catalog, policy: deltaPolicy, counts: progress.counts, onChange: () => progress.emit() };
+      const pctx = { repo, src, refSpec: (ref: string) => (remote.name ? `${remote.name}:${ref}` : ref), catalog, policy: deltaPolicy, counts: progress.counts, onChange: () => progress.emit() };
       for (const t of targets) {
         if (plans.has(t.checksum)) continue;
         const d = await planDelta(pctx, t.ref, t.checksum);

@@ -36,10 +36,27 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   if (args.opts['gpg-verify'] || args.opts['gpg-verify-summary']) {
     throw new Error('GPG verification is not supported by this implementation of pull-local');
   }
-  if (args.opts['require-static-deltas']) {
-    throw new Error(repo.mode === 'archive' ? "Can't use static deltas in an archive repo" : 'Static deltas required, but none were found');
-  }
   const [src, ...refs] = args.positional;
+  if (args.opts['require-static-deltas']) {
+    // As ostree: the source is pulled like a remote, by URL, so that its deltas are used.
+    const { pull } = await import('../../pull/pull');
+    const path = await import('node:path');
+    const { pathToFileURL } = await import('node:url');
+    const url = src.includes('://') ? src : pathToFileURL(path.resolve(src)).href;
+    const r = await pull(repo, {
+      remote: url,
+      overrideRemoteName: remote,
+      refs,
+      requireStaticDeltas: true,
+      depth: typeof args.opts.depth === 'number' ? args.opts.depth : 0,
+      commitMetadataOnly: !!args.opts['commit-metadata-only'],
+      bareuseronlyFiles: !!args.opts['bareuseronly-files'],
+      disableFsync: !!args.opts['disable-fsync'],
+      disableVerifyBindings: !!args.opts['disable-verify-bindings'],
+    });
+    ctx.out(`${r.status}\n`);
+    return 0;
+  }
   const { pullLocal } = await import('../../pull-local');
   const { formatSize } = await import('../console');
   const r = await pullLocal(repo, src, refs, {

@@ -306,6 +306,8 @@ export interface NativeBinding {
   pull_scan_dirtrees(repos: string[], modes: string[], items: Array<[string, Buffer]>): Promise<PullScanResult[]>;
   /** One complete xz stream decoded (at most maxSize bytes out) — native/xz.h. */
   xz_decode(buf: Buffer, maxSize: number): Promise<Buffer>;
+  /** A bsdiff patch applied in memory, synchronously (tests and tools) — native/bspatch.h. */
+  bspatch_apply(old: Buffer, patch: Buffer, newSize: number): Buffer;
   /**
    * Execute one static delta part (the file's bytes or its path) into
    * `repos[0]`, read sources from any of `repos` — see native/delta_part.h.

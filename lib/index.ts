@@ -48,3 +48,13 @@ export { verifyCommitEd25519, signCommitEd25519, generateKeyPair as generateEd25
 export { parseSummary, generateSummary, buildSummary, formatSummary } from './summary';
 export type { Summary, SummaryRef, GenerateSummaryOptions } from './summary';
 export { checksumFiles } from './checksum';
+// Static deltas (issue 10): applying, listing, describing, deleting, verifying.
+export { applyStaticDelta, applyStaticDelta as applyDelta } from './deltas/apply';
+export type { ApplyDeltaOptions, ApplyDeltaResult, ApplyDeltaProgress } from './deltas/apply';
+export { listDeltas } from './deltas/list';
+export { showDelta, showDelta as showStaticDelta } from './deltas/show';
+export { deleteDelta } from './deltas/delete';
+export { verifyDeltaSignature } from './deltas/verify';
+export type { DeltaSignEngine } from './deltas/sign';
+export { parseSuperblock, deltaName, parseDeltaName, deltaRelDir } from './deltas/superblock';
+export type { Superblock, PartHeader, FallbackObject } from './deltas/superblock';

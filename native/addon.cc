@@ -2,6 +2,7 @@
 // lib/binding.ts (NativeBinding); every I/O function returns a Promise.
 #include <napi.h>
 
+#include "bspatch.h"
 #include "checkout.h"
 #include "checkout_files.h"
 #include "checkout_plan.h"
@@ -56,6 +57,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"content_store_filez_batch", ContentStoreFilezBatch},
       {"pull_scan_dirtrees", PullScanDirtrees},
       {"xz_decode", XzDecodeJs},
+      {"bspatch_apply", BspatchApply},
       {"delta_part_execute", DeltaPartExecute},
   };
   for (const Entry& e : kExports) {

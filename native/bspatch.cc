@@ -74,3 +74,38 @@ BspatchResult Bspatch(const uint8_t* old, size_t old_size, const uint8_t* patch,
 }
 
 }  // namespace ostree
+
+namespace ostree {
+
+Napi::Value BspatchApply(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsBuffer() || !info[1].IsBuffer() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "bspatch_apply(old: Buffer, patch: Buffer, newSize: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto old = info[0].As<Napi::Buffer<uint8_t>>();
+  auto patch = info[1].As<Napi::Buffer<uint8_t>>();
+  double n = info[2].As<Napi::Number>().DoubleValue();
+  if (!(n >= 0 && n <= double(1u << 30))) {
+    Napi::RangeError::New(env, "newSize must be between 0 and 1 GiB").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string out;
+  out.reserve(size_t(n));
+  std::string msg;
+  BspatchResult r = Bspatch(old.Data(), old.Length(), patch.Data(), patch.Length(), uint64_t(n),
+                            [&](const uint8_t* d, size_t len) {
+                              out.append(reinterpret_cast<const char*>(d), len);
+                              return true;
+                            },
+                            &msg);
+  if (r != BspatchResult::kOk) {
+    Napi::Error e = Napi::Error::New(env, msg);
+    e.Set("code", Napi::String::New(env, "OSTREE_CORRUPT_OBJECT"));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Buffer<char>::Copy(env, out.data(), out.size());
+}
+
+}  // namespace ostree

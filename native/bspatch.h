@@ -28,3 +28,15 @@ BspatchResult Bspatch(const uint8_t* old, size_t old_size, const uint8_t* patch,
                       std::string* msg);
 
 }  // namespace ostree
+
+#include <napi.h>
+
+namespace ostree {
+
+// bspatch_apply(old: Buffer, patch: Buffer, newSize: number): Buffer —
+// synchronous, in memory, for tests and tools (parts patch through
+// delta_part_execute). Throws an Error with code OSTREE_CORRUPT_OBJECT for a
+// malformed patch.
+Napi::Value BspatchApply(const Napi::CallbackInfo& info);
+
+}  // namespace ostree

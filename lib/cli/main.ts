@@ -43,6 +43,7 @@ export const COMMANDS: Array<[string, string, () => Builtin]> = [
   ['rev-parse', 'Output the target of a rev', () => require('./builtins/rev-parse')],
   ['sign', 'Sign a commit', () => require('./builtins/sign')],
   ['show', 'Output a metadata object', () => require('./builtins/show')],
+  ['static-delta', 'Static delta related commands', () => require('./builtins/static-delta')],
   ['summary', 'Manage summary metadata', () => require('./builtins/summary')],
   ['trivial-httpd', 'Simple webserver', () => require('./builtins/trivial-httpd')],
 ];

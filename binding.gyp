@@ -21,7 +21,8 @@
         "native/checkout_plan.cc",
         "native/repo_batch.cc",
         "native/pull_store.cc",
-        "native/pull_scan.cc"
+        "native/pull_scan.cc",
+        "native/xz_encode.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -304,6 +304,8 @@ export interface NativeBinding {
    * native/pull_scan.h.
    */
   pull_scan_dirtrees(repos: string[], modes: string[], items: Array<[string, Buffer]>): Promise<PullScanResult[]>;
+  /** One .xz stream (LZMA2, preset 8 unless given, CRC64 check) of `data`: a static delta part. */
+  xz_encode(data: Buffer, opts?: { preset?: number }): Promise<Buffer>;
 }
 
 /** One dirtree of pull_scan_dirtrees(). */

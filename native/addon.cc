@@ -14,6 +14,7 @@
 #include "pull_store.h"
 #include "repo_batch.h"
 #include "xattr.h"
+#include "xz_encode.h"
 
 namespace ostree {
 
@@ -53,6 +54,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"content_store_filez", ContentStoreFilez},
       {"content_store_filez_batch", ContentStoreFilezBatch},
       {"pull_scan_dirtrees", PullScanDirtrees},
+      {"xz_encode", XzEncodeJs},
   };
   for (const Entry& e : kExports) {
     exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));

@@ -4,14 +4,9 @@ import type { CommandSpec } from '../options';
 import { UsageError } from '../options';
 import type { Builtin } from '../main';
 
-/** name -> [summary, loader], in ostree's help order. */
+/** name -> [summary, loader], in ostree's help order (list, show, delete, apply-offline and verify come with delta apply). */
 const SUBCOMMANDS: Array<[string, string, () => Builtin]> = [
-  ['list', 'List static delta files', () => require('./static-delta/list')],
-  ['show', 'Dump information on a delta', () => require('./static-delta/show')],
-  ['delete', 'Remove a delta', () => require('./static-delta/delete')],
   ['generate', 'Generate static delta files', () => require('./static-delta/generate')],
-  ['apply-offline', 'Apply static delta file', () => require('./static-delta/apply-offline')],
-  ['verify', 'Verify static delta signatures', () => require('./static-delta/verify')],
   ['indexes', 'List static delta indexes', () => require('./static-delta/indexes')],
   ['reindex', 'Regenerate static delta indexes', () => require('./static-delta/reindex')],
 ];

@@ -22,7 +22,9 @@
         "native/repo_batch.cc",
         "native/pull_store.cc",
         "native/pull_scan.cc",
-        "native/xz_encode.cc"
+        "native/xz_encode.cc",
+        "native/suffix_array.cc",
+        "native/bsdiff.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

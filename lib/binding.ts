@@ -306,6 +306,10 @@ export interface NativeBinding {
   pull_scan_dirtrees(repos: string[], modes: string[], items: Array<[string, Buffer]>): Promise<PullScanResult[]>;
   /** One .xz stream (LZMA2, preset 8 unless given, CRC64 check) of `data`: a static delta part. */
   xz_encode(data: Buffer, opts?: { preset?: number }): Promise<Buffer>;
+  /** A bsdiff patch (ostree's bspatch format: ENDSLEY/BSDIFF43 records, no header, uncompressed) turning `old` into `new`. */
+  bsdiff(old: Buffer, new_: Buffer): Promise<Buffer>;
+  /** The suffix array of `text` (synchronous, at most 16 MiB; tests). */
+  suffix_array(text: Buffer): Int32Array;
 }
 
 /** One dirtree of pull_scan_dirtrees(). */

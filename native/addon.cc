@@ -2,6 +2,7 @@
 // lib/binding.ts (NativeBinding); every I/O function returns a Promise.
 #include <napi.h>
 
+#include "bsdiff.h"
 #include "checkout.h"
 #include "checkout_files.h"
 #include "checkout_plan.h"
@@ -55,6 +56,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"content_store_filez_batch", ContentStoreFilezBatch},
       {"pull_scan_dirtrees", PullScanDirtrees},
       {"xz_encode", XzEncodeJs},
+      {"bsdiff", BsdiffJs},
+      {"suffix_array", SuffixArrayJs},
   };
   for (const Entry& e : kExports) {
     exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));

@@ -6,6 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { throwAborted } from '../errors';
+import { native } from '../binding';
 import type { Repo } from '../repo/repo';
 import { ObjectType, csumToBytes } from '../objects/formats';
 import type { ContentInfoCache } from './content';
@@ -61,15 +62,58 @@ export interface CompiledParts {
   commit(): Promise<void>;
 }
 
-/** Produces bsdiff patches; set by the bsdiff module when present. */
+/** Produces a bsdiff patch (native, off the main thread). */
 export type PatchFn = (from: Buffer, to: Buffer) => Promise<Buffer>;
+
+/** Bytes of from+to data the patch pipeline may hold at once (one pair always runs). */
+const PATCH_BUDGET = 256 * 1024 * 1024;
+
+/**
+ * Patches for `pairs` computed ahead of their use, at most `concurrency` at
+ * a time and within PATCH_BUDGET of input; take(k) in order 0, 1, ….
+ */
+function patchPipeline(pairs: Array<[string, string]>, info: ContentInfoCache, concurrency: number, makePatch: PatchFn) {
+  const jobs = new Map<number, Promise<Buffer>>();
+  const cost = new Map<number, number>();
+  let next = 0;
+  let held = 0;
+  const pump = async () => {
+    while (next < pairs.length && jobs.size < concurrency) {
+      const k = next;
+      const [to, from] = pairs[k];
+      const c = (await info.get(to)).size + (await info.get(from)).size;
+      if (jobs.size > 0 && held + c > PATCH_BUDGET) return;
+      if (next !== k) continue; // another pump started it meanwhile
+      next++;
+      held += c;
+      cost.set(k, c);
+      const p = Promise.all([info.data(from), info.data(to)]).then(([a, b]) => makePatch(a, b));
+      p.catch(() => {});
+      jobs.set(k, p);
+    }
+  };
+  return {
+    async take(k: number): Promise<Buffer> {
+      if (!jobs.has(k)) await pump();
+      const p = jobs.get(k) as Promise<Buffer>;
+      try {
+        return await p;
+      } finally {
+        jobs.delete(k);
+        held -= cost.get(k) ?? 0;
+        cost.delete(k);
+        await pump();
+      }
+    },
+  };
+}
 
 export async function compileParts(
   repo: Repo,
   plan: DeltaPlan,
   info: ContentInfoCache,
   opts: CompileOptions,
-  makePatch?: PatchFn,
+  makePatch: PatchFn = (a, b) => native().bsdiff(a, b),
 ): Promise<CompiledParts> {
   const parts: Array<Promise<CompiledPart>> = [];
   const inflight: Array<Promise<unknown>> = [];
@@ -114,12 +158,17 @@ export async function compileParts(
     }
 
     // bsdiff'd files: SET_READ_SOURCE, OPEN, BSPATCH, CLOSE, UNSET_READ_SOURCE.
-    for (const [toCsum, fromCsum] of plan.bsdiff) {
+    // Patches are computed ahead on the native pool, within a memory budget.
+    const pairs = [...plan.bsdiff];
+    const patches = patchPipeline(pairs, info, opts.concurrency, makePatch);
+    const mod = Math.floor(pairs.length / 10);
+    for (let k = 0; k < pairs.length; k++) {
       throwAborted(opts.signal);
-      if (!makePatch) throw new Error('bsdiff is not available in this build');
+      const [toCsum, fromCsum] = pairs[k];
+      if (mod === 0 || k % mod === 0) opts.onMessage(`processing bsdiff: [${k}/${pairs.length}]`);
       if (cur.objects.length > 0 && cur.payload.length > opts.maxChunk) await finishCurrent();
       const ti = await info.get(toCsum);
-      const patch = await makePatch(await info.data(fromCsum), await info.data(toCsum));
+      const patch = await patches.take(k);
       cur.usize += BigInt(ti.size);
       cur.objects.push({ type: ObjectType.File, checksum: toCsum });
       const mi = cur.modeIdx(ti.header.uid, ti.header.gid, ti.header.mode);

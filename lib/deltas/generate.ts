@@ -133,7 +133,7 @@ async function plan(repo: Repo, from: string | null, to: string, opts: GenerateD
     // Rollsum matching comes with native/rollsum; until then every pair goes to bsdiff.
     if (bsdiffMax >= 0) {
       const ti = await info.get(toCsum);
-      if (fi.size + ti.size <= bsdiffMax && bsdiffAvailable()) bsdiff.set(toCsum, fromCsum);
+      if (fi.size + ti.size <= bsdiffMax) bsdiff.set(toCsum, fromCsum);
     }
   }
   say(`rollsum for ${rollsum.size}/${modified.size} modified`);
@@ -151,11 +151,6 @@ async function plan(repo: Repo, from: string | null, to: string, opts: GenerateD
     } else plain.push(c);
   }
   return { metadata: meta, rollsum, bsdiff, regfiles: plain, symlinks, fallbacks };
-}
-
-/** Whether this build has the native bsdiff generator. */
-function bsdiffAvailable(): boolean {
-  return false;
 }
 
 async function writeAtomic(dir: string, name: string, data: Buffer): Promise<void> {

@@ -310,6 +310,17 @@ export interface NativeBinding {
   bsdiff(old: Buffer, new_: Buffer): Promise<Buffer>;
   /** The suffix array of `text` (synchronous, at most 16 MiB; tests). */
   suffix_array(text: Buffer): Int32Array;
+  /** ostree's rollsum matching of `to` against `from` (matches: [len, toStart, fromStart]… by toStart). */
+  rollsum_matches(from: Buffer, to: Buffer): Promise<RollsumResult>;
+}
+
+/** rollsum_matches(): ostree's counters and the matched chunks. */
+export interface RollsumResult {
+  crcmatches: number;
+  bufmatches: number;
+  total: number;
+  matchSize: number;
+  matches: Float64Array;
 }
 
 /** One dirtree of pull_scan_dirtrees(). */

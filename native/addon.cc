@@ -14,6 +14,7 @@
 #include "pull_scan.h"
 #include "pull_store.h"
 #include "repo_batch.h"
+#include "rollsum.h"
 #include "xattr.h"
 #include "xz_encode.h"
 
@@ -58,6 +59,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"xz_encode", XzEncodeJs},
       {"bsdiff", BsdiffJs},
       {"suffix_array", SuffixArrayJs},
+      {"rollsum_matches", RollsumMatchesJs},
   };
   for (const Entry& e : kExports) {
     exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));

@@ -17,8 +17,8 @@ import type { PartHeader } from './superblock';
 export interface DeltaPlan {
   /** New metadata objects (the target commit excluded). */
   metadata: Array<[string, ObjectType]>;
-  /** to → from pairs applied by rollsum matches. */
-  rollsum: Map<string, string>;
+  /** to → (from, matched chunks [len, toStart, fromStart]…) applied by rollsum. */
+  rollsum: Map<string, RollsumPlan>;
   /** to → from pairs applied by bsdiff. */
   bsdiff: Map<string, string>;
   /** New regular files sent whole. */
@@ -26,6 +26,12 @@ export interface DeltaPlan {
   symlinks: string[];
   /** Regular files left to be fetched as plain objects. */
   fallbacks: string[];
+}
+
+export interface RollsumPlan {
+  from: string;
+  matches: Float64Array;
+  matchSize: number;
 }
 
 export interface CompileOptions {
@@ -154,6 +160,47 @@ export async function compileParts(
       cur.objects.push({ type, checksum: csum });
       const off = cur.payload.append(bytes);
       cur.op(Op.OpenSpliceAndClose, bytes.length, off);
+      progress();
+    }
+
+    // Rollsum'd files: OPEN, then WRITEs alternating between the payload
+    // (unmatched stretches) and the from object (matched chunks), CLOSE.
+    for (const [toCsum, r] of plan.rollsum) {
+      throwAborted(opts.signal);
+      if (cur.objects.length > 0 && cur.payload.length > opts.maxChunk) await finishCurrent();
+      const ti = await info.get(toCsum);
+      const data = await info.data(toCsum);
+      cur.usize += BigInt(ti.size);
+      cur.objects.push({ type: ObjectType.File, checksum: toCsum });
+      const mi = cur.modeIdx(ti.header.uid, ti.header.gid, ti.header.mode);
+      const xi = cur.xattrIdx(ti.header.xattrs);
+      const sourceOff = cur.payload.append(csumToBytes(r.from));
+      cur.op(Op.Open, mi, xi, ti.size);
+      let written = 0;
+      let readingPayload = true;
+      for (let m = 0; m < r.matches.length; m += 3) {
+        const [len, toStart, fromStart] = [r.matches[m], r.matches[m + 1], r.matches[m + 2]];
+        const gap = toStart - written;
+        if (gap > 0) {
+          if (!readingPayload) {
+            cur.op(Op.UnsetReadSource);
+            readingPayload = true;
+          }
+          cur.op(Op.Write, gap, cur.payload.append(data.subarray(written, toStart)));
+          written += gap;
+        }
+        if (readingPayload) {
+          cur.op(Op.SetReadSource, sourceOff);
+          readingPayload = false;
+        }
+        cur.op(Op.Write, len, fromStart);
+        written += len;
+      }
+      if (!readingPayload) cur.op(Op.UnsetReadSource);
+      if (written < data.length) cur.op(Op.Write, data.length - written, cur.payload.append(data.subarray(written)));
+      cur.op(Op.Close);
+      result.rollsum++;
+      result.rollsumBytes += r.matchSize;
       progress();
     }
 

@@ -15,7 +15,8 @@ import { objectKey, parseObjectKey, traverseCommit } from '../traverse';
 import { formatSize } from '../format-size';
 import { ContentInfoCache, storageSize } from './content';
 import { computeSimilarObjects } from './similar';
-import { compileParts, type DeltaPlan } from './compile';
+import { compileParts, type DeltaPlan, type RollsumPlan } from './compile';
+import { native } from '../binding';
 import {
   FallbackObject,
   HOST_ENDIANNESS,
@@ -125,13 +126,26 @@ async function plan(repo: Repo, from: string | null, to: string, opts: GenerateD
   const meta = metadata.filter(([c, t]) => objectKey(c, t) !== toKey);
 
   const bsdiffMax = opts.disableBsdiff ? -1 : mb(opts.maxBsdiffSize, 128);
-  const rollsum = new Map<string, string>();
+  const rollsum = new Map<string, RollsumPlan>();
   const bsdiff = new Map<string, string>();
-  for (const [toCsum, fromCsum] of modified) {
-    const fi = await info.get(fromCsum);
-    if (!(fi.header.mode & 0o004)) continue;
-    // Rollsum matching comes with native/rollsum; until then every pair goes to bsdiff.
+  // Only from-objects every client can read (bare-user targets with a bare parent).
+  const pairs: Array<[string, string]> = [];
+  for (const [toCsum, fromCsum] of modified) if ((await info.get(fromCsum)).header.mode & 0o004) pairs.push([toCsum, fromCsum]);
+  const sums = await mapLimit(pairs, 4, async ([toCsum, fromCsum]) => {
+    throwAborted(opts.signal);
+    const [a, b] = await Promise.all([info.data(fromCsum), info.data(toCsum)]);
+    return native().rollsum_matches(a, b);
+  });
+  for (let i = 0; i < pairs.length; i++) {
+    const [toCsum, fromCsum] = pairs[i];
+    const r = sums[i];
+    if (Math.floor((r.bufmatches * 100) / r.total) >= 50) {
+      say(`rollsum for ${fromCsum} -> ${toCsum}; crcs=${r.crcmatches} bufs=${r.bufmatches} total=${r.total} matchsize=${r.matchSize}`);
+      rollsum.set(toCsum, { from: fromCsum, matches: r.matches, matchSize: r.matchSize });
+      continue;
+    }
     if (bsdiffMax >= 0) {
+      const fi = await info.get(fromCsum);
       const ti = await info.get(toCsum);
       if (fi.size + ti.size <= bsdiffMax) bsdiff.set(toCsum, fromCsum);
     }

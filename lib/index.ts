@@ -47,3 +47,9 @@ export { verifyCommitEd25519, signCommitEd25519, generateKeyPair as generateEd25
 export { parseSummary, generateSummary, buildSummary, formatSummary } from './summary';
 export type { Summary, SummaryRef, GenerateSummaryOptions } from './summary';
 export { checksumFiles } from './checksum';
+
+// Static deltas: generation and indexes (issue 10).
+export { generateStaticDelta, generateStaticDelta as generateDelta } from './deltas/generate';
+export type { GenerateDeltaOptions, GenerateDeltaResult, GenerateDeltaProgress } from './deltas/generate';
+export { reindexDeltas, listDeltaIndexes } from './deltas/indexes';
+export { maybeRegenerateSummary } from './summary';

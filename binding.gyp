@@ -24,7 +24,11 @@
         "native/pull_scan.cc",
         "native/xz.cc",
         "native/bspatch.cc",
-        "native/delta_part.cc"
+        "native/delta_part.cc",
+        "native/xz_encode.cc",
+        "native/suffix_array.cc",
+        "native/bsdiff.cc",
+        "native/rollsum.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -313,6 +313,23 @@ export interface NativeBinding {
    * `repos[0]`, read sources from any of `repos` — see native/delta_part.h.
    */
   delta_part_execute(repos: string[], modes: string[], part: Buffer | string, objects: Buffer, opts: DeltaPartOptions): Promise<DeltaPartResult>;
+  /** One .xz stream (LZMA2, preset 8 unless given, CRC64 check) of `data`: a static delta part. */
+  xz_encode(data: Buffer, opts?: { preset?: number }): Promise<Buffer>;
+  /** A bsdiff patch (ostree's bspatch format: ENDSLEY/BSDIFF43 records, no header, uncompressed) turning `old` into `new`. */
+  bsdiff(old: Buffer, new_: Buffer): Promise<Buffer>;
+  /** The suffix array of `text` (synchronous, at most 16 MiB; tests). */
+  suffix_array(text: Buffer): Int32Array;
+  /** ostree's rollsum matching of `to` against `from` (matches: [len, toStart, fromStart]… by toStart). */
+  rollsum_matches(from: Buffer, to: Buffer): Promise<RollsumResult>;
+}
+
+/** rollsum_matches(): ostree's counters and the matched chunks. */
+export interface RollsumResult {
+  crcmatches: number;
+  bufmatches: number;
+  total: number;
+  matchSize: number;
+  matches: Float64Array;
 }
 
 export interface DeltaPartOptions {

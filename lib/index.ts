@@ -58,3 +58,9 @@ export { verifyDeltaSignature } from './deltas/verify';
 export type { DeltaSignEngine } from './deltas/sign';
 export { parseSuperblock, deltaName, parseDeltaName, deltaRelDir } from './deltas/superblock';
 export type { Superblock, PartHeader, FallbackObject } from './deltas/superblock';
+
+// Static deltas: generation and indexes (issue 10).
+export { generateStaticDelta, generateStaticDelta as generateDelta } from './deltas/generate';
+export type { GenerateDeltaOptions, GenerateDeltaResult, GenerateDeltaProgress } from './deltas/generate';
+export { reindexDeltas, listDeltaIndexes } from './deltas/indexes';
+export { maybeRegenerateSummary } from './summary';

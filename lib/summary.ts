@@ -209,6 +209,8 @@ export async function generateSummary(repo: Repo, opts: GenerateSummaryOptions =
   const hold = await repo.lock('shared');
   try {
     const bytes = await buildSummary(repo, opts);
+    const { reindexDeltas } = await import('./deltas/indexes');
+    await reindexDeltas(repo);
     await writeFileAtomic(path.join(repo.path, 'summary'), bytes, { fsync: repo.fsyncEnabled });
     await fsp.rm(path.join(repo.path, 'summary.sig'), { force: true });
     if (opts.gpgSign?.length || opts.ed25519Sign?.length) await signSummary(repo, bytes, opts);
@@ -219,6 +221,18 @@ export async function generateSummary(repo: Repo, opts: GenerateSummaryOptions =
 }
 
 /** Add signatures for the current summary to summary.sig (ostree_repo_add_gpg_signature_summary / ostree_sign_summary). */
+/**
+ * ostree's _ostree_repo_maybe_regenerate_summary: after refs changed,
+ * regenerate the summary when core.auto-update-summary (or its deprecated
+ * alias core.commit-update-summary) is set.
+ */
+export async function maybeRegenerateSummary(repo: Repo): Promise<boolean> {
+  const c = repo.config;
+  if (!c.getBoolean('core', 'auto-update-summary', false) && !c.getBoolean('core', 'commit-update-summary', false)) return false;
+  await generateSummary(repo);
+  return true;
+}
+
 export async function signSummary(repo: Repo, summary: Buffer, opts: { gpgSign?: string[]; gpgHomedir?: string; ed25519Sign?: string[] }): Promise<void> {
   const sigPath = path.join(repo.path, 'summary.sig');
   let md: Array<[string, Variant]> | null = null;

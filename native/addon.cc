@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "bspatch.h"
+#include "bsdiff.h"
 #include "checkout.h"
 #include "checkout_files.h"
 #include "checkout_plan.h"
@@ -15,8 +16,10 @@
 #include "pull_scan.h"
 #include "pull_store.h"
 #include "repo_batch.h"
+#include "rollsum.h"
 #include "xattr.h"
 #include "xz.h"
+#include "xz_encode.h"
 
 namespace ostree {
 
@@ -59,6 +62,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"xz_decode", XzDecodeJs},
       {"bspatch_apply", BspatchApply},
       {"delta_part_execute", DeltaPartExecute},
+      {"xz_encode", XzEncodeJs},
+      {"bsdiff", BsdiffJs},
+      {"suffix_array", SuffixArrayJs},
+      {"rollsum_matches", RollsumMatchesJs},
   };
   for (const Entry& e : kExports) {
     exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));

@@ -514,6 +514,7 @@ export class Transaction {
       await cleanupTmpdir(this.repo);
       for (const [spec, csum] of this.refs) await setRef(this.repo, spec, csum, { fsync: false });
       if (this.fsync && this.refs.size) await native().fs_syncfs(path.join(this.repo.path, 'refs'));
+      if (this.refs.size) await (await import('../summary')).maybeRegenerateSummary(this.repo);
     } finally {
       await this.finish();
     }

@@ -55,11 +55,13 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
         const csum = (await refs.resolveRev(repo, prefix as string)) as string;
         await refs.setRef(repo, create, csum);
       }
+      await (await import('../../summary')).maybeRegenerateSummary(repo);
       continue;
     }
     const list = await refs.listRefsRaw(repo, { prefix, cutPrefix: !(del || args.opts.list || alias), aliases: alias && !del });
     if (del) {
       for (const [name] of list) await refs.setRef(repo, name, null);
+      if (list.length) await (await import('../../summary')).maybeRegenerateSummary(repo);
       continue;
     }
     const values = new Map(list);

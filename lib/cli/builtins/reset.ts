@@ -23,5 +23,6 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   await withTransaction(repo, async () => {
     await setRef(repo, ref, checksum);
   });
+  await (await import('../../summary')).maybeRegenerateSummary(repo);
   return 0;
 }

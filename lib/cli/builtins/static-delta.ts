@@ -2,16 +2,18 @@
 // one lives in static-delta/<name>.ts and is loaded only when invoked.
 import type { CommandSpec } from '../options';
 import { UsageError } from '../options';
-import type { Builtin } from '../main';
+import type { Builtin } from '../context';
 
 /** name -> [summary, loader], in ostree's help order. */
 const SUBCOMMANDS: Array<[string, string, () => Builtin]> = [
   ['list', 'List static delta files', () => require('./static-delta/list')],
   ['show', 'Dump information on a delta', () => require('./static-delta/show')],
   ['delete', 'Remove a delta', () => require('./static-delta/delete')],
+  ['generate', 'Generate static delta files', () => require('./static-delta/generate')],
   ['apply-offline', 'Apply static delta file', () => require('./static-delta/apply-offline')],
   ['verify', 'Verify static delta signatures', () => require('./static-delta/verify')],
-  // generate, indexes and reindex come with delta generation.
+  ['indexes', 'List static delta indexes', () => require('./static-delta/indexes')],
+  ['reindex', 'Regenerate static delta indexes', () => require('./static-delta/reindex')],
 ];
 
 export const spec: CommandSpec = {

@@ -2,7 +2,7 @@
 // (a delta directory or a superblock file) in one transaction; silent.
 import type { CommandSpec, ParsedArgs } from '../../options';
 import { str } from '../../options';
-import type { Ctx } from '../../main';
+import type { Ctx } from '../../context';
 import { SIGN_OPTIONS, loadSignEngine } from './sign-options';
 
 export const spec: CommandSpec = { name: 'static-delta apply-offline', params: '', summary: 'Apply static delta file', repo: true, options: SIGN_OPTIONS };

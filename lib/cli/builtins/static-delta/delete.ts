@@ -1,6 +1,6 @@
 // ostree static-delta delete DELTA: remove the delta's directory.
 import type { CommandSpec, ParsedArgs } from '../../options';
-import type { Ctx } from '../../main';
+import type { Ctx } from '../../context';
 
 export const spec: CommandSpec = { name: 'static-delta delete', params: '', summary: 'Remove a delta', repo: true, options: [] };
 

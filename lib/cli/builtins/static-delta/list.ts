@@ -1,6 +1,6 @@
 // ostree static-delta list (ot-builtin-static-delta.c): one delta name per line.
 import type { CommandSpec } from '../../options';
-import type { Ctx } from '../../main';
+import type { Ctx } from '../../context';
 
 export const spec: CommandSpec = { name: 'static-delta list', params: '', summary: 'List static delta files', repo: true, options: [] };
 

@@ -1,6 +1,6 @@
 // ostree static-delta show DELTA: the superblock and a dry run of each part.
 import type { CommandSpec, ParsedArgs } from '../../options';
-import type { Ctx } from '../../main';
+import type { Ctx } from '../../context';
 
 export const spec: CommandSpec = { name: 'static-delta show', params: '', summary: 'Dump information on a delta', repo: true, options: [] };
 

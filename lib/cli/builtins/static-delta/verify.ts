@@ -1,7 +1,7 @@
 // ostree static-delta verify DELTA [KEY…]: check a signed superblock.
 import type { CommandSpec, ParsedArgs } from '../../options';
 import { str } from '../../options';
-import type { Ctx } from '../../main';
+import type { Ctx } from '../../context';
 import { SIGN_OPTIONS, loadSignEngine } from './sign-options';
 
 export const spec: CommandSpec = {

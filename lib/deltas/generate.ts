@@ -1,0 +1,293 @@
+// Static delta generation (`ostree static-delta generate`,
+// ostree-repo-static-delta-compilation.c; FORMATS.md §8.7): plan which
+// objects go how (plain, rollsum, bsdiff, fallback), compile them into parts
+// (compile.ts), then write the parts and, last, the superblock — a reader
+// never sees a superblock whose parts are not all in place.
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { OstreeError, throwAborted } from '../errors';
+import type { Repo } from '../repo/repo';
+import type { Variant } from '../gvariant/codec';
+import { Metadata, ObjectType, assertChecksum, isMetaType, serializeFileHeader } from '../objects/formats';
+import { mapLimit } from '../repo/transaction';
+import { objectKey, parseObjectKey, traverseCommit } from '../traverse';
+import { formatSize } from '../format-size';
+import { ContentInfoCache, storageSize } from './content';
+import { computeSimilarObjects } from './similar';
+import { compileParts, type DeltaPlan, type RollsumPlan } from './compile';
+import { native } from '../binding';
+import {
+  FallbackObject,
+  HOST_ENDIANNESS,
+  Superblock,
+  deltaName,
+  deltaRelDir,
+  inlinePartKey,
+  serializeSuperblock,
+  wrapSignedSuperblock,
+} from './superblock';
+
+export interface GenerateDeltaProgress {
+  phase: 'scan' | 'compile' | 'write';
+  loaded: number;
+  total: number;
+}
+
+export interface GenerateDeltaOptions {
+  /** Source commit; null or omitted: a from-scratch delta. */
+  from?: string | null;
+  /** Target commit (full checksum). */
+  to: string;
+  /** Store parts in the superblock (`--inline`). */
+  inline?: boolean;
+  /** MB (10^6 bytes); regular files whose object stream is larger become fallbacks (0 = never). Default 4. */
+  minFallbackSize?: number;
+  /** MB; pairs whose sizes sum above this are not bsdiff'd (0 = no bsdiff). Default 128. */
+  maxBsdiffSize?: number;
+  /** MB; target part size. Default 32. */
+  maxChunkSize?: number;
+  disableBsdiff?: boolean;
+  /** Byte order of the part and fallback sizes; default the host's. */
+  endianness?: 'little' | 'big';
+  /** Write the superblock to this file and the parts beside it, instead of the repo's deltas/. */
+  filename?: string;
+  /** User metadata, first in the superblock's a{sv}. */
+  metadata?: Metadata;
+  /** Sign the superblock (ed25519 secret keys, base64). */
+  sign?: { type: 'ed25519'; keys: string[] };
+  /** Generation time (seconds); default now. */
+  timestamp?: bigint;
+  signal?: AbortSignal;
+  onProgress?: (p: GenerateDeltaProgress) => void;
+  /** ostree's statistics lines (the CLI prints them to stderr), without newline. */
+  onMessage?: (line: string) => void;
+}
+
+export interface GenerateDeltaResult {
+  name: string;
+  from: string | null;
+  to: string;
+  /** Path of the superblock written. */
+  superblock: string;
+  parts: number;
+  fallbacks: number;
+  stats: { uncompressed: bigint; compressed: bigint; loose: number; rollsum: number; rollsumBytes: number; bsdiff: number };
+}
+
+/** A size option in MB as ostree parses it: strtoull, truncated to 32 bits. */
+export function parseSizeOption(s: string): number {
+  const m = /^\s*[+]?(\d*)/.exec(s);
+  const digits = m ? m[1] : '';
+  if (!digits) return 0;
+  return Number(BigInt.asUintN(32, BigInt(digits)));
+}
+
+function mb(v: number | undefined, dflt: number): number {
+  const n = v ?? dflt;
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Invalid size ${n}`);
+  return n * 1_000_000;
+}
+
+/** Collect the plan: new objects by class, modified pairs, fallbacks. */
+async function plan(repo: Repo, from: string | null, to: string, opts: GenerateDeltaOptions, info: ContentInfoCache): Promise<DeltaPlan> {
+  const say = opts.onMessage ?? (() => {});
+  const fromReach = new Set<string>();
+  if (from) await traverseCommit(repo, from, fromReach, { maxDepth: 0 });
+  const toReach = new Set<string>();
+  await traverseCommit(repo, to, toReach, { maxDepth: 0 });
+  throwAborted(opts.signal);
+
+  const metadata: Array<[string, ObjectType]> = [];
+  const content: string[] = [];
+  for (const key of toReach) {
+    if (fromReach.has(key)) continue;
+    const [csum, type] = parseObjectKey(key);
+    if (isMetaType(type)) metadata.push([csum, type]);
+    else content.push(csum);
+  }
+  let scanned = 0;
+  const infos = await mapLimit(content, 32, async (c) => {
+    const i = await info.get(c);
+    opts.onProgress?.({ phase: 'scan', loaded: ++scanned, total: content.length });
+    return i;
+  });
+  const regfiles: string[] = [];
+  const symlinks: string[] = [];
+  content.forEach((c, i) => (infos[i].isSymlink ? symlinks : regfiles).push(c));
+  throwAborted(opts.signal);
+
+  const modified = from ? await computeSimilarObjects(repo, from, to, new Set(regfiles), info) : new Map<string, string>();
+  say(`modified: ${modified.size}`);
+  say(`new reachable: metadata=${metadata.length} content regular=${regfiles.length} symlink=${symlinks.length}`);
+
+  // The target commit travels in the superblock itself.
+  const toKey = objectKey(to, ObjectType.Commit);
+  const meta = metadata.filter(([c, t]) => objectKey(c, t) !== toKey);
+
+  const bsdiffMax = opts.disableBsdiff ? -1 : mb(opts.maxBsdiffSize, 128);
+  const rollsum = new Map<string, RollsumPlan>();
+  const bsdiff = new Map<string, string>();
+  // Only from-objects every client can read (bare-user targets with a bare parent).
+  const pairs: Array<[string, string]> = [];
+  for (const [toCsum, fromCsum] of modified) if ((await info.get(fromCsum)).header.mode & 0o004) pairs.push([toCsum, fromCsum]);
+  const sums = await mapLimit(pairs, 4, async ([toCsum, fromCsum]) => {
+    throwAborted(opts.signal);
+    const [a, b] = await Promise.all([info.data(fromCsum), info.data(toCsum)]);
+    return native().rollsum_matches(a, b);
+  });
+  for (let i = 0; i < pairs.length; i++) {
+    const [toCsum, fromCsum] = pairs[i];
+    const r = sums[i];
+    if (Math.floor((r.bufmatches * 100) / r.total) >= 50) {
+      say(`rollsum for ${fromCsum} -> ${toCsum}; crcs=${r.crcmatches} bufs=${r.bufmatches} total=${r.total} matchsize=${r.matchSize}`);
+      rollsum.set(toCsum, { from: fromCsum, matches: r.matches, matchSize: r.matchSize });
+      continue;
+    }
+    if (bsdiffMax >= 0) {
+      const fi = await info.get(fromCsum);
+      const ti = await info.get(toCsum);
+      if (fi.size + ti.size <= bsdiffMax) bsdiff.set(toCsum, fromCsum);
+    }
+  }
+  say(`rollsum for ${rollsum.size}/${modified.size} modified`);
+
+  const minFallback = mb(opts.minFallbackSize, 4);
+  const fallbacks: string[] = [];
+  const plain: string[] = [];
+  for (const c of regfiles) {
+    if (rollsum.has(c) || bsdiff.has(c)) continue;
+    const i = await info.get(c);
+    const streamLen = 8 + serializeFileHeader(i.header).length + i.size;
+    if (minFallback > 0 && streamLen > minFallback) {
+      say(`fallback for ${c} (${formatSize(streamLen)})`);
+      fallbacks.push(c);
+    } else plain.push(c);
+  }
+  return { metadata: meta, rollsum, bsdiff, regfiles: plain, symlinks, fallbacks };
+}
+
+async function writeAtomic(dir: string, name: string, data: Buffer): Promise<void> {
+  const tmp = path.join(dir, `.tmp-${name}-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  await fsp.writeFile(tmp, data, { mode: 0o644 });
+  try {
+    await fsp.chmod(tmp, 0o644);
+    await fsp.rename(tmp, path.join(dir, name));
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Generate the static delta `from` → `to` (or from scratch) in the repo's
+ * deltas/ directory, or as `filename` with its parts beside it.
+ */
+export async function generateStaticDelta(repo: Repo, opts: GenerateDeltaOptions): Promise<GenerateDeltaResult> {
+  const to = opts.to;
+  const from = opts.from ?? null;
+  assertChecksum(to);
+  if (from) assertChecksum(from);
+  if (opts.filename !== undefined && opts.filename === '') throw new OstreeError('OSTREE_INVALID_ARGUMENT', "Invalid 'filename' parameter");
+  const endianness = opts.endianness ?? HOST_ENDIANNESS;
+  const say = opts.onMessage ?? (() => {});
+  const maxChunk = mb(opts.maxChunkSize, 32);
+  throwAborted(opts.signal);
+
+  const hold = await repo.lock('shared', { signal: opts.signal });
+  try {
+    const commit = (await repo.loadMetadata(ObjectType.Commit, to)) as Buffer;
+    if (from) await repo.loadMetadata(ObjectType.Commit, from);
+
+    let dir: string;
+    let sbName: string;
+    if (opts.filename !== undefined) {
+      dir = path.dirname(path.resolve(opts.filename));
+      sbName = path.basename(opts.filename);
+      const st = await fsp.stat(dir);
+      if (!st.isDirectory()) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `${dir}: Not a directory`);
+    } else {
+      dir = path.join(repo.path, deltaRelDir(from, to));
+      sbName = 'superblock';
+      await fsp.mkdir(dir, { recursive: true, mode: 0o775 });
+    }
+
+    const info = new ContentInfoCache(repo);
+    const p = await plan(repo, from, to, opts, info);
+    throwAborted(opts.signal);
+
+    const parts = await compileParts(repo, p, info, {
+      maxChunk,
+      concurrency: Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8)),
+      inline: !!opts.inline,
+      dir,
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+      onMessage: say,
+    });
+
+    const fallbacks: FallbackObject[] = await mapLimit(p.fallbacks, 16, async (c) => {
+      const i = await info.get(c);
+      return { type: ObjectType.File, checksum: c, size: BigInt(await storageSize(repo, ObjectType.File, c)), usize: BigInt(i.size) };
+    });
+
+    const metadata: Array<[string, Variant]> = [...(opts.metadata ?? [])];
+    metadata.push(['ostree.endianness', { type: 'y', value: endianness === 'big' ? 0x42 : 0x6c }]);
+    if (opts.inline) {
+      parts.parts.forEach((part, i) => {
+        const file = part.inline as Buffer;
+        metadata.push([inlinePartKey(from, to, i), { type: '(yay)', value: [file[0], file.subarray(1)] }]);
+      });
+    }
+    const detached = await repo.readDetachedMetadata(to);
+    if (detached) metadata.push([inlinePartKey(from, to, 'commitmeta'), { type: 'a{sv}', value: detached }]);
+
+    const sb: Superblock = {
+      metadata,
+      timestamp: opts.timestamp ?? BigInt(Math.floor(Date.now() / 1000)),
+      from,
+      to,
+      commit,
+      parts: parts.parts.map((x) => x.header),
+      fallbacks,
+      endianness,
+    };
+    let bytes = serializeSuperblock(sb);
+    say(`uncompressed=${parts.uncompressed} compressed=${parts.compressed} loose=${parts.loose}`);
+    say(`rollsum=${parts.rollsum} objects, ${parts.rollsumBytes} bytes`);
+    say(`bsdiff=${parts.bsdiff} objects`);
+
+    if (opts.sign && opts.sign.keys.length) {
+      const { signData, ED25519_KEY } = await import('../sign/ed25519');
+      bytes = wrapSignedSuperblock(bytes, [[ED25519_KEY, opts.sign.keys.map((k) => signData(bytes, k))]]);
+    }
+    opts.onProgress?.({ phase: 'write', loaded: 1, total: 1 });
+    try {
+      throwAborted(opts.signal);
+      await parts.commit();
+      await writeAtomic(dir, sbName, bytes);
+    } catch (err) {
+      await parts.discard();
+      throw err;
+    }
+    return {
+      name: deltaName(from, to),
+      from,
+      to,
+      superblock: path.join(dir, sbName),
+      parts: parts.parts.length,
+      fallbacks: fallbacks.length,
+      stats: {
+        uncompressed: parts.uncompressed,
+        compressed: parts.compressed,
+        loose: parts.loose,
+        rollsum: parts.rollsum,
+        rollsumBytes: parts.rollsumBytes,
+        bsdiff: parts.bsdiff,
+      },
+    };
+  } finally {
+    await hold.release();
+  }
+}
+

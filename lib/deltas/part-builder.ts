@@ -1,0 +1,126 @@
+// One static delta part while it is being compiled (FORMATS.md §8.4, §8.6):
+// the objects it creates, its payload blob, its op stream and its mode and
+// xattr tables, then the part file — `(yay)`: 'x' + one xz stream of the body
+// `(a(uuu)aa(ayay)ayay)` — and its header. Mirrors OstreeStaticDeltaPartBuilder
+// in ostree-repo-static-delta-compilation.c.
+import { native } from '../binding';
+import { serialize } from '../gvariant/codec';
+import { ObjectType, Xattrs, sha256Hex } from '../objects/formats';
+import type { PartHeader } from './superblock';
+
+export const PART_BODY_TYPE = '(a(uuu)aa(ayay)ayay)';
+
+export const Op = {
+  OpenSpliceAndClose: 0x53,
+  Open: 0x6f,
+  Write: 0x77,
+  SetReadSource: 0x72,
+  UnsetReadSource: 0x52,
+  Close: 0x63,
+  Bspatch: 0x42,
+} as const;
+
+/** Unsigned LEB128 (§8.5). */
+export function writeVarint(out: number[], v: number): void {
+  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`varint out of range: ${v}`);
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+}
+
+/** A growable byte blob (the payload): appends without quadratic copying. */
+class Blob {
+  private chunks: Buffer[] = [];
+  length = 0;
+  append(b: Buffer): number {
+    const off = this.length;
+    if (b.length) {
+      this.chunks.push(b);
+      this.length += b.length;
+    }
+    return off;
+  }
+  take(): Buffer {
+    const b = Buffer.concat(this.chunks, this.length);
+    this.chunks = [];
+    return b;
+  }
+}
+
+function bswap32(v: number): number {
+  return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
+}
+
+/** A part's canonical xattr variant, the bytes its table entry is deduplicated on. */
+export function xattrsVariant(x: Xattrs): Array<[Buffer, Buffer]> {
+  return [...x]
+    .map(([n, v]): [Buffer, Buffer] => [Buffer.concat([Buffer.from(n, 'utf8'), Buffer.from([0])]), v])
+    .sort((a, b) => Buffer.compare(a[0], b[0]));
+}
+
+export interface FinishedPart {
+  /** The part file: compression byte + xz stream. */
+  file: Buffer;
+  header: PartHeader;
+}
+
+export class PartBuilder {
+  readonly objects: Array<{ type: ObjectType; checksum: string }> = [];
+  readonly payload = new Blob();
+  readonly ops: number[] = [];
+  /** Sum of the object sizes (header usize). */
+  usize = 0n;
+  private modes: Array<[number, number, number]> = [];
+  private modeIndex = new Map<string, number>();
+  private xattrs: Array<Array<[Buffer, Buffer]>> = [];
+  private xattrIndex = new Map<string, number>();
+
+  /** Mode table index of (uid, gid, mode), values stored big-endian. */
+  modeIdx(uid: number, gid: number, mode: number): number {
+    const key = `${uid}:${gid}:${mode}`;
+    let i = this.modeIndex.get(key);
+    if (i === undefined) {
+      i = this.modes.length;
+      this.modes.push([bswap32(uid >>> 0), bswap32(gid >>> 0), bswap32(mode >>> 0)]);
+      this.modeIndex.set(key, i);
+    }
+    return i;
+  }
+
+  /** Xattr table index, deduplicated by the serialized bytes. */
+  xattrIdx(x: Xattrs): number {
+    const v = xattrsVariant(x);
+    const key = serialize('a(ayay)', v).toString('latin1');
+    let i = this.xattrIndex.get(key);
+    if (i === undefined) {
+      i = this.xattrs.length;
+      this.xattrs.push(v);
+      this.xattrIndex.set(key, i);
+    }
+    return i;
+  }
+
+  op(code: number, ...args: number[]): void {
+    this.ops.push(code);
+    for (const a of args) writeVarint(this.ops, a);
+  }
+
+  /** The uncompressed part body (consumes the payload). */
+  body(): Buffer {
+    return serialize(PART_BODY_TYPE, [this.modes, this.xattrs, this.payload.take(), Buffer.from(this.ops)]);
+  }
+
+  /** Compress (xz, off the main thread) and checksum the part. */
+  async finish(): Promise<FinishedPart> {
+    const body = this.body();
+    const xz = await native().xz_encode(body);
+    const file = Buffer.concat([Buffer.from([0x78]), xz]);
+    return {
+      file,
+      header: { version: 0, checksum: sha256Hex(file), size: BigInt(file.length), usize: this.usize, objects: this.objects },
+    };
+  }
+}
+

@@ -1,0 +1,94 @@
+// Pairing modified files of a F→T delta (ostree's
+// _ostree_delta_compute_similar_objects, FORMATS.md §8.7): each new regular
+// file of T is matched with a regular file of F of similar size (±30 %)
+// sharing a basename (exact, then "fuzzy": same stem before the first '.').
+import type { Repo } from '../repo/repo';
+import type { ContentInfoCache } from './content';
+
+const SIMILARITY_PERCENT = 30;
+
+interface SizeNames {
+  checksum: string;
+  size: number;
+  basenames: string[];
+}
+
+/** Regular files of a commit with their basenames (filtered to `only` when given), sorted as ostree sorts them. */
+async function sizeNames(repo: Repo, commit: string, info: ContentInfoCache, only: Set<string> | null): Promise<SizeNames[]> {
+  const map = new Map<string, SizeNames | null>();
+  const c = await repo.readCommit(commit);
+  const walk = async (tree: string): Promise<void> => {
+    const t = await repo.readDirTree(tree);
+    const fresh = t.files.filter(([, csum]) => (!only || only.has(csum)) && !map.has(csum)).map(([, csum]) => csum);
+    await Promise.all(
+      [...new Set(fresh)].map(async (csum) => {
+        const ci = await info.get(csum);
+        map.set(csum, ci.isSymlink ? null : { checksum: csum, size: ci.size, basenames: [] });
+      }),
+    );
+    for (const [name, csum] of t.files) map.get(csum)?.basenames.push(name);
+    for (const [, sub] of t.dirs) await walk(sub);
+  };
+  await walk(c.rootTree);
+  const out = [...map.values()].filter((v): v is SizeNames => v !== null);
+  // ostree's comparator returns the 64-bit difference truncated to int.
+  out.sort((a, b) => (a.size - b.size) | 0);
+  return out;
+}
+
+function intersect(a: string[], b: string[], fuzzy: boolean): boolean {
+  for (const x of a) {
+    const xd = x.indexOf('.');
+    for (const y of b) {
+      const yd = y.indexOf('.');
+      if (fuzzy && xd >= 0 && yd > 0 && yd === xd) {
+        if (x.slice(0, xd) === y.slice(0, yd)) return true;
+      } else if (x === y) return true;
+    }
+  }
+  return false;
+}
+
+function isCandidate(s: SizeNames): boolean {
+  if (s.size === 0) return false;
+  for (const n of s.basenames) {
+    const dot = n.lastIndexOf('.');
+    if (dot < 0) continue;
+    const ext = n.slice(dot + 1);
+    if (ext === 'xz' || ext === 'bz2') return false;
+  }
+  return true;
+}
+
+/** to-checksum → from-checksum for the modified files (insertion order = pairing order). */
+export async function computeSimilarObjects(repo: Repo, from: string, to: string, newRegfiles: Set<string>, info: ContentInfoCache): Promise<Map<string, string>> {
+  const fromSizes = await sizeNames(repo, from, info, null);
+  const toSizes = await sizeNames(repo, to, info, newRegfiles);
+  const out = new Map<string, string>();
+  let lower = 0;
+  const lo = (s: number) => Math.trunc(s * (1.0 - SIMILARITY_PERCENT / 100.0));
+  const hi = (s: number) => Math.trunc(s * (1.0 + SIMILARITY_PERCENT / 100.0));
+  for (const t of toSizes) {
+    if (!isCandidate(t)) continue;
+    const min = lo(t.size);
+    const max = hi(t.size);
+    let found = false;
+    for (let fuzzy = 0; fuzzy < 2 && !found; fuzzy++) {
+      for (let j = lower; j < fromSizes.length; j++) {
+        const f = fromSizes[j];
+        if (!isCandidate(f)) continue;
+        if (f.size < min) {
+          lower++;
+          continue;
+        }
+        if (f.size > max) break;
+        if (!intersect(f.basenames, t.basenames, fuzzy === 1)) continue;
+        out.set(t.checksum, f.checksum);
+        found = true;
+        break;
+      }
+    }
+  }
+  return out;
+}
+

@@ -5,10 +5,11 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { SKIP_INTEROP, tmpdir, cleanupTmp, ostree, ok, makeTree, describeTree } from './helpers/interop';
+import { SKIP_INTEROP, tmpdir, cleanupTmp, ostree, ours, ok, makeTree, describeTree } from './helpers/interop';
 import { oursA, ostreeA, initClient, objectSet } from './helpers/pull';
 import { serveRepo, type RepoServer } from '../lib/httpd';
 import { deltaRelDir } from '../lib/deltas/superblock';
+import { generateKeyPair } from '../lib/sign/ed25519';
 
 const SUITE = SKIP_INTEROP ? describe.skip : describe;
 
@@ -198,6 +199,12 @@ SUITE('pull by static delta: parts, fallbacks, byte order, file://, resuming', (
       revs[branch] = ok(ostree([`--repo=${srv}`, 'commit', '-b', branch, '-s', branch, '--tree=dir=' + tree])).trim();
       ok(ostree([`--repo=${srv}`, 'static-delta', 'generate', '--empty', ...flags, branch]));
     }
+    // Signed: the commit by both keys, the delta's superblock by `deltaKey` only.
+    // Debian's ostree has no ed25519 (no sign-ed25519 feature): ours signs.
+    revs.signed = ok(
+      ours([`--repo=${srv}`, 'commit', '-b', 'signed', '-s', 'signed', '--sign-type=ed25519', `--sign=${deltaKey.secretKey}`, `--sign=${otherKey.secretKey}`, '--tree=dir=' + tree]),
+    ).trim();
+    ok(ours([`--repo=${srv}`, 'static-delta', 'generate', '--empty', '--sign-type=ed25519', `--sign=${deltaKey.secretKey}`, 'signed']));
     ok(ostree([`--repo=${srv}`, 'summary', '-u']));
     server = await serveRepo(srv);
   }, 120_000);
@@ -206,6 +213,9 @@ SUITE('pull by static delta: parts, fallbacks, byte order, file://, resuming', (
     await server?.close();
     cleanupTmp();
   });
+
+  const deltaKey = generateKeyPair();
+  const otherKey = generateKeyPair();
 
   const check = (repo: string, rev: string) => {
     ok(ostree([`--repo=${repo}`, 'fsck']), 'ostree fsck');
@@ -290,5 +300,18 @@ SUITE('pull by static delta: parts, fallbacks, byte order, file://, resuming', (
     // Without it, a file:// pull imports objects (ostree's default for local remotes).
     const plain = initClient(dir, 'file-plain', 'file://' + srv, { noGpg: true });
     expect(ok(await oursA([`--repo=${plain}`, 'pull', 'origin', 'parts']))).toMatch(/content objects imported/);
+  });
+
+  it('a signed superblock is checked with the remote\'s ed25519 keys', async () => {
+    const good = initClient(dir, 'signed-good', server.url, { noGpg: true, set: ['sign-verify=true', `verification-ed25519-key=${deltaKey.publicKey}`] });
+    expect(ok(await oursA([`--repo=${good}`, 'pull', '--require-static-deltas', 'origin', 'signed']))).toMatch(/^1 delta parts, /);
+    check(good, 'origin:signed');
+    // The commit verifies with the other key; the delta is not signed by it.
+    const bad = initClient(dir, 'signed-bad', server.url, { noGpg: true, set: ['sign-verify=true', `verification-ed25519-key=${otherKey.publicKey}`] });
+    const r = await oursA([`--repo=${bad}`, 'pull', '--require-static-deltas', 'origin', 'signed']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error: Static delta \S+: /);
+    expect(existsSync(path.join(bad, 'objects'))).toBe(true);
+    expect(ostree([`--repo=${bad}`, 'rev-parse', 'origin:signed']).status).not.toBe(0);
   });
 });

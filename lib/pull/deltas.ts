@@ -18,7 +18,7 @@ import { ObjectType, OBJECT_TYPE_NAMES, COMMITMETA_TYPE, Metadata } from '../obj
 import { deserialize, serialize } from '../gvariant/codec';
 import { resolveRev } from '../refs/refs';
 import { formatSize } from '../format-size';
-import { Superblock, parseSuperblock, unwrapSignedSuperblock, deltaName, parseDeltaName, deltaRelDir, deltaIndexRelPath, inlinePart, superblockCommitMeta, MAX_SUPERBLOCK_SIZE, PartHeader } from '../deltas/superblock';
+import { Superblock, SignedSuperblock, parseSuperblock, unwrapSignedSuperblock, deltaName, parseDeltaName, deltaRelDir, deltaIndexRelPath, inlinePart, superblockCommitMeta, MAX_SUPERBLOCK_SIZE, PartHeader } from '../deltas/superblock';
 import { executePart } from '../deltas/part';
 import { DELTAPART_VERSION } from '../deltas/apply';
 import type { Summary } from '../summary';
@@ -123,6 +123,8 @@ export interface DeltaPlanContext {
   policy: DeltaPolicy;
   counts: PullCounters;
   onChange: () => void;
+  /** Check a signed superblock's signatures (the remote's sign-verify keys); unset: signatures are not checked. */
+  verifySigned?: (signed: SignedSuperblock) => Promise<void>;
 }
 
 /**
@@ -216,12 +218,15 @@ async function fetchSuperblock(ctx: DeltaPlanContext, from: string | null, to: s
     throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Invalid checksum for static delta ${name}`, { data: { delta: name } });
   }
   let superblock: Superblock;
+  let signed: SignedSuperblock | null;
   try {
-    const signed = unwrapSignedSuperblock(bytes);
+    signed = unwrapSignedSuperblock(bytes);
     superblock = parseSuperblock(signed ? signed.superblock : bytes);
   } catch (err) {
     throw withContext(`Static delta ${name}`, err);
   }
+  // A signed superblock is checked with the remote's keys when it verifies signatures (the commit is verified in any case).
+  if (signed && ctx.verifySigned) await ctx.verifySigned(signed).catch((err) => Promise.reject(withContext(`Static delta ${name}`, err)));
   if (superblock.to !== to || superblock.from !== from) {
     throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Static delta ${name}: superblock is for ${deltaName(superblock.from, superblock.to)}`);
   }

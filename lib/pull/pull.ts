@@ -29,7 +29,7 @@ import { resolvePullTargets } from './targets';
 import { TaskGroup } from './tasks';
 import type { PullContext } from './context';
 import { ObjectWalk } from './walk';
-import { DeltaCatalog, DeltaPolicy, PlannedDelta, StaticDeltaFetch, planDelta, accountDeltas } from './deltas';
+import { DeltaCatalog, DeltaPolicy, DeltaPlanContext, PlannedDelta, StaticDeltaFetch, planDelta, accountDeltas } from './deltas';
 
 export { formatPullStatus } from './progress';
 export type { PullPhase, PullProgress } from './progress';
@@ -313,7 +313,24 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     const plans = new Map<string, PlannedDelta>();
     const unchanged = new Set<string>();
     if (!deltaPolicy.disabled) {
-      const pctx = { repo, src, refSpec: (ref: string) => (remote.name ? `${remote.name}:${ref}` : ref), catalog, policy: deltaPolicy, counts: progress.counts, onChange: () => progress.emit() };
+      const pctx: DeltaPlanContext = {
+        repo,
+        src,
+        refSpec: (ref: string) => (remote.name ? `${remote.name}:${ref}` : ref),
+        catalog,
+        policy: deltaPolicy,
+        counts: progress.counts,
+        onChange: () => progress.emit(),
+        verifySigned:
+          policy.signVerify.includes('ed25519') && remote.name
+            ? async (signed) => {
+                const { remoteEd25519Keys } = await import('../sign/ed25519');
+                const { verifySignedSuperblock } = await import('../deltas/sign');
+                const k = await remoteEd25519Keys(repo, remote.name);
+                await verifySignedSuperblock(signed, { type: 'ed25519', keys: k.trusted, revoked: k.revoked });
+              }
+            : undefined,
+      };
       for (const t of targets) {
         if (plans.has(t.checksum)) continue;
         const d = await planDelta(pctx, t.ref, t.checksum);

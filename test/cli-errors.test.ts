@@ -65,10 +65,6 @@ describe.skipIf(SKIP_INTEROP)('errors and usage match ostree', () => {
       expect(b, cmd).toBe(a);
     }
   });
-  it('--version prints a YAML-style block with a Features list', () => {
-    const v = ok(ours(['--version']));
-    expect(v).toMatch(/^node-ostree:\n Version: '\d+\.\d+\.\d+'\n Features:\n(  - [\w-]+\n?)+$/);
-  });
   it('rev-parse of partial checksums (which win over refs) and ambiguity, as ostree', () => {
     // Several commits so that some one-digit prefixes are ambiguous, some unique, some absent.
     for (let i = 2; i < 12; i++) ok(ostree(['commit', `--repo=${d}/r`, '-b', i % 2 ? 'main' : 'a', `--timestamp=@${i}`, `${d}/t`]));

@@ -28,7 +28,7 @@ export interface SummaryFetchOptions {
 }
 
 export async function fetchRemoteSummary(repo: Repo, remote: Remote, src: PullSource, opts: SummaryFetchOptions): Promise<FetchedSummary> {
-  const cache = src instanceof HttpSource ? new SummaryCache(repo, remote.name, opts.cacheDir) : null;
+  const cache = src instanceof HttpSource ? SummaryCache.open(repo, remote.name, opts.cacheDir) : null;
   let sig: Buffer | null;
   let summary: Buffer | null = null;
   let fromCache = false;

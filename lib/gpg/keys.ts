@@ -147,6 +147,26 @@ export async function keysInDirPublic(dir?: string): Promise<Key[]> {
 }
 
 /**
+ * One gpgkeypath entry, as ostree reads it: opened as a directory, every
+ * regular file in it is imported; an entry that is not a directory is one
+ * key file. Anything else that stops opendir (ENOENT…) is an error worded
+ * like ostree's: `opendir(PATH): No such file or directory`.
+ */
+async function keysOfKeyPath(entry: string): Promise<Key[]> {
+  let dir: import('node:fs').Dir;
+  try {
+    dir = await fsp.opendir(entry);
+  } catch (e) {
+    if (isErrno(e, 'ENOTDIR')) return readKeyFile(entry, { importLike: true });
+    const { describeErrno } = await import('../read/local-file');
+    const why = isErrno(e) ? describeErrno(e.code as string) : (e as Error).message;
+    throw new OstreeError('OSTREE_NOT_FOUND', `opendir(${entry}): ${why}`, { cause: e, data: { gpgkeypath: entry } });
+  }
+  await dir.close();
+  return keysInDir(entry, () => true, { importLike: true });
+}
+
+/**
  * The trusted keys of a remote (FORMATS.md §3.10): its own keyring if there
  * is one, else the global keyring directory; plus every gpgkeypath entry.
  */
@@ -159,17 +179,7 @@ export async function remoteTrustedKeys(repo: Repo, name: string, opts: { global
   else if (opts.global !== false) keys.push(...(await keysInDir(globalKeyringDir(), isKeyring)));
   const kp = remote.options.gpgkeypath;
   if (kp) {
-    for (const entry of kp.split(/[;,]/).map((s) => s.trim()).filter(Boolean)) {
-      let st;
-      try {
-        st = await fsp.stat(entry);
-      } catch (e) {
-        throw new OstreeError('OSTREE_NOT_FOUND', `gpgkeypath: ${entry}: ${(e as Error).message}`, { cause: e });
-      }
-      // As ostree: every regular file one level down is imported (gpgme: files without keys add none).
-      if (st.isDirectory()) keys.push(...(await keysInDir(entry, () => true, { importLike: true })));
-      else keys.push(...(await readKeyFile(entry, { importLike: true })));
-    }
+    for (const entry of kp.split(/[;,]/).map((s) => s.trim()).filter(Boolean)) keys.push(...(await keysOfKeyPath(entry)));
   }
   return mergeKeys(keys);
 }

@@ -171,16 +171,13 @@ async function keysOfKeyPath(entry: string): Promise<Key[]> {
  * is one, else the global keyring directory; plus every gpgkeypath entry.
  */
 export async function remoteTrustedKeys(repo: Repo, name: string, opts: { global?: boolean } = {}): Promise<Key[]> {
-  const { getRemote } = await import('../remotes/remotes');
+  const { getRemote, remoteListWithSeparatorChoice } = await import('../remotes/remotes');
   const remote = await getRemote(repo, name);
   const keys: Key[] = [];
   const ring = await remoteKeyringPath(repo, name);
   if (ring) keys.push(...(await readKeyFile(ring)));
   else if (opts.global !== false) keys.push(...(await keysInDir(globalKeyringDir(), isKeyring)));
-  const kp = remote.options.gpgkeypath;
-  if (kp) {
-    for (const entry of kp.split(/[;,]/).map((s) => s.trim()).filter(Boolean)) keys.push(...(await keysOfKeyPath(entry)));
-  }
+  for (const entry of remoteListWithSeparatorChoice(remote, 'gpgkeypath', ';,') ?? []) keys.push(...(await keysOfKeyPath(entry)));
   return mergeKeys(keys);
 }
 

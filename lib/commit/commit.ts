@@ -485,8 +485,10 @@ export interface CommitOptions {
   /** GPG key ids to sign the commit with (`--gpg-sign`), keys from gpgHomedir (lib/gpg/keys.ts). */
   gpgSign?: string[];
   gpgHomedir?: string;
-  /** ed25519 secret keys, base64 (`--sign --sign-type=ed25519`). */
+  /** ed25519 secret keys, base64 (`--sign --sign-type=ed25519`); the same as `sign: { type: 'ed25519', keys }`. */
   ed25519Sign?: string[];
+  /** Secret keys of a signature type (`--sign KEY --sign-type=TYPE`: ed25519, or dummy in tests). */
+  sign?: { type: string; keys: string[] };
   /** Keys copied from the parent commit's metadata. */
   keepMetadata?: string[];
   /** Extra refs to bind (--bind-ref). */
@@ -529,9 +531,13 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
   if (opts.branch) validateRef(opts.branch);
   // Fail on unusable signing keys before writing anything.
   const gpgKeys = opts.gpgSign?.length ? await Promise.all(opts.gpgSign.map(async (id) => (await import('../gpg/keys')).loadSigningKey(id, opts.gpgHomedir))) : [];
-  if (opts.ed25519Sign?.length) {
-    const { decodeSecretKey } = await import('../sign/ed25519');
-    for (const k of opts.ed25519Sign) decodeSecretKey(k);
+  const signWith = [...(opts.ed25519Sign?.length ? [{ type: 'ed25519', keys: opts.ed25519Sign }] : []), ...(opts.sign?.keys.length ? [opts.sign] : [])];
+  const signers = [];
+  for (const { type, keys } of signWith) {
+    const { signEngine } = await import('../sign/engine');
+    const engine = signEngine(type);
+    for (const k of keys) engine.checkSecretKey(k);
+    signers.push({ engine, keys });
   }
   const tx = await Transaction.begin(repo, { signal: opts.signal, timeout: opts.lockTimeout, parallelism: opts.parallelism });
   try {
@@ -622,7 +628,7 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
     if (opts.branch) tx.setRef(opts.branch, checksum);
     await tx.commit();
     // Signatures go into the detached metadata like ostree's (ed25519 first, then GPG).
-    if (opts.ed25519Sign?.length) await (await import('../sign/ed25519')).signCommitEd25519(repo, checksum, opts.ed25519Sign);
+    for (const { engine, keys } of signers) await (await import('../sign/engine')).signCommit(repo, checksum, engine, keys);
     if (gpgKeys.length) await (await import('../gpg/sign')).gpgSignCommitWithKeys(repo, checksum, gpgKeys);
     if (opts.consume) {
       for (const t of opts.trees) if ('dir' in t) await consumeDir(t.dir);

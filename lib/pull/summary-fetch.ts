@@ -96,7 +96,7 @@ export async function fetchRemoteSummary(repo: Repo, remote: Remote, src: PullSo
     const { verifySummaryGpg } = await import('../gpg/verify');
     await verifyWith('gpg', (a, b) => verifySummaryGpg(repo, remote.name, a, b));
   }
-  if (policy.signVerifySummary.length) await verifyWith('sign', (a, b) => verifySummarySign(repo, remote.name, a, b));
+  if (policy.signVerifySummary.length) await verifyWith('sign', (a, b) => verifySummarySign(repo, remote.name, a, b, policy.signVerifySummary));
   if (summary) {
     try {
       assertNormalForm(SUMMARY_TYPE, summary, 'summary');

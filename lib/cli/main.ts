@@ -109,6 +109,9 @@ export async function main(argv: string[]): Promise<number> {
   const name = argv[cmdIndex];
   const entry = COMMANDS.find(([n]) => n === name);
   if (!entry) {
+    const { lookupExternal, runExternal } = require('./external') as typeof import('./external');
+    const ext = lookupExternal(name);
+    if (ext) return runExternal(ext, argv, err);
     err(topHelp());
     err(`error: Unknown command '${name}'\n`);
     return 1;

@@ -71,6 +71,14 @@ describe.skipIf(SKIP_INTEROP)('errors and usage match ostree', () => {
       expect(b, cmd).toBe(a);
     }
   });
+  it('SOURCE_DATE_EPOCH is read as ostree reads it (strtoll), with its errors', () => {
+    for (const v of ['1234567890', ' 12', '12abc', '-5', '0x10', 'invalid', '', '12345678901234567890']) {
+      const args = [`--repo=${d}/r`, 'commit', '--orphan', '-s', 'sde', `${d}/t`];
+      const a = ostree(args, { env: { SOURCE_DATE_EPOCH: v } });
+      const b = ours(args, { env: { SOURCE_DATE_EPOCH: v } });
+      expect([b.status, b.stdout, b.stderr], v).toEqual([a.status, a.stdout, a.stderr]);
+    }
+  });
   it('rev-parse of partial checksums (which win over refs) and ambiguity, as ostree', () => {
     // Several commits so that some one-digit prefixes are ambiguous, some unique, some absent.
     for (let i = 2; i < 12; i++) ok(ostree(['commit', `--repo=${d}/r`, '-b', i % 2 ? 'main' : 'a', `--timestamp=@${i}`, `${d}/t`]));

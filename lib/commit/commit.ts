@@ -446,13 +446,27 @@ export interface WriteCommitOptions {
   rootMeta: string;
 }
 
+/**
+ * The commit time ostree_repo_write_commit uses: $SOURCE_DATE_EPOCH read as
+ * strtoll does (leading blanks and sign, digits up to the first other
+ * character; a negative one wraps as ostree's gint64 does), else now. No digits at all, or a value past 64 bits, is an
+ * error with ostree's words.
+ */
+export function defaultCommitTime(env: string | undefined = process.env.SOURCE_DATE_EPOCH): bigint {
+  if (env === undefined) return BigInt(Math.floor(Date.now() / 1000));
+  const m = /^[ \t\n\v\f\r]*([+-]?)(\d+)/.exec(env);
+  if (!m) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Failed to convert SOURCE_DATE_EPOCH', { data: { SOURCE_DATE_EPOCH: env } });
+  const v = BigInt(m[1] + m[2]);
+  if (v > 0x7fffffffffffffffn || v < -0x8000000000000000n) {
+    throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Parsing SOURCE_DATE_EPOCH: Numerical result out of range', { data: { SOURCE_DATE_EPOCH: env } });
+  }
+  // Stored as ostree stores a gint64 in the commit's big-endian u64 field.
+  return BigInt.asUintN(64, v);
+}
+
 /** Serialise and store a commit object; returns its checksum. */
 export async function writeCommit(tx: Transaction, o: WriteCommitOptions): Promise<string> {
-  let ts = o.timestamp;
-  if (ts === undefined) {
-    const sde = process.env.SOURCE_DATE_EPOCH;
-    ts = sde && /^\d+$/.test(sde) ? BigInt(sde) : BigInt(Math.floor(Date.now() / 1000));
-  }
+  const ts = o.timestamp ?? defaultCommitTime();
   const c: Commit = {
     metadata: o.metadata ?? [],
     parent: o.parent ?? null,
@@ -529,7 +543,8 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
   }
   const { resolveRev, validateRef } = await import('../refs/refs');
   if (opts.branch) validateRef(opts.branch);
-  // Fail on unusable signing keys before writing anything.
+  // Fail on a bad SOURCE_DATE_EPOCH or unusable signing keys before writing anything.
+  const commitTime = opts.timestamp ?? defaultCommitTime();
   const gpgKeys = opts.gpgSign?.length ? await Promise.all(opts.gpgSign.map(async (id) => (await import('../gpg/keys')).loadSigningKey(id, opts.gpgHomedir))) : [];
   const signWith = [...(opts.ed25519Sign?.length ? [{ type: 'ed25519', keys: opts.ed25519Sign }] : []), ...(opts.sign?.keys.length ? [opts.sign] : [])];
   const signers = [];
@@ -617,7 +632,7 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
       subject: opts.subject,
       body: opts.body,
       metadata,
-      timestamp: opts.timestamp,
+      timestamp: commitTime,
       rootTree,
       rootMeta,
     });

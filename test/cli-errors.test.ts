@@ -79,6 +79,26 @@ describe.skipIf(SKIP_INTEROP)('errors and usage match ostree', () => {
       expect([b.status, b.stdout, b.stderr], v).toEqual([a.status, a.stdout, a.stderr]);
     }
   });
+  it('checkout -H in every repo mode (bare-user-only always user mode) and rev-parse -S, as ostree', () => {
+    const { statSync } = require('node:fs') as typeof import('node:fs');
+    for (const mode of ['bare-user', 'bare-user-only', 'archive', ...(process.getuid?.() === 0 ? ['bare'] : [])]) {
+      const repo = `${d}/h-${mode}`;
+      ok(ostree(['init', `--repo=${repo}`, `--mode=${mode}`]));
+      ok(ostree(['commit', `--repo=${repo}`, '-b', 'x', `${d}/t`]));
+      for (const u of [[], ['-U']]) {
+        const a = ostree(['checkout', `--repo=${repo}`, '-H', ...u, 'x', `${repo}-co-a${u.length}`]);
+        const b = ours(['checkout', `--repo=${repo}`, '-H', ...u, 'x', `${repo}-co-b${u.length}`]);
+        expect([b.status, b.stderr], `${mode} ${u}`).toEqual([a.status, a.stderr]);
+        if (a.status === 0) expect(statSync(`${repo}-co-b${u.length}/run.sh`).nlink, `${mode} ${u}`).toBeGreaterThan(1);
+      }
+      if (mode === 'bare-user') {
+        ok(ostree(['commit', `--repo=${repo}`, '-b', 'x', '-s', 'again', `${d}/t`]));
+        const a = ostree(['rev-parse', `--repo=${repo}`, '-S']);
+        const b = ours(['rev-parse', `--repo=${repo}`, '-S']);
+        expect([b.status, b.stderr]).toEqual([a.status, a.stderr]);
+      }
+    }
+  });
   it('rev-parse of partial checksums (which win over refs) and ambiguity, as ostree', () => {
     // Several commits so that some one-digit prefixes are ambiguous, some unique, some absent.
     for (let i = 2; i < 12; i++) ok(ostree(['commit', `--repo=${d}/r`, '-b', i % 2 ? 'main' : 'a', `--timestamp=@${i}`, `${d}/t`]));

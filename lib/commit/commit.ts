@@ -744,5 +744,7 @@ async function sizesMetadata(repo: Repo, rootTree: string, rootMeta: string): Pr
 async function consumeDir(dir: string): Promise<void> {
   const ents = await fsp.readdir(dir);
   for (const e of ents) await fsp.rm(path.join(dir, e), { recursive: true, force: true });
+  // Then the directory itself, as ostree does, except when given as "." (rpm-ostree's use).
+  if (dir !== '.') await fsp.rmdir(dir);
 }
 

@@ -40,6 +40,13 @@ export interface ServeOptions {
   delayMs?: number;
   /** Random source for fault injection (tests make it deterministic). */
   random?: () => number;
+  /**
+   * Follow symlinks wherever they point, as ostree's trivial-httpd does (its
+   * tests serve `ostree -> /abs/ostree-srv`). Default false: a symlink that
+   * leaves the served root is refused with 403. Requests naming `..` are
+   * refused either way.
+   */
+  followSymlinks?: boolean;
   /** Send ETag/Last-Modified validators and answer conditional GETs with 304 (default true). */
   conditional?: boolean;
   /** Keep every request in `requests` (default true; a long-running server turns it off). */
@@ -206,7 +213,7 @@ export async function serveRepo(dir: string, opts: ServeOptions = {}): Promise<R
         return fail(404, 'Not Found');
       }
       try {
-        if (!insideRoot(fd, file, realRoot)) return fail(403, 'Forbidden');
+        if (!opts.followSymlinks && !insideRoot(fd, file, realRoot)) return fail(403, 'Forbidden');
         const st = fstatSync(fd);
         if (!st.isFile()) return fail(st.isDirectory() ? 403 : 404, st.isDirectory() ? 'Forbidden' : 'Not Found');
         const size = st.size;

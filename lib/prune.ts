@@ -333,6 +333,10 @@ async function pruneLocked(repo: Repo, opts: PruneOptions, cutoff: number | null
     result.pruned += batch.length;
   });
   if (!opts.noPrune) result.deletedDeltas.push(...(await pruneStaticDeltas(repo, null)));
+  // As ostree (even with --no-prune): cached summaries of remotes that are gone.
+  const { pruneSummaryCache } = await import('./pull/summary-cache');
+  const { listRemotes } = await import('./remotes/remotes');
+  await pruneSummaryCache(repo, await listRemotes(repo));
   return result;
 }
 

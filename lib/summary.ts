@@ -31,6 +31,8 @@ export interface GenerateSummaryOptions {
   gpgHomedir?: string;
   /** ed25519 secret keys (base64) to add `ostree.sign.ed25519` to summary.sig. */
   ed25519Sign?: string[];
+  /** Secret keys of a signature type (`--sign KEY --sign-type=TYPE`) for `ostree.sign.TYPE` in summary.sig. */
+  sign?: { type: string; keys: string[] };
   /**
    * `ostree.summary.last-modified` (seconds). Default: $SOURCE_DATE_EPOCH when
    * set, else the current time (ostree always uses the current time).
@@ -213,14 +215,13 @@ export async function generateSummary(repo: Repo, opts: GenerateSummaryOptions =
     await reindexDeltas(repo);
     await writeFileAtomic(path.join(repo.path, 'summary'), bytes, { fsync: repo.fsyncEnabled });
     await fsp.rm(path.join(repo.path, 'summary.sig'), { force: true });
-    if (opts.gpgSign?.length || opts.ed25519Sign?.length) await signSummary(repo, bytes, opts);
+    if (opts.gpgSign?.length || opts.ed25519Sign?.length || opts.sign?.keys.length) await signSummary(repo, bytes, opts);
     return bytes;
   } finally {
     await hold.release();
   }
 }
 
-/** Add signatures for the current summary to summary.sig (ostree_repo_add_gpg_signature_summary / ostree_sign_summary). */
 /**
  * ostree's _ostree_repo_maybe_regenerate_summary: after refs changed,
  * regenerate the summary when core.auto-update-summary (or its deprecated
@@ -233,7 +234,12 @@ export async function maybeRegenerateSummary(repo: Repo): Promise<boolean> {
   return true;
 }
 
-export async function signSummary(repo: Repo, summary: Buffer, opts: { gpgSign?: string[]; gpgHomedir?: string; ed25519Sign?: string[] }): Promise<void> {
+/** Add signatures for the current summary to summary.sig (ostree_repo_add_gpg_signature_summary / ostree_sign_summary). */
+export async function signSummary(
+  repo: Repo,
+  summary: Buffer,
+  opts: { gpgSign?: string[]; gpgHomedir?: string; ed25519Sign?: string[]; sign?: { type: string; keys: string[] } },
+): Promise<void> {
   const sigPath = path.join(repo.path, 'summary.sig');
   let md: Array<[string, Variant]> | null = null;
   try {
@@ -251,13 +257,13 @@ export async function signSummary(repo: Repo, summary: Buffer, opts: { gpgSign?:
       md = dictRebuild(md, [['ostree.gpgsigs', { type: 'aay', value: sigs }]]);
     }
   }
-  if (opts.ed25519Sign?.length) {
-    const { signData, ED25519_KEY } = await import('./sign/ed25519');
-    for (const sk of opts.ed25519Sign) {
-      const prev = md?.find(([k]) => k === ED25519_KEY)?.[1];
-      const sigs = prev && prev.type === 'aay' ? [...(prev.value as Buffer[])] : [];
-      sigs.push(signData(summary, sk));
-      md = dictRebuild(md, [[ED25519_KEY, { type: 'aay', value: sigs }]]);
+  const signWith = [...(opts.ed25519Sign?.length ? [{ type: 'ed25519', keys: opts.ed25519Sign }] : []), ...(opts.sign?.keys.length ? [opts.sign] : [])];
+  for (const { type, keys } of signWith) {
+    const { signEngine, appendSignature } = await import('./sign/engine');
+    const engine = signEngine(type);
+    for (const sk of keys) {
+      engine.checkSecretKey(sk);
+      md = await appendSignature(md, engine, engine.sign(summary, sk));
     }
   }
   if (md) {

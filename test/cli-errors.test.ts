@@ -23,6 +23,12 @@ describe.skipIf(SKIP_INTEROP)('errors and usage match ostree', () => {
     ['config', 'bogus'],
     ['config', 'get', 'core.nosuch'],
     ['config', 'get', 'nosuch.key'],
+    ['config', 'get', '--group=core', 'mode', 'extra'],
+    ['config', 'set', 'core.x', '1', 'extra'],
+    ['config', 'unset', 'core.x', 'extra'],
+    ['config', 'bogus', 'a', 'b'],
+    ['config', 'get', '--group=core'],
+    ['config', 'set', '--group=core', 'x'],
     ['reset'],
     ['reset', 'main'],
     ['reset', 'main', 'nosuch'],
@@ -65,9 +71,33 @@ describe.skipIf(SKIP_INTEROP)('errors and usage match ostree', () => {
       expect(b, cmd).toBe(a);
     }
   });
-  it('--version prints a YAML-style block with a Features list', () => {
-    const v = ok(ours(['--version']));
-    expect(v).toMatch(/^node-ostree:\n Version: '\d+\.\d+\.\d+'\n Features:\n(  - [\w-]+\n?)+$/);
+  it('SOURCE_DATE_EPOCH is read as ostree reads it (strtoll), with its errors', () => {
+    for (const v of ['1234567890', ' 12', '12abc', '-5', '0x10', 'invalid', '', '12345678901234567890']) {
+      const args = [`--repo=${d}/r`, 'commit', '--orphan', '-s', 'sde', `${d}/t`];
+      const a = ostree(args, { env: { SOURCE_DATE_EPOCH: v } });
+      const b = ours(args, { env: { SOURCE_DATE_EPOCH: v } });
+      expect([b.status, b.stdout, b.stderr], v).toEqual([a.status, a.stdout, a.stderr]);
+    }
+  });
+  it('checkout -H in every repo mode (bare-user-only always user mode) and rev-parse -S, as ostree', () => {
+    const { statSync } = require('node:fs') as typeof import('node:fs');
+    for (const mode of ['bare-user', 'bare-user-only', 'archive', ...(process.getuid?.() === 0 ? ['bare'] : [])]) {
+      const repo = `${d}/h-${mode}`;
+      ok(ostree(['init', `--repo=${repo}`, `--mode=${mode}`]));
+      ok(ostree(['commit', `--repo=${repo}`, '-b', 'x', `${d}/t`]));
+      for (const u of [[], ['-U']]) {
+        const a = ostree(['checkout', `--repo=${repo}`, '-H', ...u, 'x', `${repo}-co-a${u.length}`]);
+        const b = ours(['checkout', `--repo=${repo}`, '-H', ...u, 'x', `${repo}-co-b${u.length}`]);
+        expect([b.status, b.stderr], `${mode} ${u}`).toEqual([a.status, a.stderr]);
+        if (a.status === 0) expect(statSync(`${repo}-co-b${u.length}/run.sh`).nlink, `${mode} ${u}`).toBeGreaterThan(1);
+      }
+      if (mode === 'bare-user') {
+        ok(ostree(['commit', `--repo=${repo}`, '-b', 'x', '-s', 'again', `${d}/t`]));
+        const a = ostree(['rev-parse', `--repo=${repo}`, '-S']);
+        const b = ours(['rev-parse', `--repo=${repo}`, '-S']);
+        expect([b.status, b.stderr]).toEqual([a.status, a.stderr]);
+      }
+    }
   });
   it('rev-parse of partial checksums (which win over refs) and ambiguity, as ostree', () => {
     // Several commits so that some one-digit prefixes are ambiguous, some unique, some absent.

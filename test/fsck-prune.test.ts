@@ -252,6 +252,29 @@ describe.skipIf(SKIP_INTEROP)('prune', () => {
     ok(ostree(['fsck', `--repo=${repo}`]));
   });
 
+  it('drops cached summaries of remotes that are gone (not with OSTREE_SKIP_CACHE), as ostree', () => {
+    const { repo } = ostreeRepo('archive');
+    ok(ostree(['remote', 'add', `--repo=${repo}`, '--no-gpg-verify', 'origin', 'http://127.0.0.1:1/r']));
+    const cache = (r: string) => path.join(r, 'tmp', 'cache', 'summaries');
+    const fill = (r: string) => {
+      require('node:fs').mkdirSync(cache(r), { recursive: true });
+      for (const n of ['origin', 'origin.sig', 'gone', 'gone.sig', '.sig']) writeFileSync(path.join(cache(r), n), n);
+    };
+    const left = (r: string) => readdirSync(cache(r)).sort();
+    const skip = { OSTREE_SKIP_CACHE: '1' };
+    const copy = copyRepo(repo);
+    fill(repo);
+    fill(copy);
+    ok(ours(['prune', `--repo=${repo}`], { env: skip }));
+    ok(ostree(['prune', `--repo=${copy}`], { env: skip }));
+    expect(left(repo)).toEqual(left(copy));
+    expect(left(repo)).toContain('gone');
+    samePrune(repo, ['--no-prune'], () => undefined);
+    ok(ostree(['prune', `--repo=${copy}`, '--no-prune']));
+    expect(left(repo)).toEqual(left(copy));
+    expect(left(repo)).toEqual(['origin', 'origin.sig']);
+  });
+
   it('--delete-commit refuses a ref target', () => {
     const { repo, c2 } = ostreeRepo('archive');
     samePrune(repo, [`--delete-commit=${c2}`]);

@@ -137,6 +137,21 @@ describe.skipIf(skip)('GPG signatures (ostree interop)', () => {
     );
   });
 
+  it('gpgkeypath: a directory is imported file by file; files without keys (trustdb.gpg) add none, as ostree', async () => {
+    const dir = path.join(tmpdir(), 'keypath');
+    require('node:fs').mkdirSync(dir);
+    writeFileSync(path.join(dir, 'good.asc'), readFileSync(keys.good.asc));
+    // GnuPG's trust database and a stray text file sit in a typical GnuPG home.
+    writeFileSync(path.join(dir, 'trustdb.gpg'), Buffer.concat([Buffer.from([1, 0x67, 0x70, 0x67, 3, 3, 1, 5]), Buffer.alloc(1192)]));
+    writeFileSync(path.join(dir, 'README'), 'not a key\n');
+    const csum = ok(ostree([...commitArgs('keypath'), `--gpg-sign=${keys.good.fpr}`, `--gpg-homedir=${keys.home}`]));
+    for (const run of [ostree, ours]) ok(run(['--repo=' + repoPath, 'remote', 'add', '--if-not-exists', `--set=gpgkeypath=${dir}/`, 'kp', 'file://' + repoPath]));
+    const theirs = ostree(['--repo=' + repoPath, 'show', '--gpg-verify-remote=kp', csum]);
+    expect(theirs.stdout).toContain('Good signature');
+    const mine = ours(['--repo=' + repoPath, 'show', '--gpg-verify-remote=kp', csum]);
+    expect([mine.status, mine.stdout]).toEqual([theirs.status, theirs.stdout]);
+  });
+
   it('rejects expired and revoked keys', async () => {
     const repo = await Repo.open(repoPath);
     await addRemote(repo, 'exp', 'file://' + repoPath);

@@ -276,6 +276,10 @@ describe('serveRepo and the fetcher', () => {
     const served = path.join(d, 'served');
     mkdirSync(served);
     writeFileSync(path.join(served, 'hello'), 'hello world\n');
+    // ostree's tests serve `httpd/ostree -> /abs/ostree-srv`: symlinks are followed, as by ostree-trivial-httpd.
+    mkdirSync(path.join(d, 'srv'));
+    writeFileSync(path.join(d, 'srv', 'config'), '[core]\n');
+    symlinkSync(path.join(d, 'srv'), path.join(served, 'ostree'));
     const portFile = path.join(d, 'port');
     const log = path.join(d, 'log');
     const r = ours(['trivial-httpd', '-d', '-p', portFile, `--log-file=${log}`, '--autoexit', served]);
@@ -285,8 +289,9 @@ describe('serveRepo and the fetcher', () => {
     const f = createFetcher({ url: `http://127.0.0.1:${port}` });
     expect((await f.fetch('hello'))?.toString()).toBe('hello world\n');
     expect(await f.fetch('missing', { optional: true })).toBeNull();
+    expect((await f.fetch('ostree/config'))?.toString()).toBe('[core]\n');
     f.close();
-    expect(readFileSync(log, 'utf8')).toBe('GET /hello 200\nGET /missing 404\n');
+    expect(readFileSync(log, 'utf8')).toBe('GET /hello 200\nGET /missing 404\nGET /ostree/config 200\n');
     rmSync(served, { recursive: true });
     // --autoexit: the server goes away once its directory is deleted.
     let gone = false;
@@ -387,6 +392,17 @@ describe('serveRepo: HTTP handling', () => {
       expect(inside.status).toBe(200);
       expect(inside.body.equals(file1)).toBe(true);
       expect(s.requests.map((r) => r.status)).toEqual([400, 400, 400, 404, 404, 403, 403, 403, 403, 200]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('followSymlinks serves through symlinks out of the root, still refusing escaped ".."', async () => {
+    const s = await serveRepo(dir, { followSymlinks: true });
+    try {
+      expect((await get(s, '/out')).body.toString()).toBe('secret\n');
+      expect((await get(s, '/outdir/secret')).status).toBe(200);
+      expect((await get(s, '/..%2Foutside%2Fsecret')).status).toBe(403);
     } finally {
       await s.close();
     }

@@ -150,12 +150,18 @@ describe.skipIf(SKIP_INTEROP)('commit checksums match ostree', () => {
     }
   });
 
-  it('--consume deletes the committed source tree', () => {
+  it('--consume deletes the committed source tree, the directory too unless it is "." (as ostree)', () => {
     const d = tmpdir();
     makeTree(`${d}/t`, 1);
+    makeTree(`${d}/t2`, 1);
+    makeTree(`${d}/t3`, 1);
     ok(ours(['init', `--repo=${d}/r`, '--mode=archive']));
     const c = ok(ours(['commit', `--repo=${d}/r`, '-b', 'm', '--consume', `${d}/t`]));
-    expect(readdirSync(`${d}/t`)).toEqual([]);
+    ok(ostree(['commit', `--repo=${d}/r`, '-b', 'o', '--consume', `--tree=dir=${d}/t2`]));
+    expect(existsSync(`${d}/t`)).toBe(existsSync(`${d}/t2`));
+    expect(existsSync(`${d}/t`)).toBe(false);
+    ok(ours(['commit', `--repo=${d}/r`, '-b', 'm', '--consume', '.'], { cwd: `${d}/t3` }));
+    expect(readdirSync(`${d}/t3`)).toEqual([]);
     ok(ours(['checkout', `--repo=${d}/r`, c, `${d}/co`]));
     expect(readdirSync(`${d}/co`).length).toBeGreaterThan(5);
   });

@@ -196,6 +196,34 @@ describe.skipIf(skip)('pull verification and options (interop with ostree 2022.7
       expect(`error: ${e2?.message}\n`).toBe(o2);
     });
 
+    it('a mangled summary.sig reads as unsigned (GLib\'s recovery), with ostree\'s message', async () => {
+      for (const [name, bytes] of [
+        ['junk', Buffer.from('invalid\n')],
+        ['truncated', readFileSync(path.join(srv, 'summary.sig')).subarray(0, 20)],
+      ] as Array<[string, Buffer]>) {
+        const { err, ostreeStderr } = await compare(name, (c) => writeFileSync(path.join(c, 'summary.sig'), bytes));
+        expect(err?.code).toBe('OSTREE_GPG_VERIFY_FAILED');
+        expect(`error: ${err?.message}\n`).toBe(ostreeStderr);
+      }
+    });
+
+    it('a gpgkeypath that does not exist (or mixes separators) fails like ostree (opendir(PATH): No such file or directory)', async () => {
+      const s = await serveRepo(srv);
+      try {
+        const nokey = path.join(dir, 'NOKEY.asc');
+        for (const kp of [path.join(dir, 'NOKEYDIR') + '/', nokey, `,${nokey}`, `${keys.good.asc},${nokey};${nokey}`]) {
+          const set = [`gpgkeypath=${kp}`];
+          const mine = client(dir, s.url, { set });
+          const err = await pullError(pull(await Repo.open(mine), { remote: 'origin', refs: ['main'] }));
+          const o = await ostreeA([`--repo=${client(dir, s.url, { set })}`, 'pull', 'origin', 'main']);
+          expect(o.stderr).toMatch(/No such file or directory|more than one separator/);
+          expect(`error: ${err.message}\n`).toBe(o.stderr);
+        }
+      } finally {
+        await s.close();
+      }
+    });
+
     it('a summary.sig by another key fails with ostree\'s message', async () => {
       const { err, ostreeStderr } = await compare('otherkey', (c) => ok(ostree([`--repo=${c}`, 'summary', '-u', `--gpg-sign=${keys.other.fpr}`, `--gpg-homedir=${keys.home}`])) && undefined);
       expect(err?.code).toBe('OSTREE_GPG_VERIFY_FAILED');

@@ -369,7 +369,7 @@ function queueStepFiles(s: StreamState, step: CheckoutPlanChunk): { started: Pro
       n.checkout_list_free(list);
     })
     .then(async () => {
-      if (first) await throwFilesFailure(s.repo, (first as { at: number; f: FilesFailure }).f);
+      if (first) await throwFilesFailure(s.repo, s.opts, (first as { at: number; f: FilesFailure }).f);
     });
   return { started, done };
 }
@@ -388,10 +388,8 @@ async function finishStepDirs(s: StreamState, step: CheckoutPlanChunk): Promise<
 type FilesFailure = NonNullable<CheckoutFilesResult['failure']>;
 
 /** A checkout_files failure (a missing or bad object...) as the error to throw. */
-async function throwFilesFailure(repo: Repo, f: FilesFailure): Promise<never> {
-  if (f.kind === 'require-hardlinks') {
-    throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Unable to do hardlink checkout of ${f.dest}: repository mode ${repo.mode} needs a copy`);
-  }
+async function throwFilesFailure(repo: Repo, opts: CheckoutOptions, f: FilesFailure): Promise<never> {
+  if (f.kind === 'require-hardlinks') throw noHardlinkError(repo, opts, f.dest);
   // The plain loader reports a missing or corrupt object in its own words.
   const o = await repo.loadFile(f.checksum);
   await o.readPayload();
@@ -400,6 +398,8 @@ async function throwFilesFailure(repo: Repo, f: FilesFailure): Promise<never> {
 
 /** `ostree checkout COMMIT DEST`. */
 export async function checkout(repo: Repo, commitChecksum: string, dest: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
+  // As ostree_repo_checkout_at: a bare-user-only repo always checks out in user mode.
+  if (repo.mode === 'bare-user-only' && opts.mode !== 'user') opts = { ...opts, mode: 'user' };
   const c = await repo.readCommit(commitChecksum);
   const target = path.resolve(dest);
   const src = opts.subpath ? await resolveSubpath(repo, c.rootTree, c.rootMeta, opts.subpath) : ({ kind: 'dir', tree: c.rootTree, meta: c.rootMeta } as const);
@@ -520,6 +520,23 @@ export async function checkout(repo: Repo, commitChecksum: string, dest: string,
 }
 
 /** Whether regular bare objects may be hardlinked for this repo and checkout mode. */
+/**
+ * The error of -H/--require-hardlinks for a file that must be copied: when
+ * the checkout mode does not match the repo's, ostree's words for that.
+ */
+function noHardlinkError(repo: Repo, opts: CheckoutOptions, dest: string): OstreeError {
+  const modesMatch = (repo.mode === 'bare' && opts.mode !== 'user') || ((repo.mode === 'bare-user' || repo.mode === 'bare-user-only') && opts.mode === 'user');
+  if (!modesMatch) {
+    const userRepo = repo.mode === 'bare-user' || repo.mode === 'bare-user-only';
+    return new OstreeError(
+      'OSTREE_INVALID_ARGUMENT',
+      userRepo ? 'User repository mode requires user checkout mode to hardlink' : 'Bare repository mode cannot hardlink in user checkout mode',
+      { data: { path: dest } },
+    );
+  }
+  return new OstreeError('OSTREE_INVALID_ARGUMENT', `Unable to do hardlink checkout of ${dest}: repository mode ${repo.mode} needs a copy`, { data: { path: dest } });
+}
+
 function hardlinkable(repo: Repo, opts: CheckoutOptions): boolean {
   const userMode = opts.mode === 'user';
   return !opts.forceCopy && ((repo.mode === 'bare' && !userMode) || ((repo.mode === 'bare-user' || repo.mode === 'bare-user-only') && userMode));
@@ -631,7 +648,7 @@ async function checkoutFilesNative(
     done += job.names.length;
     opts.onProgress?.({ phase: 'checkout', loaded: done, total });
   });
-  if (failed.first) await throwFilesFailure(repo, failed.first.f);
+  if (failed.first) await throwFilesFailure(repo, opts, failed.first.f);
 }
 
 /** The file phase for --union-identical: headers loaded per object, plan checked against the destination, then executed. */
@@ -675,9 +692,7 @@ async function checkoutFilesPlanned(
       ops.push({ op: 'link', src: o.objectPath, dest: f.dest });
       continue;
     }
-    if (opts.requireHardlinks && !(o.size === 0)) {
-      throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Unable to do hardlink checkout of ${f.dest}: repository mode ${repo.mode} needs a copy`);
-    }
+    if (opts.requireHardlinks && !(o.size === 0)) throw noHardlinkError(repo, opts, f.dest);
     let mode = h.mode & 0o7777;
     if (userMode) {
       mode &= ~0o6000;

@@ -328,13 +328,27 @@ export interface WriteCommitOptions {
   rootMeta: string;
 }
 
+/**
+ * The commit time ostree_repo_write_commit uses: $SOURCE_DATE_EPOCH read as
+ * strtoll does (leading blanks and sign, digits up to the first other
+ * character; a negative one wraps as ostree's gint64 does), else now. No digits at all, or a value past 64 bits, is an
+ * error with ostree's words.
+ */
+export function defaultCommitTime(env: string | undefined = process.env.SOURCE_DATE_EPOCH): bigint {
+  if (env === undefined) return BigInt(Math.floor(Date.now() / 1000));
+  const m = /^[ \t\n\v\f\r]*([+-]?)(\d+)/.exec(env);
+  if (!m) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Failed to convert SOURCE_DATE_EPOCH', { data: { SOURCE_DATE_EPOCH: env } });
+  const v = BigInt(m[1] + m[2]);
+  if (v > 0x7fffffffffffffffn || v < -0x8000000000000000n) {
+    throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Parsing SOURCE_DATE_EPOCH: Numerical result out of range', { data: { SOURCE_DATE_EPOCH: env } });
+  }
+  // Stored as ostree stores a gint64 in the commit's big-endian u64 field.
+  return BigInt.asUintN(64, v);
+}
+
 /** Serialise and store a commit object; returns its checksum. */
 export async function writeCommit(tx: Transaction, o: WriteCommitOptions): Promise<string> {
-  let ts = o.timestamp;
-  if (ts === undefined) {
-    const sde = process.env.SOURCE_DATE_EPOCH;
-    ts = sde && /^\d+$/.test(sde) ? BigInt(sde) : BigInt(Math.floor(Date.now() / 1000));
-  }
+  const ts = o.timestamp ?? defaultCommitTime();
   const c: Commit = {
     metadata: o.metadata ?? [],
     parent: o.parent ?? null,
@@ -367,8 +381,10 @@ export interface CommitOptions {
   /** GPG key ids to sign the commit with (`--gpg-sign`), keys from gpgHomedir (lib/gpg/keys.ts). */
   gpgSign?: string[];
   gpgHomedir?: string;
-  /** ed25519 secret keys, base64 (`--sign --sign-type=ed25519`). */
+  /** ed25519 secret keys, base64 (`--sign --sign-type=ed25519`); the same as `sign: { type: 'ed25519', keys }`. */
   ed25519Sign?: string[];
+  /** Secret keys of a signature type (`--sign KEY --sign-type=TYPE`: ed25519, or dummy in tests). */
+  sign?: { type: string; keys: string[] };
   /** Keys copied from the parent commit's metadata. */
   keepMetadata?: string[];
   /** Extra refs to bind (--bind-ref). */
@@ -409,11 +425,16 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
   }
   const { resolveRev, validateRef } = await import('../refs/refs');
   if (opts.branch) validateRef(opts.branch);
-  // Fail on unusable signing keys before writing anything.
+  // Fail on a bad SOURCE_DATE_EPOCH or unusable signing keys before writing anything.
+  const commitTime = opts.timestamp ?? defaultCommitTime();
   const gpgKeys = opts.gpgSign?.length ? await Promise.all(opts.gpgSign.map(async (id) => (await import('../gpg/keys')).loadSigningKey(id, opts.gpgHomedir))) : [];
-  if (opts.ed25519Sign?.length) {
-    const { decodeSecretKey } = await import('../sign/ed25519');
-    for (const k of opts.ed25519Sign) decodeSecretKey(k);
+  const signWith = [...(opts.ed25519Sign?.length ? [{ type: 'ed25519', keys: opts.ed25519Sign }] : []), ...(opts.sign?.keys.length ? [opts.sign] : [])];
+  const signers = [];
+  for (const { type, keys } of signWith) {
+    const { signEngine } = await import('../sign/engine');
+    const engine = signEngine(type);
+    for (const k of keys) engine.checkSecretKey(k);
+    signers.push({ engine, keys });
   }
   const tx = await Transaction.begin(repo, { signal: opts.signal, timeout: opts.lockTimeout, parallelism: opts.parallelism });
   try {
@@ -493,7 +514,7 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
       subject: opts.subject,
       body: opts.body,
       metadata,
-      timestamp: opts.timestamp,
+      timestamp: commitTime,
       rootTree,
       rootMeta,
     });
@@ -504,7 +525,7 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
     if (opts.branch) tx.setRef(opts.branch, checksum);
     await tx.commit();
     // Signatures go into the detached metadata like ostree's (ed25519 first, then GPG).
-    if (opts.ed25519Sign?.length) await (await import('../sign/ed25519')).signCommitEd25519(repo, checksum, opts.ed25519Sign);
+    for (const { engine, keys } of signers) await (await import('../sign/engine')).signCommit(repo, checksum, engine, keys);
     if (gpgKeys.length) await (await import('../gpg/sign')).gpgSignCommitWithKeys(repo, checksum, gpgKeys);
     if (opts.consume) {
       for (const t of opts.trees) if ('dir' in t) await consumeDir(t.dir);
@@ -589,5 +610,7 @@ async function sizesMetadata(repo: Repo, rootTree: string, rootMeta: string): Pr
 async function consumeDir(dir: string): Promise<void> {
   const ents = await fsp.readdir(dir);
   for (const e of ents) await fsp.rm(path.join(dir, e), { recursive: true, force: true });
+  // Then the directory itself, as ostree does, except when given as "." (rpm-ostree's use).
+  if (dir !== '.') await fsp.rmdir(dir);
 }
 

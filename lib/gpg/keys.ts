@@ -15,7 +15,7 @@ import type * as OpenPGP from 'openpgp';
 import type { Repo } from '../repo/repo';
 import { writeFileAtomic } from '../repo/repo';
 import { OstreeError, isErrno } from '../errors';
-import { getRemote, remotesConfigDir } from '../remotes/remotes';
+import { getRemote, remotesConfigDir, remoteListWithSeparatorChoice } from '../remotes/remotes';
 
 let pgp: typeof OpenPGP | null = null;
 /** The openpgp module, loaded on first use (it is large). */
@@ -46,7 +46,12 @@ export async function parseKeys(data: Buffer): Promise<Key[]> {
   return o.readKeys({ binaryKeys: new Uint8Array(data.buffer, data.byteOffset, data.length) });
 }
 
-export async function readKeyFile(file: string): Promise<Key[]> {
+/**
+ * The keys of FILE. With `importLike`, data holding no usable OpenPGP key
+ * (a GnuPG trustdb.gpg, a text file) gives no keys rather than an error, as
+ * gpgme's import does for ostree's gpgkeypath files.
+ */
+export async function readKeyFile(file: string, opts: { importLike?: boolean } = {}): Promise<Key[]> {
   let data: Buffer;
   try {
     data = await fsp.readFile(file);
@@ -56,6 +61,7 @@ export async function readKeyFile(file: string): Promise<Key[]> {
   try {
     return await parseKeys(data);
   } catch (e) {
+    if (opts.importLike) return [];
     throw new OstreeError('OSTREE_INVALID_ARGUMENT', `GPG: Unable to parse keys in ${file}: ${(e as Error).message}`, { cause: e });
   }
 }
@@ -108,7 +114,10 @@ export function globalKeyringDir(): string {
   return process.env.OSTREE_GPG_HOME || '/usr/share/ostree/trusted.gpg.d';
 }
 
-async function keysInDir(dir: string, filter: (n: string) => boolean): Promise<Key[]> {
+/** Keyrings of a keyring directory: *.gpg, but not GnuPG's trustdb.gpg or secring.gpg (as ostree). */
+const isKeyring = (n: string) => n.endsWith('.gpg') && n !== 'trustdb.gpg' && n !== 'secring.gpg';
+
+async function keysInDir(dir: string, filter: (n: string) => boolean, opts: { importLike?: boolean } = {}): Promise<Key[]> {
   let names: string[];
   try {
     names = (await fsp.readdir(dir)).sort();
@@ -120,20 +129,41 @@ async function keysInDir(dir: string, filter: (n: string) => boolean): Promise<K
   for (const n of names.filter(filter)) {
     const p = path.join(dir, n);
     try {
-      if (!(await fsp.stat(p)).isFile()) continue;
+      // Regular files only (ostree looks at d_type: symlinks are skipped).
+      if (!(await fsp.lstat(p)).isFile()) continue;
     } catch {
       continue;
     }
-    out.push(...(await readKeyFile(p)));
+    out.push(...(await readKeyFile(p, opts)));
   }
   return out;
 }
 
 /** Keys of the global keyring directory, plus every *.gpg keyring in DIR (ostree's keyringdir). */
 export async function keysInDirPublic(dir?: string): Promise<Key[]> {
-  const keys = await keysInDir(globalKeyringDir(), (n) => n.endsWith('.gpg'));
-  if (dir) keys.push(...(await keysInDir(dir, (n) => n.endsWith('.gpg'))));
+  const keys = await keysInDir(globalKeyringDir(), isKeyring);
+  if (dir) keys.push(...(await keysInDir(dir, isKeyring)));
   return mergeKeys(keys);
+}
+
+/**
+ * One gpgkeypath entry, as ostree reads it: opened as a directory, every
+ * regular file in it is imported; an entry that is not a directory is one
+ * key file. Anything else that stops opendir (ENOENT…) is an error worded
+ * like ostree's: `opendir(PATH): No such file or directory`.
+ */
+async function keysOfKeyPath(entry: string): Promise<Key[]> {
+  let dir: import('node:fs').Dir;
+  try {
+    dir = await fsp.opendir(entry);
+  } catch (e) {
+    if (isErrno(e, 'ENOTDIR')) return readKeyFile(entry, { importLike: true });
+    const { describeErrno } = await import('../read/local-file');
+    const why = isErrno(e) ? describeErrno(e.code as string) : (e as Error).message;
+    throw new OstreeError('OSTREE_NOT_FOUND', `opendir(${entry}): ${why}`, { cause: e, data: { gpgkeypath: entry } });
+  }
+  await dir.close();
+  return keysInDir(entry, () => true, { importLike: true });
 }
 
 /**
@@ -145,20 +175,8 @@ export async function remoteTrustedKeys(repo: Repo, name: string, opts: { global
   const keys: Key[] = [];
   const ring = await remoteKeyringPath(repo, name);
   if (ring) keys.push(...(await readKeyFile(ring)));
-  else if (opts.global !== false) keys.push(...(await keysInDir(globalKeyringDir(), (n) => n.endsWith('.gpg'))));
-  const kp = remote.options.gpgkeypath;
-  if (kp) {
-    for (const entry of kp.split(/[;,]/).map((s) => s.trim()).filter(Boolean)) {
-      let st;
-      try {
-        st = await fsp.stat(entry);
-      } catch (e) {
-        throw new OstreeError('OSTREE_NOT_FOUND', `gpgkeypath: ${entry}: ${(e as Error).message}`, { cause: e });
-      }
-      if (st.isDirectory()) keys.push(...(await keysInDir(entry, () => true)));
-      else keys.push(...(await readKeyFile(entry)));
-    }
-  }
+  else if (opts.global !== false) keys.push(...(await keysInDir(globalKeyringDir(), isKeyring)));
+  for (const entry of remoteListWithSeparatorChoice(remote, 'gpgkeypath', ';,') ?? []) keys.push(...(await keysOfKeyPath(entry)));
   return mergeKeys(keys);
 }
 

@@ -4,7 +4,7 @@
 import type { Repo } from '../repo/repo';
 import type { Metadata } from '../objects/formats';
 import type * as OpenPGP from 'openpgp';
-import { OstreeError } from '../errors';
+import { OstreeError, withContext } from '../errors';
 import { deserialize, lookup } from '../gvariant/codec';
 import { openpgp, remoteTrustedKeys, keysInDirPublic, type Key } from './keys';
 
@@ -253,7 +253,9 @@ export async function keysForHomedir(homedir?: string, repo?: Repo): Promise<Key
 
 /** Verify `ostree.gpgsigs` in the detached metadata of a commit against the remote's keyrings; throws OSTREE_GPG_VERIFY_FAILED (data: { commit, keyIds }) when no valid signature from a trusted, unexpired, unrevoked key exists. */
 export async function verifyCommitGpg(repo: Repo, remote: string, commitChecksum: string, commitBytes: Buffer, detached: Metadata | null): Promise<VerifyResult> {
-  const keys = await remoteTrustedKeys(repo, remote);
+  const keys = await remoteTrustedKeys(repo, remote).catch((e) => {
+    throw withContext(`Commit ${commitChecksum}`, e);
+  });
   const res = await verifyDetached(commitBytes, signaturesFromMetadata(detached), keys);
   if (res.valid.length === 0) fail(res, `Commit ${commitChecksum}: `, { commit: commitChecksum, remote });
   return res;
@@ -266,11 +268,13 @@ export async function inspectCommitGpg(repo: Repo, remote: string, commitBytes: 
 
 /** Verify summary.sig bytes (a{sv} with ostree.gpgsigs) over the summary bytes; throws OSTREE_GPG_VERIFY_FAILED. */
 export async function verifySummaryGpg(repo: Repo, remote: string, summary: Buffer, sig: Buffer): Promise<VerifyResult> {
+  // GLib reads bytes that are not a valid a{sv} as an empty (or partial)
+  // dictionary, so ostree reports a mangled summary.sig as unsigned.
   let md: Metadata;
   try {
     md = deserialize<Metadata>('a{sv}', sig);
-  } catch (e) {
-    throw new OstreeError('OSTREE_GPG_VERIFY_FAILED', `GPG: invalid summary.sig: ${(e as Error).message}`, { cause: e, data: { remote, keyIds: [] } });
+  } catch {
+    md = [];
   }
   const keys = await remoteTrustedKeys(repo, remote);
   const res = await verifyDetached(summary, signaturesFromMetadata(md), keys);

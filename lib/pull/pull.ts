@@ -367,6 +367,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
             disableVerifyBindings: opts.disableVerifyBindings,
             timestampCheckRef: opts.timestampCheck ? refSpec : undefined,
             onGpgVerifyResult: opts.onGpgVerifyResult,
+            localSource: src instanceof LocalSource,
           },
         },
       );

@@ -16,15 +16,52 @@ export interface CacheValidators {
   lastModified: number;
 }
 
+/**
+ * The summary cache directory: CACHEDIR/summaries with an explicit cache dir
+ * (`--cache-dir`), else REPO/tmp/cache/summaries, or null when the repo has
+ * no cache (OSTREE_SKIP_CACHE set, as ostree_repo_open honours it).
+ */
+export function summaryCacheDir(repo: Repo, cacheDir?: string): string | null {
+  if (cacheDir !== undefined) return path.join(cacheDir, 'summaries');
+  if (process.env.OSTREE_SKIP_CACHE !== undefined) return null;
+  return path.join(repo.path, 'tmp', 'cache', 'summaries');
+}
+
+/**
+ * Delete cached summaries (and .sig files) of remotes that no longer exist,
+ * as ostree's prune does (_ostree_repo_prune_tmp).
+ */
+export async function pruneSummaryCache(repo: Repo, remotes: string[]): Promise<void> {
+  const dir = summaryCacheDir(repo);
+  if (!dir) return;
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return;
+    throw err;
+  }
+  const known = new Set(remotes);
+  for (const n of names) {
+    const remote = n.length > 4 && n.endsWith('.sig') ? n.slice(0, -4) : n;
+    if (!known.has(remote)) await fsp.rm(path.join(dir, n), { force: true });
+  }
+}
+
 export class SummaryCache {
   readonly dir: string;
 
-  constructor(
-    repo: Repo,
+  /** The cache of `remote`'s summary, or null when the repo has no cache (see summaryCacheDir). */
+  static open(repo: Repo, remote: string, cacheDir?: string): SummaryCache | null {
+    const dir = summaryCacheDir(repo, cacheDir);
+    return dir === null ? null : new SummaryCache(dir, remote);
+  }
+
+  private constructor(
+    dir: string,
     readonly remote: string,
-    cacheDir?: string,
   ) {
-    this.dir = path.join(cacheDir ?? path.join(repo.path, 'tmp', 'cache'), 'summaries');
+    this.dir = dir;
   }
 
   private file(sig: boolean): string {

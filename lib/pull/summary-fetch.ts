@@ -28,7 +28,7 @@ export interface SummaryFetchOptions {
 }
 
 export async function fetchRemoteSummary(repo: Repo, remote: Remote, src: PullSource, opts: SummaryFetchOptions): Promise<FetchedSummary> {
-  const cache = src instanceof HttpSource && remote.name ? new SummaryCache(repo, remote.name, opts.cacheDir) : null;
+  const cache = src instanceof HttpSource && remote.name ? SummaryCache.open(repo, remote.name, opts.cacheDir) : null;
   let sig: Buffer | null;
   let summary: Buffer | null = null;
   let fromCache = false;
@@ -96,7 +96,7 @@ export async function fetchRemoteSummary(repo: Repo, remote: Remote, src: PullSo
     const { verifySummaryGpg } = await import('../gpg/verify');
     await verifyWith('gpg', (a, b) => verifySummaryGpg(repo, remote.name, a, b));
   }
-  if (policy.signVerifySummary.length) await verifyWith('sign', (a, b) => verifySummarySign(repo, remote.name, a, b));
+  if (policy.signVerifySummary.length) await verifyWith('sign', (a, b) => verifySummarySign(repo, remote.name, a, b, policy.signVerifySummary));
   if (summary) {
     try {
       assertNormalForm(SUMMARY_TYPE, summary, 'summary');

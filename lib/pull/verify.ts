@@ -22,9 +22,10 @@ export interface VerifyPolicy {
 /** The remote's policy, with a pull's gpg-verify overrides; unknown signature types are refused. */
 export function verifyPolicy(remote: Remote, overrides: { gpgVerify?: boolean; gpgVerifySummary?: boolean }): VerifyPolicy {
   const signTypes = (key: string): string[] => {
-    const v = remote.options[key]?.trim();
-    if (!v || v === 'false' || v === '0') return [];
-    if (v === 'true' || v === '1') return ['ed25519'];
+    const v = remote.options[key];
+    if (v === undefined || v === '' || v === 'false' || v === '0') return [];
+    // "true": every type ostree has (each with the keys configured for it, if any).
+    if (v === 'true' || v === '1') return ['ed25519', 'dummy'];
     return remoteList(remote, key) ?? [];
   };
   const policy: VerifyPolicy = {
@@ -33,8 +34,9 @@ export function verifyPolicy(remote: Remote, overrides: { gpgVerify?: boolean; g
     signVerify: signTypes('sign-verify'),
     signVerifySummary: signTypes('sign-verify-summary'),
   };
+  const known = ['ed25519', 'dummy'];
   for (const t of [...policy.signVerify, ...policy.signVerifySummary]) {
-    if (t !== 'ed25519') throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Requested signature type is not implemented: ${t}`);
+    if (!known.includes(t)) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Requested signature type is not implemented', { data: { signType: t } });
   }
   return policy;
 }
@@ -45,39 +47,70 @@ export function metaValue(md: Metadata, key: string): unknown {
 }
 
 /**
- * ed25519 commit verification with ostree's pull wording: "Can't verify
- * commit without detached metadata", "Can't verify commit: No signatures
- * found", "Can't verify commit: <why>".
+ * The engines of a sign-verify list with the remote's keys for each
+ * (_signapi_init_for_remote): keys are required for types named in the
+ * list, optional when the option is just `true`.
  */
-async function verifyCommitSign(repo: Repo, remote: string, checksum: string, bytes: Buffer, detached: Metadata | null): Promise<void> {
-  const { remoteEd25519Keys, signaturesOf, verifySignatures } = await import('../sign/ed25519');
+async function remoteVerifiers(repo: Repo, remote: Remote | string, types: string[], key: 'sign-verify' | 'sign-verify-summary') {
+  const { signEngine, remotePublicKeys } = await import('../sign/engine');
+  const name = typeof remote === 'string' ? remote : remote.name;
+  const { getRemote } = await import('../remotes/remotes');
+  const raw = (typeof remote === 'string' ? await getRemote(repo, remote) : remote).options[key];
+  const required = !(raw === 'true' || raw === '1');
+  const out = [];
+  for (const t of types) {
+    const engine = signEngine(t);
+    out.push({ engine, keys: await remotePublicKeys(repo, name, engine, required) });
+  }
+  return out;
+}
+
+/**
+ * Signature-API commit verification with ostree's pull wording: "Can't
+ * verify commit without detached metadata", "Can't verify commit: No
+ * signatures found", "Can't verify commit: <why>".
+ */
+async function verifyCommitSign(repo: Repo, remote: string, checksum: string, bytes: Buffer, detached: Metadata | null, types: string[], localSource = false): Promise<void> {
+  const { verifyForRemote, signaturesIn } = await import('../sign/engine');
   const data = { commit: checksum, remote };
+  if (localSource) {
+    // ostree's scan_commit_object: each type's ostree_sign_commit_verify, the first failure reported.
+    let first: OstreeError | null = null;
+    for (const { engine, keys } of await remoteVerifiers(repo, remote, types, 'sign-verify')) {
+      try {
+        engine.verify(bytes, signaturesIn(detached, engine), keys);
+        return;
+      } catch (e) {
+        if (!(e instanceof OstreeError)) throw e;
+        first ??= e;
+      }
+    }
+    const e = first as OstreeError;
+    throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', `Can't verify commit ${checksum}: ${e.message}`, { cause: e, data: { ...e.data, ...data } });
+  }
   if (!detached) throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', "Can't verify commit without detached metadata", { data: { ...data, reason: 'no-signature' } });
-  const sigs = signaturesOf(detached);
-  if (sigs.length === 0) throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', "Can't verify commit: No signatures found", { data: { ...data, reason: 'no-signature' } });
-  const { trusted, revoked } = await remoteEd25519Keys(repo, remote);
+  const verifiers = await remoteVerifiers(repo, remote, types, 'sign-verify');
   try {
-    verifySignatures(bytes, sigs, trusted, revoked);
+    verifyForRemote(verifiers, bytes, detached);
   } catch (e) {
     if (!(e instanceof OstreeError)) throw e;
     throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', `Can't verify commit: ${e.message}`, { cause: e, data: { ...e.data, ...data } });
   }
 }
 
-/** summary.sig's ed25519 signatures over the summary bytes (ostree's message, unprefixed). */
-export async function verifySummarySign(repo: Repo, remote: string, summary: Buffer, sig: Buffer): Promise<void> {
-  const { remoteEd25519Keys, signaturesOf, verifySignatures } = await import('../sign/ed25519');
+/** summary.sig's signatures over the summary bytes (ostree's message, unprefixed). */
+export async function verifySummarySign(repo: Repo, remote: string, summary: Buffer, sig: Buffer, types: string[] = ['ed25519']): Promise<void> {
+  const { verifyForRemote } = await import('../sign/engine');
+  // As GLib reads it: bytes that are no valid a{sv} give an empty dictionary.
   let md: Metadata;
   try {
     md = deserialize<Metadata>('a{sv}', sig);
-  } catch (e) {
-    throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', `Invalid summary.sig: ${(e as Error).message}`, { cause: e, data: { remote } });
+  } catch {
+    md = [];
   }
-  const sigs = signaturesOf(md);
-  if (sigs.length === 0) throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', 'No signatures found', { data: { remote, summary: true, reason: 'no-signature' } });
-  const { trusted, revoked } = await remoteEd25519Keys(repo, remote);
+  const verifiers = await remoteVerifiers(repo, remote, types, 'sign-verify-summary');
   try {
-    verifySignatures(summary, sigs, trusted, revoked);
+    verifyForRemote(verifiers, summary, md);
   } catch (e) {
     if (e instanceof OstreeError) e.data.summary = true;
     throw e;
@@ -102,6 +135,12 @@ export interface CommitChecks {
   /** --timestamp-check: the refspec whose current commit must not be newer. */
   timestampCheckRef?: (ref: string) => string;
   onGpgVerifyResult?: (commit: string, result: VerifyResult) => void;
+  /**
+   * The source is a local repo (file://): ostree imports such commits and
+   * checks them afterwards, with its scan-time wording ("Can't verify commit
+   * CHECKSUM: …"); we still check before writing.
+   */
+  localSource?: boolean;
 }
 
 /**
@@ -117,7 +156,7 @@ export async function verifyPulledCommit(c: UnverifiedCommit, checks: CommitChec
     const res = await verifyCommitGpg(repo, remote, checksum, c.bytes, c.detached);
     checks.onGpgVerifyResult?.(checksum, res);
   }
-  if (policy.signVerify.length) await verifyCommitSign(repo, remote, checksum, c.bytes, c.detached);
+  if (policy.signVerify.length) await verifyCommitSign(repo, remote, checksum, c.bytes, c.detached, policy.signVerify, checks.localSource);
   if (ref && !checks.disableVerifyBindings) {
     const bound = metaValue(commit.metadata, 'ostree.ref-binding');
     if (Array.isArray(bound) && !bound.includes(ref)) {

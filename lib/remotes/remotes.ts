@@ -163,22 +163,36 @@ export function remoteBool(r: Remote, key: string, dflt: boolean): boolean {
 }
 
 /** A ';'-separated GLib string list (trailing ';' optional, '\;' escapes). */
-export function remoteList(r: Remote, key: string): string[] | undefined {
+export function remoteList(r: Remote, key: string, sep = ';'): string[] | undefined {
   const v = r.options[key];
   if (v === undefined) return undefined;
+  // GKeyFile's list syntax: SEP ends an item (a trailing one adds none), \SEP escapes it.
   const items: string[] = [];
   let cur = '';
   for (let i = 0; i < v.length; i++) {
-    if (v[i] === '\\' && v[i + 1] === ';') {
-      cur += ';';
+    if (v[i] === '\\' && v[i + 1] === sep) {
+      cur += sep;
       i++;
-    } else if (v[i] === ';') {
+    } else if (v[i] === sep) {
       items.push(cur);
       cur = '';
     } else cur += v[i];
   }
   if (cur !== '') items.push(cur);
   return items;
+}
+
+/**
+ * A list option that may use any one of SEPARATORS (ostree's
+ * ot_keyfile_get_string_list_with_separator_choice: gpgkeypath takes ';' or
+ * ','); a value using more than one of them is an error.
+ */
+export function remoteListWithSeparatorChoice(r: Remote, key: string, separators: string): string[] | undefined {
+  const v = r.options[key];
+  if (v === undefined) return undefined;
+  const used = [...separators].filter((c) => v.includes(c));
+  if (used.length > 1) throw new OstreeError('OSTREE_CONFIG', 'key value list contains more than one separator', { data: { remote: r.name, key } });
+  return used.length === 0 ? [v] : remoteList(r, key, used[0]);
 }
 
 function signVerifyEntries(specs: string[]): Array<[string, string]> {
@@ -192,7 +206,7 @@ function signVerifyEntries(specs: string[]): Array<[string, string]> {
     if (colon < 0) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Failed to parse KEYTYPE=[inline|file]:DATA in --sign-verify');
     const how = rest.slice(0, colon);
     const data = rest.slice(colon + 1);
-    if (type !== 'ed25519') throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Requested signature type is not implemented');
+    if (type !== 'ed25519' && type !== 'dummy') throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Requested signature type is not implemented');
     if (how === 'inline') out.push([`verification-${type}-key`, data]);
     else if (how === 'file') out.push([`verification-${type}-file`, data]);
     else throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Invalid key reference ${rest}, expected inline|file`);

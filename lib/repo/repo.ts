@@ -136,6 +136,12 @@ export class Repo {
         data: { path: abs },
       });
     }
+    // As ostree_repo_open: a writable repo gets its tmp/ back if someone removed it to free space.
+    try {
+      await fsp.mkdir(path.join(abs, 'tmp'), { mode: 0o775 });
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST') && !isErrno(err, 'EACCES') && !isErrno(err, 'EROFS') && !isErrno(err, 'EPERM')) throw err;
+    }
     const kf = KeyFile.parse(text);
     const version = kf.get('core', 'repo_version');
     if (version === undefined) throw new OstreeError('OSTREE_CONFIG', 'Invalid repository: missing repo_version');

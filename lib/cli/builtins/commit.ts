@@ -91,11 +91,10 @@ async function metadataFromArgs(strings: string[], variants: string[]): Promise<
   return out;
 }
 
-/** --sign keys (only the ed25519 sign type exists). */
-function signKeys(opts: ParsedArgs['opts']): string[] {
+/** --sign keys of --sign-type (default ed25519). */
+function signKeys(opts: ParsedArgs['opts']): { type: string; keys: string[] } | undefined {
   const keys = strs(opts.sign);
-  if (keys.length && (str(opts['sign-type']) ?? 'ed25519') !== 'ed25519') throw new Error('Requested signature type is not implemented');
-  return keys;
+  return keys.length ? { type: str(opts['sign-type']) ?? 'ed25519', keys } : undefined;
 }
 
 export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
@@ -154,7 +153,7 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     detachedMetadata: detached,
     gpgSign: strs(opts['gpg-sign']),
     gpgHomedir: str(opts['gpg-homedir']),
-    ed25519Sign: signKeys(opts),
+    sign: signKeys(opts),
     keepMetadata: strs(opts['keep-metadata']),
     bindRefs: strs(opts['bind-ref']),
     noBindings: !!opts['no-bindings'],

@@ -21,14 +21,16 @@ function splitKey(key: string): [string, string] {
 export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const [op, ...rest] = args.positional;
   if (!op) throw new UsageError('OPERATION must be specified', true);
+  // As ostree: `set` takes KEY VALUE, everything else one KEY (checked before the operation is known).
+  if (rest.length > (op === 'set' ? 2 : 1)) throw new UsageError('Too many arguments given', true);
   const repo = await ctx.openRepo();
   const group = str(args.opts.group);
   const target = (key: string | undefined): [string, string] => {
     if (group) {
-      if (key === undefined) throw new UsageError('Group name and key name must be specified');
+      if (key === undefined) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Group name and key must be specified');
       return [group, key];
     }
-    if (key === undefined) throw new UsageError('KEY must be specified');
+    if (key === undefined) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'KEY must be specified');
     return splitKey(key);
   };
   const kf = repo.config;
@@ -47,9 +49,9 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
       let v: string | undefined;
       if (group) {
         [g, k, v] = [group, rest[0], rest[1]];
-        if (k === undefined || v === undefined) throw new UsageError('GROUP name, KEY and VALUE must be specified');
+        if (k === undefined || v === undefined) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'GROUP name, KEY and VALUE must be specified');
       } else {
-        if (rest[0] === undefined || rest[1] === undefined) throw new UsageError('KEY and VALUE must be specified');
+        if (rest[0] === undefined || rest[1] === undefined) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'KEY and VALUE must be specified');
         [g, k] = splitKey(rest[0]);
         v = rest[1];
       }
@@ -64,6 +66,6 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(`Unknown operation ${op}`);
+      throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Unknown operation ${op}`);
   }
 }

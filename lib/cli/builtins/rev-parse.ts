@@ -25,8 +25,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     const { ObjectType } = await import('../../objects/formats');
     const commits: string[] = [];
     for await (const [csum, type] of repo.listObjects()) if (type === ObjectType.Commit) commits.push(csum);
-    if (commits.length === 0) throw new Error(`No commits found`);
-    if (commits.length > 1) throw new Error(`Multiple commits found`);
+    if (commits.length === 0) throw new Error('No commit objects found');
+    if (commits.length > 1) throw new Error('Multiple commit objects found');
     ctx.out(commits[0] + '\n');
     return 0;
   }

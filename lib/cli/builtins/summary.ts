@@ -25,10 +25,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const repo = await ctx.openRepo();
   const o = args.opts;
   const signKeys = strs(o.sign);
-  if (signKeys.length) {
-    const t = str(o['sign-type']) ?? 'ed25519';
-    if (t !== 'ed25519') throw new Error('Requested signature type is not implemented');
-  }
+  const sign = signKeys.length ? { type: str(o['sign-type']) ?? 'ed25519', keys: signKeys } : undefined;
+  if (sign) (await import('../../sign/engine')).signEngine(sign.type);
   if (o.update) {
     if (!(await repo.isWritable())) throw new Error('Repository is read-only');
     const addMetadata: Array<[string, { type: string; value: unknown }]> = [];
@@ -53,7 +51,7 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
       addMetadata,
       gpgSign: strs(o['gpg-sign']),
       gpgHomedir: str(o['gpg-homedir']),
-      ed25519Sign: signKeys,
+      sign,
     });
     return 0;
   }

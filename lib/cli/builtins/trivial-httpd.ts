@@ -71,6 +71,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     expectedHeaders: strs(args.opts['expected-header']),
     // A long-running server: nothing reads the request list.
     keepRequests: false,
+    // As ostree-trivial-httpd: the operator's symlinks are followed (`..` stays refused).
+    followSymlinks: true,
   });
   if (portFile === '-') ctx.out(`${server.port}\n`);
   else if (portFile) {

@@ -35,6 +35,7 @@ import {
 import { native, ChecksumOptions } from './binding';
 import { objectKey, parseObjectKey, traverseCommit, commitsContaining, readMetadataBatch, listObjectsFast, repoChain, DEFAULT_PARALLELISM } from './traverse';
 import { mapLimit } from './repo/transaction';
+import type { Progress } from './progress';
 import { markCommitPartial, commitPartialState } from './repo/commit-partial';
 
 const inflateRaw = promisify(zlib.inflateRaw);
@@ -44,12 +45,8 @@ const CONTENT_BATCH = 256;
 const META_ROUND = 4096;
 const ARCHIVE_PARALLEL = 8;
 
-export interface FsckProgress {
-  /** 'refs' → 'collection-refs' → 'commits' → 'verify' (total = commits to verify) → 'objects'. */
-  phase: 'refs' | 'collection-refs' | 'commits' | 'verify' | 'objects';
-  loaded: number;
-  total: number;
-}
+/** 'refs' → 'collection-refs' → 'commits' (totals not known) → 'verify' (commits to verify) → 'objects'. */
+export type FsckProgress = Progress<'refs' | 'collection-refs' | 'commits' | 'verify' | 'objects'>;
 
 export interface FsckIssue {
   kind: 'missing' | 'corrupt';
@@ -453,15 +450,15 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
     }
     return true;
   };
-  onProgress?.({ phase: 'refs', loaded: 0, total: 0 });
+  onProgress?.({ phase: 'refs', loaded: 0, total: null, unit: 'refs' });
   for (const r of await listRefs(repo)) if (!(await checkRefCommit(r.name, r.checksum))) return result;
-  onProgress?.({ phase: 'collection-refs', loaded: 0, total: 0 });
+  onProgress?.({ phase: 'collection-refs', loaded: 0, total: null, unit: 'refs' });
   for (const m of await listMirrorRefs(repo)) {
     if (!(await checkRefCommit(`(${m.collectionId}, ${m.ref})`, m.checksum))) return result;
   }
 
   // --- every commit object; partial ones are not verified.
-  onProgress?.({ phase: 'commits', loaded: 0, total: 0 });
+  onProgress?.({ phase: 'commits', loaded: 0, total: null, unit: 'commits' });
   const commits: string[] = [];
   for (const [csum, type] of await listObjectsFast(repo, { parallelism, only: ObjectType.Commit })) {
     if (type !== ObjectType.Commit) continue;
@@ -472,7 +469,7 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
       if (st === 'fsck') result.fsckPartialCommits.push(csum);
     }
   }
-  onProgress?.({ phase: 'verify', loaded: 0, total: commits.length });
+  onProgress?.({ phase: 'verify', loaded: 0, total: commits.length, unit: 'commits' });
   result.commitsVerified = commits.length;
 
   // --- reachable objects. Which trees contain what is only needed to report
@@ -497,7 +494,7 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
   let stop = false;
   const tick = () => {
     done++;
-    onProgress?.({ phase: 'objects', loaded: done, total });
+    onProgress?.({ phase: 'objects', loaded: done, total, unit: 'objects' });
   };
 
   const handle = async (csum: string, type: ObjectType, chk: Check) => {

@@ -12,17 +12,15 @@ import { serialize } from './gvariant/codec';
 import { ObjectType, OBJECT_TYPE_NAMES, COMMITMETA_TYPE, parseCommit, Commit } from './objects/formats';
 import { objectKey, traverseCommit, listObjectsFast, DEFAULT_PARALLELISM } from './traverse';
 import { clearCommitPartial } from './repo/commit-partial';
+import type { Progress } from './progress';
 import { native } from './binding';
 import { mapLimit, chunk } from './repo/transaction';
 
 /** Objects per native unlink job. */
 const UNLINK_BATCH = 1024;
 
-export interface PruneProgress {
-  phase: 'reachability' | 'prune';
-  loaded: number;
-  total: number;
-}
+/** 'reachability' (objects found reachable) → 'prune' (objects examined, of all in the repo). */
+export type PruneProgress = Progress<'reachability' | 'prune'>;
 
 export interface PruneOptions {
   /** Reachability only from refs (otherwise every commit object is a root). */
@@ -271,7 +269,7 @@ async function pruneLocked(repo: Repo, opts: PruneOptions, cutoff: number | null
     for (const [csum, type] of await listObjectsFast(repo, { parallelism, only: ObjectType.Commit })) if (type === ObjectType.Commit) commits.push(csum);
     for (const c of commits) await trav(c, depth);
   }
-  opts.onProgress?.({ phase: 'reachability', loaded: reachable.size, total: reachable.size });
+  opts.onProgress?.({ phase: 'reachability', loaded: reachable.size, total: reachable.size, unit: 'objects' });
 
   // --- delete what isn't reachable.
   const objects: Array<[string, ObjectType]> = [];
@@ -310,7 +308,7 @@ async function pruneLocked(repo: Repo, opts: PruneOptions, cutoff: number | null
         }
       }
     }
-    opts.onProgress?.({ phase: 'prune', loaded: ++done, total: objects.length });
+    opts.onProgress?.({ phase: 'prune', loaded: ++done, total: objects.length, unit: 'objects' });
   }
   await mapLimit(chunk(plain, UNLINK_BATCH), parallelism, async (batch) => {
     throwAborted(signal);

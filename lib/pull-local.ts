@@ -14,18 +14,20 @@ import { withRepoLock } from './lock';
 import { listRefs, resolveRev } from './refs/refs';
 import { ObjectType, isValidChecksum, parseCommit, parseDirTree, parseDirMeta, validateDirTree, validateDirMeta } from './objects/formats';
 import { markCommitPartial, clearCommitPartial } from './repo/commit-partial';
+import type { Progress } from './progress';
 import { withPullTransaction, importContentFromRepo } from './pull/common';
 
 const CONTENT_BATCH = 64;
 const CONTENT_PARALLEL = 4;
 
-export interface PullLocalProgress {
-  phase: 'metadata' | 'content';
-  loaded: number;
-  total: number;
-}
+/** 'metadata' (objects scanned; total not known) → 'content' (objects copied, of those missing). */
+export type PullLocalProgress = Progress<'metadata' | 'content'>;
 
 export interface PullLocalOptions {
+  /** The source repository: a path (or a Repo already open). */
+  source: string | Repo;
+  /** Refs or commits to copy; default: every local ref of the source. */
+  refs?: string[];
   /** Parent commits to pull as well: 0 (default) none, -1 all. */
   depth?: number;
   /** Only this subtree (e.g. "/usr/bin"); the commit stays partial. */
@@ -61,14 +63,20 @@ function splitSubpath(subpath: string | undefined): string[] {
 }
 
 /**
- * Copy `refs` (all local refs of the source when empty) from the repository
- * at `srcPath` into `repo`, then point the refs at them, in one transaction.
+ * `ostree pull-local`: copy `refs` (all local refs of the source when none
+ * are given) from the repository `source` into `repo`, then point the refs at
+ * them, in one transaction.
+ *
+ * @example
+ * await pullLocal(repo, { source: '/var/cache/exampleos/repo', refs: ['exampleos/stable'] });
  */
-export async function pullLocal(repo: Repo, srcPath: string, refs: string[] = [], opts: PullLocalOptions = {}): Promise<PullLocalResult> {
+export async function pullLocal(repo: Repo, opts: PullLocalOptions): Promise<PullLocalResult> {
   if (opts.depth !== undefined && (!Number.isInteger(opts.depth) || opts.depth < -1)) throw new RangeError(`Invalid depth ${opts.depth}`);
+  const refs = opts.refs ?? [];
+  const srcPath = typeof opts.source === 'string' ? opts.source : opts.source.path;
   let src: Repo;
   try {
-    src = await Repo.open(srcPath);
+    src = typeof opts.source === 'string' ? await Repo.open(srcPath) : opts.source;
   } catch (err) {
     if (err instanceof OstreeError && err.code === 'OSTREE_REPO_NOT_FOUND') {
       throw new OstreeError('OSTREE_REPO_NOT_FOUND', `opening repo: opendir(${path.resolve(srcPath)}): No such file or directory`, { cause: err });
@@ -119,7 +127,7 @@ async function pullObjects(
   const seenMeta = new Set<string>();
   const wanted = new Set<string>();
   let scanned = 0;
-  const progress = () => opts.onProgress?.({ phase: 'metadata', loaded: ++scanned, total: 0 });
+  const progress = () => opts.onProgress?.({ phase: 'metadata', loaded: ++scanned, total: null, unit: 'objects' });
 
   const copyMetadata = async (type: ObjectType, checksum: string, bytes: Buffer) => {
     if (await repo.hasObject(type, checksum, { includeParent: false })) return;
@@ -205,6 +213,6 @@ async function pullObjects(
     result.contentImported += r.imported;
     result.contentBytesWritten += r.bytesWritten;
     copied += batch.length;
-    opts.onProgress?.({ phase: 'content', loaded: copied, total: missing.length });
+    opts.onProgress?.({ phase: 'content', loaded: copied, total: missing.length, unit: 'objects' });
   });
 }

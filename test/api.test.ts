@@ -2,10 +2,12 @@
 // special files, and that a failed commit leaves no ref behind.
 import { describe, it, expect, afterAll } from 'vitest';
 import { mkdirSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, fork } from 'node:child_process';
 import * as path from 'node:path';
 import { tmpdir, cleanupTmp, makeTree } from './helpers/interop';
-import { Repo, OstreeError, commit, resolveRev, listRefs, setRef, KeyFile } from '../lib/index';
+import { Repo, OstreeError, commit, checkout, fsck, resolveRev, listRefs, setRef } from '../lib/index';
+import * as api from '../lib/index';
+import { KeyFile } from '../lib/repo/keyfile';
 
 afterAll(cleanupTmp);
 
@@ -32,35 +34,36 @@ describe('Repo', () => {
 });
 
 describe('commit / refs API', () => {
-  it('commits with progress, resolves revs, lists refs, and uses repo methods', async () => {
+  it('commits with progress, resolves revs, lists refs, checks out a rev', async () => {
     const d = tmpdir();
     makeTree(`${d}/t`, 1);
     const repo = await Repo.create(`${d}/r`, { mode: 'bare-user' });
-    const events: Array<{ phase: string; loaded: number; total: number }> = [];
-    const r1 = await repo.commit({ branch: 'a/b', trees: [{ dir: `${d}/t` }], subject: 's', onProgress: (p) => events.push(p) });
+    const events: Array<{ phase: string; loaded: number; total: number | null; unit: string }> = [];
+    const r1 = await commit(repo, { branch: 'a/b', trees: [{ dir: `${d}/t` }], subject: 's', onProgress: (p) => events.push(p) });
     expect(r1.checksum).toMatch(/^[0-9a-f]{64}$/);
     expect(events.length).toBeGreaterThan(0);
     const last = events[events.length - 1];
     expect(last.loaded).toBe(last.total);
+    expect(events.every((e) => e.unit === 'files' && (e.total === null || e.total >= e.loaded))).toBe(true);
     for (let i = 1; i < events.length; i++) expect(events[i].loaded).toBeGreaterThanOrEqual(events[i - 1].loaded);
     const r2 = await commit(repo, { branch: 'a/b', trees: [{ dir: `${d}/t` }], subject: 'again' });
     expect(r2.stats.contentWritten).toBe(0);
-    expect(await repo.resolveRev('a/b')).toBe(r2.checksum);
+    expect(await resolveRev(repo, 'a/b')).toBe(r2.checksum);
     expect(await resolveRev(repo, 'a/b^')).toBe(r1.checksum);
     expect(await resolveRev(repo, 'a/b~1')).toBe(r1.checksum);
     expect(await resolveRev(repo, r2.checksum.slice(0, 10))).toBe(r2.checksum);
     await expect(resolveRev(repo, 'a/b^^')).rejects.toMatchObject({ code: 'OSTREE_REF_NOT_FOUND' });
-    expect(await repo.resolveRev('missing', { allowNoent: true })).toBeNull();
-    await expect(repo.resolveRev('missing')).rejects.toMatchObject({ code: 'OSTREE_REF_NOT_FOUND' });
+    expect(await resolveRev(repo, 'missing', { allowNoent: true })).toBeNull();
+    await expect(resolveRev(repo, 'missing')).rejects.toMatchObject({ code: 'OSTREE_REF_NOT_FOUND' });
     await setRef(repo, 'origin:x/y', r1.checksum);
     expect((await listRefs(repo)).map((e) => e.name)).toEqual(['a/b', 'origin:x/y']);
     await expect(setRef(repo, 'bad ref', r1.checksum)).rejects.toMatchObject({ code: 'OSTREE_INVALID_REF' });
     await expect(setRef(repo, 'a', 'zz')).rejects.toMatchObject({ code: 'OSTREE_INVALID_CHECKSUM' });
     // A ref can't be both a file and a directory.
     await expect(setRef(repo, 'a/b/c', r1.checksum)).rejects.toMatchObject({ code: 'OSTREE_INVALID_REF' });
-    const f = await repo.fsck();
+    const f = await fsck(repo);
     expect(f.ok).toBe(true);
-    const co = await repo.checkout('a/b', `${d}/co`, { mode: 'user' });
+    const co = await checkout(repo, 'a/b', `${d}/co`, { mode: 'user' });
     expect(co.linked).toBeGreaterThan(0);
   });
 
@@ -80,7 +83,7 @@ describe('commit / refs API', () => {
       commit(repo, { branch: 'x', trees: [{ dir: `${d}/many` }], signal: ac2.signal, onProgress: () => ac2.abort() }),
     ).rejects.toMatchObject({ code: 'OSTREE_ABORTED' });
     expect(await resolveRev(repo, 'x', { allowNoent: true })).toBeNull();
-    expect((await repo.fsck()).ok).toBe(true);
+    expect((await fsck(repo)).ok).toBe(true);
     // The lock was released: a later commit works.
     await expect(commit(repo, { branch: 'x', trees: [{ dir: `${d}/many` }] })).resolves.toMatchObject({ changed: true });
   });
@@ -103,6 +106,55 @@ describe('commit / refs API', () => {
     const orphan = await commit(repo, { orphan: true, trees: [] });
     expect(await repo.hasObject(4, orphan.checksum)).toBe(true);
     expect(readdirSync(path.join(repo.path, 'refs', 'heads'))).toEqual([]);
+  });
+});
+
+describe('the public API', () => {
+  it('is one style of free functions and exports no internals', () => {
+    const names = Object.keys(api).sort();
+    for (const internal of ['native', 'MutableTree', 'writeCommit', 'createFetcher', 'NodeFetcher', 'parseSuperblock', 'markCommitPartial', 'serializeDirTree', 'KeyFile', 'Transaction']) {
+      expect(names).not.toContain(internal);
+    }
+    for (const fn of ['commit', 'checkout', 'pull', 'pullLocal', 'fsck', 'prune', 'setRef', 'resolveRev', 'generateStaticDelta', 'applyStaticDelta', 'withTransaction']) {
+      expect(typeof (api as Record<string, unknown>)[fn]).toBe('function');
+    }
+    // Repo keeps the object store; operations are not methods as well.
+    for (const m of ['commit', 'checkout', 'fsck', 'prune', 'pull', 'setRef', 'resolveRev', 'listRefs']) {
+      expect((Repo.prototype as unknown as Record<string, unknown>)[m]).toBeUndefined();
+    }
+  });
+
+  it('setRef takes the repo lock, as a transaction does', async () => {
+    const d = tmpdir();
+    makeTree(`${d}/t`, 1);
+    const repo = await Repo.create(`${d}/r`, { mode: 'archive' });
+    const c = await commit(repo, { branch: 'main', trees: [{ dir: `${d}/t` }] });
+    // Another process holds the exclusive lock (as a prune would): setRef waits, then times out.
+    const agent = fork(path.join(__dirname, 'helpers', 'lock-agent.js'), [repo.path]);
+    const reply = (m: object) =>
+      new Promise<{ ok: boolean }>((resolve) => {
+        agent.once('message', (r: { ok: boolean }) => resolve(r));
+        agent.send(m);
+      });
+    try {
+      await new Promise((r) => agent.once('message', r)); // ready
+      expect((await reply({ id: 1, cmd: 'push', type: 'exclusive' })).ok).toBe(true);
+      await expect(setRef(repo, 'other', c.checksum, { timeout: 0.2 })).rejects.toMatchObject({ code: 'OSTREE_LOCKED' });
+      expect(await resolveRev(repo, 'other', { allowNoent: true })).toBeNull();
+      expect((await reply({ id: 2, cmd: 'pop', type: 'exclusive' })).ok).toBe(true);
+      await setRef(repo, 'other', c.checksum);
+      expect(await resolveRev(repo, 'other')).toBe(c.checksum);
+    } finally {
+      agent.kill();
+    }
+  });
+});
+
+describe('README', () => {
+  it('documents every error code in its table', async () => {
+    const readme = (await import('node:fs')).readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('### Errors'));
+    for (const code of api.ErrorCodes) expect(table).toContain('`' + code + '`');
   });
 });
 

@@ -126,7 +126,7 @@ describe.skipIf(SKIP_INTEROP)('pull-local', () => {
     writeFileSync(meta, Buffer.alloc(0));
     const dest = await Repo.create(path.join(tmpdir(), 'api'), { mode: 'bare-user' });
     const events: string[] = [];
-    const r = await pullLocal(dest, src, ['main'], { onProgress: (p) => events.push(p.phase) });
+    const r = await pullLocal(dest, { source: src, refs: ['main'], onProgress: (p) => events.push(p.phase) });
     expect(r.refs).toEqual({ main: c2 });
     expect(r.commits).toEqual([c2]);
     expect(r.metadataImported).toBeGreaterThan(3);
@@ -136,7 +136,7 @@ describe.skipIf(SKIP_INTEROP)('pull-local', () => {
     expect(existsSync(dest.objectPath(c2, ObjectType.CommitMeta))).toBe(true);
     expect(await resolveRev(dest, 'main')).toBe(c2);
     expect((await fsck(dest)).ok).toBe(true);
-    const again = await pullLocal(dest, src, ['main']);
+    const again = await pullLocal(dest, { source: src, refs: ['main'] });
     expect(again).toMatchObject({ metadataImported: 0, contentImported: 0, contentBytesWritten: 0 });
   });
 
@@ -161,7 +161,7 @@ describe.skipIf(SKIP_INTEROP)('pull-local', () => {
     expect(existsSync(path.join(dest, 'refs/heads/main'))).toBe(false);
     // Cross-mode copies are always re-checksummed.
     const bu = await Repo.create(path.join(tmpdir(), 'bu'), { mode: 'bare-user' });
-    await expect(pullLocal(bu, src, ['main'])).rejects.toMatchObject({ code: 'OSTREE_CORRUPT_OBJECT' });
+    await expect(pullLocal(bu, { source: src, refs: ['main'] })).rejects.toMatchObject({ code: 'OSTREE_CORRUPT_OBJECT' });
   });
 
   it('errors like ostree: unknown ref, missing source repo, no source', () => {

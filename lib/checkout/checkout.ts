@@ -18,9 +18,13 @@ import * as path from 'node:path';
 import { OstreeError, throwAborted, isErrno } from '../errors';
 import { Repo, tmpName } from '../repo/repo';
 import { chunk, mapLimit } from '../repo/transaction';
-import { ObjectType, validateDirTree, validateFilename, isLink, DirMeta, parseDirMeta, serializeDirTree, FileHeader } from '../objects/formats';
+import { ObjectType, validateDirTree, validateFilename, isLink, DirMeta, parseDirMeta, serializeDirTree, FileHeader, isValidChecksum } from '../objects/formats';
+import { resolveRev } from '../refs/refs';
 import { native, CheckoutOp, CheckoutFilesJob, CheckoutFilesOptions, CheckoutFilesRange, CheckoutFilesResult, CheckoutPlanChunk } from '../binding';
-import type { Progress } from '../commit/commit';
+import type { Progress } from '../progress';
+
+/** Checkout progress: files (and symlinks) placed, of the tree's total. */
+export type CheckoutProgress = Progress<'checkout'>;
 import { prefetchTrees, readMetadataBatch, repoChain, DEFAULT_PARALLELISM, Prefetched } from '../traverse';
 
 /** Files per native checkout job. */
@@ -49,7 +53,7 @@ export interface CheckoutOptions {
   /** Files and directories per step of the streamed tree walk (default 8192; small values are for tests). */
   stepEntries?: number;
   signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
+  onProgress?: (p: CheckoutProgress) => void;
 }
 
 export interface CheckoutResult {
@@ -359,7 +363,7 @@ function queueStepFiles(s: StreamState, step: CheckoutPlanChunk): { started: Pro
       const prev = first as { at: number; f: FilesFailure } | null;
       if (r.failure && (!prev || job.start + r.failure.index < prev.at)) first = { at: job.start + r.failure.index, f: r.failure };
       s.progress.loaded += job.end - job.start;
-      s.opts.onProgress?.({ phase: 'checkout', loaded: s.progress.loaded, total: s.progress.total });
+      s.opts.onProgress?.({ phase: 'checkout', loaded: s.progress.loaded, total: s.progress.total, unit: 'files' });
     }),
   );
   const done = Promise.all(runs)
@@ -396,10 +400,17 @@ async function throwFilesFailure(repo: Repo, opts: CheckoutOptions, f: FilesFail
   throw f.error;
 }
 
-/** `ostree checkout COMMIT DEST`. */
-export async function checkout(repo: Repo, commitChecksum: string, dest: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
+/**
+ * `ostree checkout REV DEST`: the tree of a commit (a checksum, or any rev:
+ * `ref`, `remote:ref`, `ref^`) into `dest` as a hardlink farm or copies.
+ *
+ * @example
+ * await checkout(repo, 'exampleos/stable', '/srv/deploy/new', { mode: 'user' });
+ */
+export async function checkout(repo: Repo, rev: string, dest: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {
   // As ostree_repo_checkout_at: a bare-user-only repo always checks out in user mode.
   if (repo.mode === 'bare-user-only' && opts.mode !== 'user') opts = { ...opts, mode: 'user' };
+  const commitChecksum = isValidChecksum(rev) ? rev : ((await resolveRev(repo, rev)) as string);
   const c = await repo.readCommit(commitChecksum);
   const target = path.resolve(dest);
   const src = opts.subpath ? await resolveSubpath(repo, c.rootTree, c.rootMeta, opts.subpath) : ({ kind: 'dir', tree: c.rootTree, meta: c.rootMeta } as const);
@@ -646,7 +657,7 @@ async function checkoutFilesNative(
     const prev = failed.first as Failure | null;
     if (r.failure && (!prev || start + r.failure.index < prev.at)) failed.first = { at: start + r.failure.index, f: r.failure };
     done += job.names.length;
-    opts.onProgress?.({ phase: 'checkout', loaded: done, total });
+    opts.onProgress?.({ phase: 'checkout', loaded: done, total, unit: 'files' });
   });
   if (failed.first) await throwFilesFailure(repo, opts, failed.first.f);
 }
@@ -728,7 +739,7 @@ async function checkoutFilesPlanned(
     result.copied += r.copied;
     result.skipped += r.skipped;
     done += batch.length;
-    opts.onProgress?.({ phase: 'checkout', loaded: done, total });
+    opts.onProgress?.({ phase: 'checkout', loaded: done, total, unit: 'files' });
   });
   // Archive objects: decompress to a temp file next to the target, then place it natively.
   await mapLimit(chunk(jsWrites, 64), 4, async (batch) => {
@@ -759,7 +770,7 @@ async function checkoutFilesPlanned(
       await Promise.all(temps.map((t) => fsp.rm(t, { force: true })));
     }
     done += batch.length;
-    opts.onProgress?.({ phase: 'checkout', loaded: done, total });
+    opts.onProgress?.({ phase: 'checkout', loaded: done, total, unit: 'files' });
   });
 }
 

@@ -21,6 +21,7 @@ import {
 } from '../objects/formats';
 import { native, ContentModeOverride, ScanDir } from '../binding';
 import { Variant } from '../gvariant/codec';
+import type { Progress } from '../progress';
 import { MutableTree, mergeStoredTree } from './mutable-tree';
 import { applyStatOverride } from './modifier';
 import type { CommitModifier } from './modifier';
@@ -29,16 +30,13 @@ export { MutableTree, mergeStoredTree } from './mutable-tree';
 export { parseStatOverride } from './modifier';
 export type { CommitModifier } from './modifier';
 
-export interface Progress {
-  phase: string;
-  loaded: number;
-  total: number;
-}
+/** Commit progress: content files written, of the files found (known once the scan is over). */
+export type CommitProgress = Progress<'content'>;
 
 export interface ScanOptions {
   modifier?: CommitModifier;
   signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
+  onProgress?: (p: CommitProgress) => void;
   /** Most files per native content job (default 128). */
   batchSize?: number;
   /** Native jobs in flight (default: the transaction's, 4); 1 = single-threaded. */
@@ -242,7 +240,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
       release(batch[i].dir);
     }
     done += batch.length;
-    opts.onProgress?.({ phase: 'content', loaded: done, total: found });
+    opts.onProgress?.({ phase: 'content', loaded: done, total: dirs.length > 0 || scansRunning > 0 ? null : found, unit: 'files' });
   };
 
   // Pick the next job: scans first (so content jobs have work), unless many
@@ -403,7 +401,7 @@ export interface CommitOptions {
   /** Delete source files once committed (--consume). */
   consume?: boolean;
   signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
+  onProgress?: (p: CommitProgress) => void;
   lockTimeout?: number;
   /** Native jobs in flight (default 4); 1 forces single-threaded execution. */
   parallelism?: number;

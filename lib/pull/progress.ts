@@ -2,11 +2,17 @@
 // keys: fetched/requested metadata and content, scanned, outstanding), the
 // snapshots handed to onProgress, and the status line printed at the end.
 import type { PullSource } from './source';
+import type { Progress } from '../progress';
 
 export type PullPhase = 'metadata' | 'content' | 'writing' | 'done';
 
-export interface PullProgress {
-  phase: PullPhase;
+/**
+ * A pull's progress: with static deltas, `loaded`/`total` are the compressed
+ * bytes of parts and fallbacks (known from the superblocks up front);
+ * otherwise objects fetched of objects to fetch, that total known once every
+ * commit and directory has been scanned (null before). Plus ostree's counters.
+ */
+export interface PullProgress extends Progress<PullPhase> {
   /** Metadata objects (commits, commitmeta, dirtrees, dirmetas) downloaded / asked for. */
   metadataFetched: number;
   metadataRequested: number;
@@ -51,6 +57,8 @@ export interface PullCounters {
   outstanding: number;
   /** Metadata requests in flight: while any is, the pull is in its metadata phase. */
   outstandingMeta: number;
+  /** Commit and directory scans not settled yet: until none is, the number of objects to fetch may grow. */
+  scansPending: number;
   /** Payload bytes of content objects written. */
   contentBytesWritten: number;
   /** Static delta parts executed (or found complete) / in the planned deltas. */
@@ -76,6 +84,7 @@ export class PullProgressReporter {
     scanned: 0,
     outstanding: 0,
     outstandingMeta: 0,
+    scansPending: 0,
     contentBytesWritten: 0,
     deltaPartsFetched: 0,
     deltaPartsTotal: 0,
@@ -116,8 +125,13 @@ export class PullProgressReporter {
     const c = this.counts;
     const elapsedMs = Date.now() - this.started;
     const bytes = this.objectBytes();
+    const delta = c.deltaPartsTotal + c.deltaFallbacksTotal > 0;
+    const settled = this.phase === 'writing' || this.phase === 'done' || (this.phase === 'content' && c.scansPending === 0);
     return {
       phase: this.phase,
+      loaded: delta ? c.deltaBytesFetched : c.metadataFetched + c.contentFetched,
+      total: delta ? c.deltaBytesTotal : settled ? c.metadataRequested + c.contentRequested : null,
+      unit: delta ? 'bytes' : 'objects',
       metadataFetched: c.metadataFetched,
       metadataRequested: c.metadataRequested,
       contentFetched: c.contentFetched,

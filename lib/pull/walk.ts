@@ -81,7 +81,7 @@ export class ObjectWalk {
   async run(targets: PullTarget[]): Promise<WalkResult> {
     const { tasks } = this.ctx;
     try {
-      for (const t of targets) tasks.spawn(() => this.pullCommit(t.checksum, t.ref, this.opts.depth, true, t.size));
+      for (const t of targets) this.spawnScan(() => this.pullCommit(t.checksum, t.ref, this.opts.depth, true, t.size));
       await tasks.drain();
     } finally {
       await tasks.drain();
@@ -95,6 +95,16 @@ export class ObjectWalk {
 
   private get counts() {
     return this.ctx.progress.counts;
+  }
+
+  /** Run a commit or metadata scan as a task, counted until it settles (the pull's total is known once none is left). */
+  private spawnScan(fn: () => Promise<void>): void {
+    this.counts.scansPending++;
+    this.ctx.tasks.spawn(() =>
+      fn().finally(() => {
+        this.counts.scansPending--;
+      }),
+    );
   }
 
   // ------------------------------------------------------------ metadata objects
@@ -201,9 +211,9 @@ export class ObjectWalk {
     // The delta's parts first: the scan below then finds their objects and fetches only what is left (fallbacks).
     if (delta) await this.ctx.deltas?.apply(delta);
     if (!this.opts.commitMetadataOnly && (!local || wasPartial)) {
-      this.ctx.tasks.spawn(() => this.scanDirMeta(commit.rootMeta));
+      this.spawnScan(() => this.scanDirMeta(commit.rootMeta));
       // After a delta every dirtree is present while fallback objects are not: walk the whole tree, as for a partial commit.
-      this.ctx.tasks.spawn(() => this.scanDirTree(commit.rootTree, '/', wasPartial || !!delta));
+      this.spawnScan(() => this.scanDirTree(commit.rootTree, '/', wasPartial || !!delta));
       this.result.completed.push(checksum);
     }
     if (depthLeft !== 0 && commit.parent) await this.pullCommit(commit.parent, null, depthLeft > 0 ? depthLeft - 1 : -1, false);
@@ -289,8 +299,8 @@ export class ObjectWalk {
       if (!this.seenMeta.has(meta + '.dirmeta') && this.presence.presentNow(ObjectType.DirMeta, meta)) {
         this.seenMeta.add(meta + '.dirmeta');
         this.counts.scanned++;
-      } else tasks.spawn(() => this.scanDirMeta(meta));
-      tasks.spawn(() => this.scanDirTree(sub, p, full));
+      } else this.spawnScan(() => this.scanDirMeta(meta));
+      this.spawnScan(() => this.scanDirTree(sub, p, full));
     }
   }
 
@@ -316,14 +326,14 @@ export class ObjectWalk {
         if (r.present[k] & 2) {
           seenMeta.add(meta + '.dirmeta');
           counts.scanned++;
-        } else tasks.spawn(() => this.scanDirMeta(meta, true));
+        } else this.spawnScan(() => this.scanDirMeta(meta, true));
       }
       if (r.present[k] & 1) {
         if (!seenMeta.has(sub + '.dirtree')) {
           seenMeta.add(sub + '.dirtree');
           counts.scanned++;
         }
-      } else tasks.spawn(() => this.scanDirTree(sub, '', false, true));
+      } else this.spawnScan(() => this.scanDirTree(sub, '', false, true));
     }
     return true;
   }

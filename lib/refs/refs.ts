@@ -293,10 +293,21 @@ export async function listMirrorRefs(repo: Repo): Promise<Array<{ collectionId: 
   return out;
 }
 
-/** Write (or delete, with checksum null) a ref atomically. */
-export async function setRef(repo: Repo, spec: string, checksum: string | null, opts: { fsync?: boolean } = {}): Promise<void> {
+/** The checks a ref update must pass before anything is written: a valid refspec that does not look like a checksum, and a checksum (or null). */
+export function checkRefUpdate(spec: string, checksum: string | null): { remote: string | null; ref: string } {
   const { remote, ref } = parseRefspec(spec);
   if (isValidChecksum(ref)) throw new OstreeError('OSTREE_INVALID_REF', `Invalid ref name ${ref}: refs may not look like checksums`);
+  if (checksum !== null && !isValidChecksum(checksum)) throw new OstreeError('OSTREE_INVALID_CHECKSUM', `Invalid checksum ${checksum}`);
+  return { remote, ref };
+}
+
+/**
+ * Write (or delete, with checksum null) a ref file atomically, without the
+ * repo lock: what a Transaction does when it commits. Callers outside a
+ * transaction use setRef() (lib/refs/set-ref.ts), which takes the lock.
+ */
+export async function writeRef(repo: Repo, spec: string, checksum: string | null, opts: { fsync?: boolean } = {}): Promise<void> {
+  const { remote, ref } = checkRefUpdate(spec, checksum);
   const file = refFile(repo, remote, ref);
   if (checksum === null) {
     try {
@@ -310,7 +321,6 @@ export async function setRef(repo: Repo, spec: string, checksum: string | null, 
     await pruneEmptyDirs(path.dirname(file), path.join(repo.path, 'refs'));
     return;
   }
-  if (!isValidChecksum(checksum)) throw new OstreeError('OSTREE_INVALID_CHECKSUM', `Invalid checksum ${checksum}`);
   const dir = path.dirname(file);
   try {
     await fsp.mkdir(dir, { recursive: true });

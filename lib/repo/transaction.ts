@@ -26,7 +26,7 @@ import {
 import { formatSize } from '../format-size';
 import { native, ImportEntry, ContentModeOverride, StoreFilezBatchResult } from '../binding';
 import { repoLock, LockOptions } from '../lock';
-import { setRef } from '../refs/refs';
+import { writeRef, checkRefUpdate } from '../refs/refs';
 import { cleanupTmpdir } from './tmpdir';
 
 /** A content object whose checksum and metadata are known, to be stored from a file or buffer. */
@@ -501,6 +501,7 @@ export class Transaction {
   /** Queue a ref update (null deletes), applied at commit. */
   setRef(spec: string, checksum: string | null): void {
     this.checkAlive();
+    checkRefUpdate(spec, checksum);
     this.refs.set(spec, checksum);
   }
 
@@ -512,7 +513,7 @@ export class Transaction {
         await native().fs_syncfs(path.join(this.repo.path, 'objects'));
       }
       await cleanupTmpdir(this.repo);
-      for (const [spec, csum] of this.refs) await setRef(this.repo, spec, csum, { fsync: false });
+      for (const [spec, csum] of this.refs) await writeRef(this.repo, spec, csum, { fsync: false });
       if (this.fsync && this.refs.size) await native().fs_syncfs(path.join(this.repo.path, 'refs'));
       if (this.refs.size) await (await import('../summary')).maybeRegenerateSummary(this.repo);
     } finally {

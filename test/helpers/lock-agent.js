@@ -8,7 +8,8 @@
 // `t` is wall-clock milliseconds with sub-ms resolution, comparable across processes.
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
-const { Repo, repoLock } = require('../../dist/index.js');
+const { Repo } = require('../../dist/index.js');
+const { repoLock } = require('../../dist/lock.js');
 
 const repoPath = parentPort ? workerData.repo : process.argv[2];
 const send = parentPort ? (m) => parentPort.postMessage(m) : (m) => process.send(m);

@@ -61,15 +61,17 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
         case 'verify':
           say(`Verifying content integrity of ${p.total} commit objects...\n`);
           break;
-        case 'objects':
+        case 'objects': {
+          const total = p.total ?? 0;
           if (p.loaded === 1) {
             console.lock();
-            mod = Math.floor(p.total / 10);
+            mod = Math.floor(total / 10);
           }
           // ostree reports item i+1 when i % (total/10) == 0, then the final count.
-          if (mod === 0 || (p.loaded - 1) % mod === 0) console.nItems('fsck objects', p.loaded, p.total);
-          if (p.loaded === p.total) console.nItems('fsck objects', p.total, p.total);
+          if (mod === 0 || (p.loaded - 1) % mod === 0) console.nItems('fsck objects', p.loaded, total);
+          if (p.loaded === total) console.nItems('fsck objects', total, total);
           break;
+        }
       }
     },
   });

@@ -33,12 +33,10 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   if ((args.opts['gpg-verify'] || args.opts['gpg-verify-summary']) && !remote) {
     throw new Error('Must specify remote name to enable gpg verification');
   }
-  if (args.opts['gpg-verify'] || args.opts['gpg-verify-summary']) {
-    throw new Error('GPG verification is not supported by this implementation of pull-local');
-  }
   const [src, ...refs] = args.positional;
-  if (args.opts['require-static-deltas']) {
-    // As ostree: the source is pulled like a remote, by URL, so that its deltas are used.
+  if (args.opts['require-static-deltas'] || args.opts['gpg-verify'] || args.opts['gpg-verify-summary']) {
+    // As ostree: the source is pulled like a remote, by URL, so that its deltas are used
+    // and signatures are checked with the keys of --remote.
     const { pull } = await import('../../pull/pull');
     const path = await import('node:path');
     const { pathToFileURL } = await import('node:url');
@@ -47,7 +45,10 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
       remote: url,
       overrideRemoteName: remote,
       refs,
-      requireStaticDeltas: true,
+      requireStaticDeltas: !!args.opts['require-static-deltas'],
+      gpgVerify: !!args.opts['gpg-verify'],
+      gpgVerifySummary: !!args.opts['gpg-verify-summary'],
+      untrusted: !!args.opts.untrusted,
       depth: typeof args.opts.depth === 'number' ? args.opts.depth : 0,
       commitMetadataOnly: !!args.opts['commit-metadata-only'],
       bareuseronlyFiles: !!args.opts['bareuseronly-files'],
@@ -59,7 +60,9 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   }
   const { pullLocal } = await import('../../pull-local');
   const { formatSize } = await import('../console');
-  const r = await pullLocal(repo, src, refs, {
+  const r = await pullLocal(repo, {
+    source: src,
+    refs,
     remote,
     depth: typeof args.opts.depth === 'number' ? args.opts.depth : 0,
     untrusted: !!args.opts.untrusted,

@@ -53,15 +53,21 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
         await refs.setRefAlias(repo, create, prefix as string);
       } else {
         const csum = (await refs.resolveRev(repo, prefix as string)) as string;
-        await refs.setRef(repo, create, csum);
+        // In a transaction of its own: locked, and the summary follows (core.auto-update-summary).
+        await (await import('../../refs/set-ref')).setRef(repo, create, csum);
+        continue;
       }
       await (await import('../../summary')).maybeRegenerateSummary(repo);
       continue;
     }
     const list = await refs.listRefsRaw(repo, { prefix, cutPrefix: !(del || args.opts.list || alias), aliases: alias && !del });
     if (del) {
-      for (const [name] of list) await refs.setRef(repo, name, null);
-      if (list.length) await (await import('../../summary')).maybeRegenerateSummary(repo);
+      if (list.length) {
+        const { withTransaction } = await import('../../repo/transaction');
+        await withTransaction(repo, async (tx) => {
+          for (const [name] of list) tx.setRef(name, null);
+        });
+      }
       continue;
     }
     const values = new Map(list);

@@ -14,15 +14,12 @@ export const spec: CommandSpec = {
 export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   if (args.positional.length < 2) throw new UsageError('A REF and COMMIT argument is required', true);
   const repo = await ctx.openRepo();
-  const { resolveRev, setRef } = await import('../../refs/refs');
-  const { withTransaction } = await import('../../repo/transaction');
+  const { resolveRev } = await import('../../refs/refs');
+  const { setRef } = await import('../../refs/set-ref');
   const [ref, target] = args.positional;
   const current = await resolveRev(repo, ref, { allowNoent: false });
   const checksum = (await resolveRev(repo, target)) as string;
   void current;
-  await withTransaction(repo, async () => {
-    await setRef(repo, ref, checksum);
-  });
-  await (await import('../../summary')).maybeRegenerateSummary(repo);
+  await setRef(repo, ref, checksum);
   return 0;
 }

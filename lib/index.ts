@@ -52,10 +52,8 @@ export type { ServeOptions, RepoServer, ServedRequest } from './httpd';
 // Remotes, signatures, the summary
 export { listRemotes, getRemote, addRemote, deleteRemote } from './remotes/remotes';
 export type { Remote, AddRemoteOptions } from './remotes/remotes';
-export { importKeysToRemote } from './gpg/keys';
-export { verifyCommitGpg, verifySummaryGpg } from './gpg/verify';
-export type { SignatureInfo, VerifyResult } from './gpg/verify';
-export { gpgSignCommit, gpgDeleteSignatures } from './gpg/sign';
+export { importKeysToRemote, verifyCommitGpg, verifySummaryGpg, gpgSignCommit, gpgDeleteSignatures } from './gpg/api';
+export type { SignatureInfo, VerifyResult, ImportKeysOptions } from './gpg/api';
 export { verifyCommitEd25519, signCommitEd25519, generateKeyPair as generateEd25519KeyPair } from './sign/ed25519';
 export { generateSummary, parseSummary } from './summary';
 export type { Summary, SummaryRef, GenerateSummaryOptions } from './summary';

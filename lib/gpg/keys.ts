@@ -11,7 +11,7 @@ import * as fsp from 'fs/promises';
 import * as path from 'path';
 import * as os from 'os';
 import { execFile } from 'child_process';
-import type * as OpenPGP from 'openpgp';
+import type * as OpenPGP from 'openpgp' with { 'resolution-mode': 'import' };
 import type { Repo } from '../repo/repo';
 import { writeFileAtomic } from '../repo/repo';
 import { OstreeError, isErrno } from '../errors';

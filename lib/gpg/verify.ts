@@ -3,40 +3,13 @@
 // bytes; FORMATS.md §4.3, §4.5, §7.5) with the openpgp package.
 import type { Repo } from '../repo/repo';
 import type { Metadata } from '../objects/formats';
-import type * as OpenPGP from 'openpgp';
+import type * as OpenPGP from 'openpgp' with { 'resolution-mode': 'import' };
 import { OstreeError, withContext } from '../errors';
 import { deserialize, lookup } from '../gvariant/codec';
 import { openpgp, remoteTrustedKeys, keysInDirPublic, type Key } from './keys';
+import type { SignatureInfo, VerifyResult } from './result';
 
-export interface SignatureInfo {
-  /** 16-hex key id of the signing (sub)key, upper case. */
-  keyId: string;
-  /** Fingerprint of the signing (sub)key ('' when the key is missing). */
-  fingerprint: string;
-  /** Fingerprint of the primary key ('' when missing). */
-  primaryFingerprint: string;
-  valid: boolean;
-  expired: boolean;
-  revoked: boolean;
-  /** No key in the keyring for this signature. */
-  keyMissing: boolean;
-  /** Signature creation time, seconds since the epoch. */
-  timestamp: number;
-  /** Signature expiry (0 = none). */
-  sigExpires: number;
-  sigExpired: boolean;
-  /** Key expiry of the signing key / primary key (0 = none). */
-  keyExpires: number;
-  primaryKeyExpires: number;
-  /** gpgme's public key algorithm name: RSA, DSA, ECDSA, EdDSA, ELG… */
-  pubkeyAlgo: string;
-  userName: string;
-  userEmail: string;
-}
-export interface VerifyResult {
-  valid: SignatureInfo[];
-  all: SignatureInfo[];
-}
+export type { SignatureInfo, VerifyResult } from './result';
 
 const ALGO_NAMES: Record<string, string> = {
   rsaEncryptSign: 'RSA',

@@ -18,7 +18,7 @@ import { formatSize } from '../format-size';
 import { clearCommitPartial } from '../repo/commit-partial';
 import { getRemote, Remote } from '../remotes/remotes';
 import { parseSummary, Summary } from '../summary';
-import type { VerifyResult } from '../gpg/verify';
+import type { VerifyResult } from '../gpg/result';
 import { fetcherOptionsFromRemote } from './fetcher';
 import { HttpSource, LocalSource, PullSource } from './source';
 import { withPullTransaction } from './common';

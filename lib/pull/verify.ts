@@ -8,7 +8,7 @@ import { deserialize } from '../gvariant/codec';
 import { ObjectType, Commit, Metadata, parseCommit } from '../objects/formats';
 import { remoteBool, remoteList, Remote } from '../remotes/remotes';
 // GPG and ed25519 verification are loaded only by pulls that verify (start-up cost).
-import type { VerifyResult } from '../gpg/verify';
+import type { VerifyResult } from '../gpg/result';
 
 /** What a remote (and the pull's overrides) ask to be verified. */
 export interface VerifyPolicy {

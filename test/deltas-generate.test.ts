@@ -158,11 +158,11 @@ describe.skipIf(SKIP_INTEROP)('static-delta generate: applied by ostree', () => 
   it('several parts (--max-chunk-size=1) and fallbacks (--min-fallback-size=1): show matches; apply-offline refuses fallbacks as ostree does', () => {
     const t3 = path.join(work, 't3');
     makeTree(t3, 2);
-    // 2.5 MB of incompressible-ish data in three files: two parts at least, and a fallback over 1 MB.
-    const rnd = (len: number) => randomBytes(len);
-    writeFileSync(path.join(t3, 'a.bin'), rnd(700_000));
-    writeFileSync(path.join(t3, 'b.bin'), rnd(700_000));
-    writeFileSync(path.join(t3, 'huge.bin'), rnd(1_100_000));
+    // Two 550 kB files (two parts with 1 MB chunks) and a 1.1 MB one (a fallback: never compressed).
+    const text = (seed: string) => Buffer.from(Array.from({ length: 11_000 }, (_, i) => `${seed} ${i} ${(i * 7919) % 10007}\n`).join('').padEnd(550_000, '.'));
+    writeFileSync(path.join(t3, 'a.bin'), text('a'));
+    writeFileSync(path.join(t3, 'b.bin'), text('b'));
+    writeFileSync(path.join(t3, 'huge.bin'), randomBytes(1_100_000));
     const s = freshSrc();
     const c = ok(ostree(['--repo=' + s, 'commit', '-b', 'big', '-s', 'big', t3])).trim();
     const r = ours(['--repo=' + s, 'static-delta', 'generate', '--empty', '--max-chunk-size=1', '--min-fallback-size=1', c]);

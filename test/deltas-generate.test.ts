@@ -255,6 +255,12 @@ describe.skipIf(SKIP_INTEROP)('static-delta generate: applied by ostree', () => 
     const dir = path.join(s, deltaRelDir(null, T));
     expect(existsSync(path.join(dir, 'superblock'))).toBe(false);
     expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
+    // A truncated source object: a clear error, no superblock, no temp part files.
+    const victim = ok(ostree(['--repo=' + s, 'ls', '-C', T, '/big.bin'])).split(/\s+/)[4];
+    const obj = path.join(s, 'objects', victim.slice(0, 2), `${victim.slice(2)}.filez`);
+    writeFileSync(obj, readFileSync(obj).subarray(0, 200));
+    await expect(generateStaticDelta(repo, { to: T })).rejects.toMatchObject({ code: 'OSTREE_CORRUPT_OBJECT' });
+    expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
     expect(parseSizeOption('12abc')).toBe(12);
     expect(parseSizeOption('x')).toBe(0);
     expect(parseSizeOption('4294967297')).toBe(1);

@@ -217,8 +217,28 @@ describe.skipIf(SKIP_INTEROP)('static-delta generate: applied by ostree', () => 
     const d = target('bare-user', false);
     ok(ostree(['--repo=' + d, 'static-delta', 'apply-offline', path.join(s, deltaRelDir(null, T))]), 'apply-offline');
     expectApplied(d);
-    const bad = ours(['--repo=' + freshSrc(), 'static-delta', 'generate', '--empty', '--sign=x', '--sign-type=dummy', T]);
-    expect(bad.status).toBe(1);
+    // ostree's test engine: the real ostree verifies our signed wrapper and applies the delta verified.
+    const env = { OSTREE_DUMMY_SIGN_ENABLED: '1' };
+    const s2 = freshSrc();
+    ok(ours(['--repo=' + s2, 'static-delta', 'generate', '--empty', '--sign=secret', '--sign-type=dummy', T], { env }));
+    expect(ostree(['--repo=' + s2, 'static-delta', 'verify', '--sign-type=dummy', T, 'secret'], { env }).stdout).toBe('Verification OK\n');
+    const wrong = ostree(['--repo=' + s2, 'static-delta', 'verify', '--sign-type=dummy', T, 'other'], { env });
+    expect([wrong.status, wrong.stdout]).toEqual([1, 'Verification fails\n']);
+    const d2 = target('bare-user', false);
+    ok(ostree(['--repo=' + d2, 'static-delta', 'apply-offline', '--sign-type=dummy', path.join(s2, deltaRelDir(null, T)), 'secret'], { env }), 'verified apply-offline');
+    expectApplied(d2);
+    // Unknown engines, and dummy without its variable, fail as in ostree (after generating), leaving no superblock.
+    for (const [flags, e] of [
+      [['--sign-type=foo'], {}],
+      [['--sign-type=dummy'], { OSTREE_DUMMY_SIGN_ENABLED: '' }],
+    ] as const) {
+      const s3 = freshSrc();
+      const r = ours(['--repo=' + s3, 'static-delta', 'generate', '--empty', '--sign=x', ...flags, T], { env: e });
+      const o = ostree(['--repo=' + freshSrc(), 'static-delta', 'generate', '--empty', '--sign=x', ...flags, T], { env: e });
+      expect(r.status).toBe(1);
+      expect(r.stderr.split('\n').slice(-2)).toEqual(o.stderr.split('\n').slice(-2));
+      expect(existsSync(path.join(s3, deltaRelDir(null, T), 'superblock'))).toBe(false);
+    }
   });
 
   it('-n/--if-not-exists; TO required; --empty with --from refused', () => {

@@ -93,6 +93,12 @@ function mb(v: number | undefined, dflt: number): number {
   return n * 1_000_000;
 }
 
+/** An xz preset-8 encoder takes about 370 MiB: parts compress in parallel up to the cores, 4, and 1 GiB of RAM each. */
+function compressionSlots(): number {
+  const cores = os.availableParallelism?.() ?? os.cpus().length;
+  return Math.max(1, Math.min(cores, 4, Math.floor(os.totalmem() / 2 ** 30)));
+}
+
 /** Collect the plan: new objects by class, modified pairs, fallbacks. */
 async function plan(repo: Repo, from: string | null, to: string, opts: GenerateDeltaOptions, info: ContentInfoCache): Promise<DeltaPlan> {
   const say = opts.onMessage ?? (() => {});
@@ -235,7 +241,7 @@ export async function generateStaticDelta(repo: Repo, opts: GenerateDeltaOptions
 
     const parts = await compileParts(repo, p, info, {
       maxChunk,
-      concurrency: Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8)),
+      concurrency: compressionSlots(),
       inline: !!opts.inline,
       dir,
       signal: opts.signal,

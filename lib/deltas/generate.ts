@@ -93,6 +93,9 @@ function mb(v: number | undefined, dflt: number): number {
   return n * 1_000_000;
 }
 
+/** Largest file rollsum reads into memory (1 GiB). */
+const ROLLSUM_MAX_FILE = 2 ** 30;
+
 /** An xz preset-8 encoder takes about 370 MiB: parts compress in parallel up to the cores, 4, and 1 GiB of RAM each. */
 function compressionSlots(): number {
   const cores = os.availableParallelism?.() ?? os.cpus().length;
@@ -143,13 +146,15 @@ async function plan(repo: Repo, from: string | null, to: string, opts: GenerateD
   for (const [toCsum, fromCsum] of modified) if ((await info.get(fromCsum)).header.mode & 0o004) pairs.push([toCsum, fromCsum]);
   const sums = await mapLimit(pairs, 4, async ([toCsum, fromCsum]) => {
     throwAborted(opts.signal);
+    // Files are matched in memory: past ROLLSUM_MAX_FILE (where ostree would mmap) a pair is not rollsum'd.
+    if ((await info.get(fromCsum)).size > ROLLSUM_MAX_FILE || (await info.get(toCsum)).size > ROLLSUM_MAX_FILE) return null;
     const [a, b] = await Promise.all([info.data(fromCsum), info.data(toCsum)]);
     return native().rollsum_matches(a, b);
   });
   for (let i = 0; i < pairs.length; i++) {
     const [toCsum, fromCsum] = pairs[i];
     const r = sums[i];
-    if (Math.floor((r.bufmatches * 100) / r.total) >= 50) {
+    if (r && Math.floor((r.bufmatches * 100) / r.total) >= 50) {
       say(`rollsum for ${fromCsum} -> ${toCsum}; crcs=${r.crcmatches} bufs=${r.bufmatches} total=${r.total} matchsize=${r.matchSize}`);
       rollsum.set(toCsum, { from: fromCsum, matches: r.matches, matchSize: r.matchSize });
       continue;

@@ -158,11 +158,11 @@ describe.skipIf(SKIP_INTEROP)('static-delta generate: applied by ostree', () => 
   it('several parts (--max-chunk-size=1) and fallbacks (--min-fallback-size=1): show matches; apply-offline refuses fallbacks as ostree does', () => {
     const t3 = path.join(work, 't3');
     makeTree(t3, 2);
-    // 2.5 MB of incompressible-ish data in three files: two parts at least, and a fallback over 1 MB.
-    const rnd = (len: number) => randomBytes(len);
-    writeFileSync(path.join(t3, 'a.bin'), rnd(700_000));
-    writeFileSync(path.join(t3, 'b.bin'), rnd(700_000));
-    writeFileSync(path.join(t3, 'huge.bin'), rnd(1_100_000));
+    // Two 550 kB files (two parts with 1 MB chunks) and a 1.1 MB one (a fallback: never compressed).
+    const text = (seed: string) => Buffer.from(Array.from({ length: 11_000 }, (_, i) => `${seed} ${i} ${(i * 7919) % 10007}\n`).join('').padEnd(550_000, '.'));
+    writeFileSync(path.join(t3, 'a.bin'), text('a'));
+    writeFileSync(path.join(t3, 'b.bin'), text('b'));
+    writeFileSync(path.join(t3, 'huge.bin'), randomBytes(1_100_000));
     const s = freshSrc();
     const c = ok(ostree(['--repo=' + s, 'commit', '-b', 'big', '-s', 'big', t3])).trim();
     const r = ours(['--repo=' + s, 'static-delta', 'generate', '--empty', '--max-chunk-size=1', '--min-fallback-size=1', c]);
@@ -217,8 +217,28 @@ describe.skipIf(SKIP_INTEROP)('static-delta generate: applied by ostree', () => 
     const d = target('bare-user', false);
     ok(ostree(['--repo=' + d, 'static-delta', 'apply-offline', path.join(s, deltaRelDir(null, T))]), 'apply-offline');
     expectApplied(d);
-    const bad = ours(['--repo=' + freshSrc(), 'static-delta', 'generate', '--empty', '--sign=x', '--sign-type=dummy', T]);
-    expect(bad.status).toBe(1);
+    // ostree's test engine: the real ostree verifies our signed wrapper and applies the delta verified.
+    const env = { OSTREE_DUMMY_SIGN_ENABLED: '1' };
+    const s2 = freshSrc();
+    ok(ours(['--repo=' + s2, 'static-delta', 'generate', '--empty', '--sign=secret', '--sign-type=dummy', T], { env }));
+    expect(ostree(['--repo=' + s2, 'static-delta', 'verify', '--sign-type=dummy', T, 'secret'], { env }).stdout).toBe('Verification OK\n');
+    const wrong = ostree(['--repo=' + s2, 'static-delta', 'verify', '--sign-type=dummy', T, 'other'], { env });
+    expect([wrong.status, wrong.stdout]).toEqual([1, 'Verification fails\n']);
+    const d2 = target('bare-user', false);
+    ok(ostree(['--repo=' + d2, 'static-delta', 'apply-offline', '--sign-type=dummy', path.join(s2, deltaRelDir(null, T)), 'secret'], { env }), 'verified apply-offline');
+    expectApplied(d2);
+    // Unknown engines, and dummy without its variable, fail as in ostree (after generating), leaving no superblock.
+    for (const [flags, e] of [
+      [['--sign-type=foo'], {}],
+      [['--sign-type=dummy'], { OSTREE_DUMMY_SIGN_ENABLED: '' }],
+    ] as const) {
+      const s3 = freshSrc();
+      const r = ours(['--repo=' + s3, 'static-delta', 'generate', '--empty', '--sign=x', ...flags, T], { env: e });
+      const o = ostree(['--repo=' + freshSrc(), 'static-delta', 'generate', '--empty', '--sign=x', ...flags, T], { env: e });
+      expect(r.status).toBe(1);
+      expect(r.stderr.split('\n').slice(-2)).toEqual(o.stderr.split('\n').slice(-2));
+      expect(existsSync(path.join(s3, deltaRelDir(null, T), 'superblock'))).toBe(false);
+    }
   });
 
   it('-n/--if-not-exists; TO required; --empty with --from refused', () => {
@@ -254,6 +274,12 @@ describe.skipIf(SKIP_INTEROP)('static-delta generate: applied by ostree', () => 
     await expect(pending).rejects.toMatchObject({ code: 'OSTREE_ABORTED' });
     const dir = path.join(s, deltaRelDir(null, T));
     expect(existsSync(path.join(dir, 'superblock'))).toBe(false);
+    expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
+    // A truncated source object: a clear error, no superblock, no temp part files.
+    const victim = ok(ostree(['--repo=' + s, 'ls', '-C', T, '/big.bin'])).split(/\s+/)[4];
+    const obj = path.join(s, 'objects', victim.slice(0, 2), `${victim.slice(2)}.filez`);
+    writeFileSync(obj, readFileSync(obj).subarray(0, 200));
+    await expect(generateStaticDelta(repo, { to: T })).rejects.toMatchObject({ code: 'OSTREE_CORRUPT_OBJECT' });
     expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
     expect(parseSizeOption('12abc')).toBe(12);
     expect(parseSizeOption('x')).toBe(0);

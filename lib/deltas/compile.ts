@@ -123,6 +123,7 @@ export async function compileParts(
 ): Promise<CompiledParts> {
   const parts: Array<Promise<CompiledPart>> = [];
   const inflight: Array<Promise<unknown>> = [];
+  let announced: Promise<void> = Promise.resolve();
   const total = plan.metadata.length + plan.rollsum.size + plan.bsdiff.size + plan.regfiles.length + plan.symlinks.length;
   let done = 0;
   let loose = 0;
@@ -139,6 +140,10 @@ export async function compileParts(
       return { header: f.header, tmpPath };
     });
     p.catch(() => {});
+    // ostree prints each part's line as it is finished: in order, as soon as it and those before it are.
+    const n = parts.length + 1;
+    announced = announced.then(() => p).then((cp) => opts.onMessage(`part ${n} n:${cp.header.objects.length} compressed:${cp.header.size} uncompressed:${cp.header.usize}`));
+    announced.catch(() => {});
     parts.push(p);
     inflight.push(p);
     if (inflight.length >= opts.concurrency) await inflight.shift();
@@ -247,7 +252,7 @@ export async function compileParts(
     }
     await finishCurrent();
     result.parts = await Promise.all(parts);
-    result.parts.forEach((p, i) => opts.onMessage(`part ${i + 1} n:${p.header.objects.length} compressed:${p.header.size} uncompressed:${p.header.usize}`));
+    await announced;
   } catch (err) {
     const settled = await Promise.allSettled(parts);
     await Promise.all(settled.map((s) => (s.status === 'fulfilled' && s.value.tmpPath ? fsp.rm(s.value.tmpPath, { force: true }) : null)));

@@ -5,7 +5,7 @@ import { promises as fsp } from 'node:fs';
 import type { Repo } from '../repo/repo';
 import { readFramedHeader } from '../repo/transaction';
 import { FileHeader, ObjectType, isLink, parseZlibHeader } from '../objects/formats';
-import { isErrno } from '../errors';
+import { OstreeError, isErrno, withContext } from '../errors';
 
 export interface ContentInfo {
   header: FileHeader;
@@ -44,7 +44,17 @@ export class ContentInfoCache {
 
   /** The object's data (empty for a symlink). */
   async data(checksum: string): Promise<Buffer> {
-    return (await this.repo.loadFile(checksum)).readPayload();
+    const f = await this.repo.loadFile(checksum);
+    try {
+      return await f.readPayload();
+    } catch (err) {
+      if (err instanceof OstreeError) throw err;
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('Z_')) {
+        throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Corrupted file object ${checksum}: ${(err as Error).message}`, { cause: err });
+      }
+      throw withContext(`Reading file object ${checksum}`, err);
+    }
   }
 }
 

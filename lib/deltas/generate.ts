@@ -54,8 +54,12 @@ export interface GenerateDeltaOptions {
   filename?: string;
   /** User metadata, first in the superblock's a{sv}. */
   metadata?: Metadata;
-  /** Sign the superblock (ed25519 secret keys, base64). */
-  sign?: { type: 'ed25519'; keys: string[] };
+  /**
+   * Sign the superblock: 'ed25519' (secret keys, base64) or ostree's test
+   * engine 'dummy' (the key string is the signature; needs
+   * OSTREE_DUMMY_SIGN_ENABLED=1, as in ostree).
+   */
+  sign?: { type: string; keys: string[] };
   /** Generation time (seconds); default now. */
   timestamp?: bigint;
   signal?: AbortSignal;
@@ -87,6 +91,15 @@ function mb(v: number | undefined, dflt: number): number {
   const n = v ?? dflt;
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Invalid size ${n}`);
   return n * 1_000_000;
+}
+
+/** Largest file rollsum reads into memory (1 GiB). */
+const ROLLSUM_MAX_FILE = 2 ** 30;
+
+/** An xz preset-8 encoder takes about 370 MiB: parts compress in parallel up to the cores, 4, and 1 GiB of RAM each. */
+function compressionSlots(): number {
+  const cores = os.availableParallelism?.() ?? os.cpus().length;
+  return Math.max(1, Math.min(cores, 4, Math.floor(os.totalmem() / 2 ** 30)));
 }
 
 /** Collect the plan: new objects by class, modified pairs, fallbacks. */
@@ -133,13 +146,15 @@ async function plan(repo: Repo, from: string | null, to: string, opts: GenerateD
   for (const [toCsum, fromCsum] of modified) if ((await info.get(fromCsum)).header.mode & 0o004) pairs.push([toCsum, fromCsum]);
   const sums = await mapLimit(pairs, 4, async ([toCsum, fromCsum]) => {
     throwAborted(opts.signal);
+    // Files are matched in memory: past ROLLSUM_MAX_FILE (where ostree would mmap) a pair is not rollsum'd.
+    if ((await info.get(fromCsum)).size > ROLLSUM_MAX_FILE || (await info.get(toCsum)).size > ROLLSUM_MAX_FILE) return null;
     const [a, b] = await Promise.all([info.data(fromCsum), info.data(toCsum)]);
     return native().rollsum_matches(a, b);
   });
   for (let i = 0; i < pairs.length; i++) {
     const [toCsum, fromCsum] = pairs[i];
     const r = sums[i];
-    if (Math.floor((r.bufmatches * 100) / r.total) >= 50) {
+    if (r && Math.floor((r.bufmatches * 100) / r.total) >= 50) {
       say(`rollsum for ${fromCsum} -> ${toCsum}; crcs=${r.crcmatches} bufs=${r.bufmatches} total=${r.total} matchsize=${r.matchSize}`);
       rollsum.set(toCsum, { from: fromCsum, matches: r.matches, matchSize: r.matchSize });
       continue;
@@ -165,6 +180,19 @@ async function plan(repo: Repo, from: string | null, to: string, opts: GenerateD
     } else plain.push(c);
   }
   return { metadata: meta, rollsum, bsdiff, regfiles: plain, symlinks, fallbacks };
+}
+
+/** The signed wrapper of a superblock (FORMATS.md §8.2), as ostree's sign engines make it. */
+async function signSuperblock(bytes: Buffer, type: string, keys: string[]): Promise<Buffer> {
+  if (type === 'ed25519') {
+    const { signData, ED25519_KEY } = await import('../sign/ed25519');
+    return wrapSignedSuperblock(bytes, [[ED25519_KEY, keys.map((k) => signData(bytes, k))]]);
+  }
+  if (type === 'dummy') {
+    if (process.env.OSTREE_DUMMY_SIGN_ENABLED !== '1') throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'dummy signature type is only for ostree testing');
+    return wrapSignedSuperblock(bytes, [['ostree.sign.dummy', keys.map((k) => Buffer.from(k, 'utf8'))]]);
+  }
+  throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Requested signature type is not implemented');
 }
 
 async function writeAtomic(dir: string, name: string, data: Buffer): Promise<void> {
@@ -218,7 +246,7 @@ export async function generateStaticDelta(repo: Repo, opts: GenerateDeltaOptions
 
     const parts = await compileParts(repo, p, info, {
       maxChunk,
-      concurrency: Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8)),
+      concurrency: compressionSlots(),
       inline: !!opts.inline,
       dir,
       signal: opts.signal,
@@ -226,66 +254,65 @@ export async function generateStaticDelta(repo: Repo, opts: GenerateDeltaOptions
       onMessage: say,
     });
 
-    const fallbacks: FallbackObject[] = await mapLimit(p.fallbacks, 16, async (c) => {
-      const i = await info.get(c);
-      return { type: ObjectType.File, checksum: c, size: BigInt(await storageSize(repo, ObjectType.File, c)), usize: BigInt(i.size) };
-    });
-
-    const metadata: Array<[string, Variant]> = [...(opts.metadata ?? [])];
-    metadata.push(['ostree.endianness', { type: 'y', value: endianness === 'big' ? 0x42 : 0x6c }]);
-    if (opts.inline) {
-      parts.parts.forEach((part, i) => {
-        const file = part.inline as Buffer;
-        metadata.push([inlinePartKey(from, to, i), { type: '(yay)', value: [file[0], file.subarray(1)] }]);
-      });
-    }
-    const detached = await repo.readDetachedMetadata(to);
-    if (detached) metadata.push([inlinePartKey(from, to, 'commitmeta'), { type: 'a{sv}', value: detached }]);
-
-    const sb: Superblock = {
-      metadata,
-      timestamp: opts.timestamp ?? BigInt(Math.floor(Date.now() / 1000)),
-      from,
-      to,
-      commit,
-      parts: parts.parts.map((x) => x.header),
-      fallbacks,
-      endianness,
-    };
-    let bytes = serializeSuperblock(sb);
-    say(`uncompressed=${parts.uncompressed} compressed=${parts.compressed} loose=${parts.loose}`);
-    say(`rollsum=${parts.rollsum} objects, ${parts.rollsumBytes} bytes`);
-    say(`bsdiff=${parts.bsdiff} objects`);
-
-    if (opts.sign && opts.sign.keys.length) {
-      const { signData, ED25519_KEY } = await import('../sign/ed25519');
-      bytes = wrapSignedSuperblock(bytes, [[ED25519_KEY, opts.sign.keys.map((k) => signData(bytes, k))]]);
-    }
-    opts.onProgress?.({ phase: 'write', loaded: 1, total: 1 });
     try {
+      const fallbacks: FallbackObject[] = await mapLimit(p.fallbacks, 16, async (c) => {
+        const i = await info.get(c);
+        return { type: ObjectType.File, checksum: c, size: BigInt(await storageSize(repo, ObjectType.File, c)), usize: BigInt(i.size) };
+      });
+
+      const metadata: Array<[string, Variant]> = [...(opts.metadata ?? [])];
+      metadata.push(['ostree.endianness', { type: 'y', value: endianness === 'big' ? 0x42 : 0x6c }]);
+      if (opts.inline) {
+        parts.parts.forEach((part, i) => {
+          const file = part.inline as Buffer;
+          metadata.push([inlinePartKey(from, to, i), { type: '(yay)', value: [file[0], file.subarray(1)] }]);
+        });
+      }
+      const detached = await repo.readDetachedMetadata(to);
+      if (detached) metadata.push([inlinePartKey(from, to, 'commitmeta'), { type: 'a{sv}', value: detached }]);
+
+      const sb: Superblock = {
+        metadata,
+        timestamp: opts.timestamp ?? BigInt(Math.floor(Date.now() / 1000)),
+        from,
+        to,
+        commit,
+        parts: parts.parts.map((x) => x.header),
+        fallbacks,
+        endianness,
+      };
+      let bytes = serializeSuperblock(sb);
+      say(`uncompressed=${parts.uncompressed} compressed=${parts.compressed} loose=${parts.loose}`);
+      say(`rollsum=${parts.rollsum} objects, ${parts.rollsumBytes} bytes`);
+      say(`bsdiff=${parts.bsdiff} objects`);
+
+      if (opts.sign && opts.sign.keys.length) {
+        bytes = await signSuperblock(bytes, opts.sign.type, opts.sign.keys);
+      }
+      opts.onProgress?.({ phase: 'write', loaded: 1, total: 1 });
       throwAborted(opts.signal);
       await parts.commit();
       await writeAtomic(dir, sbName, bytes);
+      return {
+        name: deltaName(from, to),
+        from,
+        to,
+        superblock: path.join(dir, sbName),
+        parts: parts.parts.length,
+        fallbacks: fallbacks.length,
+        stats: {
+          uncompressed: parts.uncompressed,
+          compressed: parts.compressed,
+          loose: parts.loose,
+          rollsum: parts.rollsum,
+          rollsumBytes: parts.rollsumBytes,
+          bsdiff: parts.bsdiff,
+        },
+      };
     } catch (err) {
       await parts.discard();
       throw err;
     }
-    return {
-      name: deltaName(from, to),
-      from,
-      to,
-      superblock: path.join(dir, sbName),
-      parts: parts.parts.length,
-      fallbacks: fallbacks.length,
-      stats: {
-        uncompressed: parts.uncompressed,
-        compressed: parts.compressed,
-        loose: parts.loose,
-        rollsum: parts.rollsum,
-        rollsumBytes: parts.rollsumBytes,
-        bsdiff: parts.bsdiff,
-      },
-    };
   } finally {
     await hold.release();
   }

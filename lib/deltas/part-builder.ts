@@ -4,7 +4,7 @@
 // `(a(uuu)aa(ayay)ayay)` — and its header. Mirrors OstreeStaticDeltaPartBuilder
 // in ostree-repo-static-delta-compilation.c.
 import { native } from '../binding';
-import { serialize } from '../gvariant/codec';
+import { bswap32, serialize } from '../gvariant/codec';
 import { ObjectType, Xattrs, sha256Hex } from '../objects/formats';
 import type { PartHeader } from './superblock';
 
@@ -47,10 +47,6 @@ class Blob {
     this.chunks = [];
     return b;
   }
-}
-
-function bswap32(v: number): number {
-  return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
 }
 
 /** A part's canonical xattr variant, the bytes its table entry is deduplicated on. */

@@ -81,7 +81,6 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const keys = strs(o.sign);
   const signType = str(o['sign-type']) ?? 'ed25519';
   if (signType === '') throw new Error("Invalid 'sign-name' parameter");
-  if (keys.length && signType !== 'ed25519') throw new Error(`Requested signature type is not implemented`);
   const filename = str(o.filename);
   if (filename === '') throw new Error("Invalid 'filename' parameter");
 
@@ -98,7 +97,7 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     maxChunkSize: size('max-chunk-size'),
     endianness,
     filename,
-    sign: keys.length ? { type: 'ed25519', keys } : undefined,
+    sign: keys.length ? { type: signType, keys } : undefined,
     onMessage: (line) => ctx.err(line + '\n'),
   });
   return 0;

@@ -8,6 +8,7 @@
         "native/errors.cc",
         "native/gvariant.cc",
         "native/sha256.cc",
+        "native/digest.cc",
         "native/checksum.cc",
         "native/xattr.cc",
         "native/lock.cc",

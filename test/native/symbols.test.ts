@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { native } from '../../lib/binding';
 
 const ROOT = path.join(__dirname, '..', '..');
 // The file lib/binding.ts loads: NODE_OSTREE_ADDON (e.g. the cmake-js build) or node-gyp-build's choice.
@@ -27,6 +28,11 @@ function nm(...args: string[]): Array<{ kind: string; name: string }> {
 // shared object carries (transactional memory, gprof, atexit for C++ statics).
 const RUNTIME_VERSION = /@(GLIBC|GLIBCXX|CXXABI|GCC)_[0-9.]+$/;
 const WEAK_HOOKS = new Set(['_ITM_deregisterTMCloneTable', '_ITM_registerTMCloneTable', '__gmon_start__', '__cxa_finalize']);
+
+it('lib/binding.ts loads the file checked here', () => {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  expect(native()).toBe(require(ADDON));
+});
 
 describe.skipIf(!HAVE_NM)('addon symbols (nm from binutils)', () => {
   it('undefined symbols are only napi_*/node_api_* and the C/C++ runtime', () => {

@@ -2,6 +2,7 @@
 // N-API and the C/C++ runtime (Electron exports neither OpenSSL nor zlib nor
 // libuv under their usual names), and it exports only the N-API entry points.
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { native } from '../../lib/binding';
@@ -61,4 +62,12 @@ describe.skipIf(!HAVE_NM)('addon symbols (nm from binutils)', () => {
     const needed = [...r.stdout.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
     for (const lib of needed) expect(lib).toMatch(/^(libc|libm|libstdc\+\+|libgcc_s|ld-linux[-\w]*)\.so/);
   });
+});
+
+it('native code includes zlib only through zlib_static.h (the header of the libz.a linked, not Node\'s)', () => {
+  const dir = path.join(ROOT, 'native');
+  const offenders = fs.readdirSync(dir)
+    .filter((f) => /\.(cc|h)$/.test(f) && f !== 'zlib_static.h')
+    .filter((f) => /^\s*#\s*include\s*[<"]zlib\.h[>"]/m.test(fs.readFileSync(path.join(dir, f), 'utf8')));
+  expect(offenders).toEqual([]);
 });

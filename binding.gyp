@@ -8,6 +8,7 @@
         "native/errors.cc",
         "native/gvariant.cc",
         "native/sha256.cc",
+        "native/digest.cc",
         "native/checksum.cc",
         "native/xattr.cc",
         "native/lock.cc",
@@ -37,13 +38,17 @@
         "NAPI_DISABLE_CPP_EXCEPTIONS",
         "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "_GNU_SOURCE",
-        "_FILE_OFFSET_BITS=64"
+        "_FILE_OFFSET_BITS=64",
+        "OSTREE_ZLIB_H=<!(node scripts/zlib-header.js)"
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-fvisibility=hidden", "-fvisibility-inlines-hidden", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags": ["-fvisibility=hidden", "-O2"],
-      "libraries": ["<!(${CC:-cc} -print-file-name=liblzma.a)"],
+      "libraries": [
+        "<!(${CC:-cc} -print-file-name=liblzma.a)",
+        "<!(${CC:-cc} -print-file-name=libz.a)"
+      ],
       "ldflags": [
         "-Wl,--exclude-libs,ALL",
         "-Wl,--version-script=<(module_root_dir)/native/exports.map"

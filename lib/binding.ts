@@ -1,8 +1,10 @@
 // The one place that loads the native addon (node-gyp-build: prebuilds/ first
-// unless a local build exists; PREBUILDS_ONLY=1 forces prebuilds). Everything
-// else imports `native()` from here. The interface below is the whole private
+// unless a local build exists; PREBUILDS_ONLY=1 forces prebuilds;
+// NODE_OSTREE_ADDON=/path/to/node_ostree.node loads that file instead, e.g. the
+// cmake-js build). Everything else imports `native()` from here. The interface below is the whole private
 // boundary: flat `concept_verb` functions, all async except `version`.
 import * as path from 'node:path';
+import * as util from 'node:util';
 
 /** An xattr as it crosses the boundary: name without NUL, raw value. */
 export type XattrList = Array<[string, Buffer]>;
@@ -242,6 +244,12 @@ export interface StoreFilezResult {
 
 export interface NativeBinding {
   version(): string;
+  /** Hands the addon Node's errno names and messages (util.getSystemErrorMap()); native() calls it once. */
+  errors_init(map: Map<number, [string, string]>): number;
+  /** Tests and benchmarks only: SHA-256 of the chunks, fed `repeat` times, by the chosen block function. */
+  sha256_digest(chunks: Buffer[], opts?: { repeat?: number; impl?: 'auto' | 'portable' | 'sha-ni' }): string;
+  /** Which SHA-256 block function runs ('sha-ni' by CPUID unless NODE_OSTREE_SHA256=portable). */
+  sha256_info(): { selected: 'portable' | 'sha-ni'; shaNi: boolean };
   checksum_files(paths: string[], opts: ChecksumOptions): Promise<FileChecksum[]>;
   objects_import(entries: ImportEntry[], opts: { fsync?: boolean }): Promise<ImportResult>;
   xattrs_get(path: string): Promise<XattrList>;
@@ -370,9 +378,13 @@ let cached: NativeBinding | undefined;
 /** Load the addon once (lazily: CLI start-up must not pay for it unless used). */
 export function native(): NativeBinding {
   if (!cached) {
+    const override = process.env.NODE_OSTREE_ADDON;
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const load = require('node-gyp-build') as (dir: string) => NativeBinding;
-    cached = load(path.join(__dirname, '..'));
+    const addon = override ? (require(path.resolve(override)) as NativeBinding) : load(path.join(__dirname, '..'));
+    // The addon takes nothing from libuv: errno names come from Node's own table.
+    addon.errors_init((util as unknown as { getSystemErrorMap(): Map<number, [string, string]> }).getSystemErrorMap());
+    cached = addon;
   }
   return cached;
 }

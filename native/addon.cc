@@ -10,6 +10,8 @@
 #include "checksum.h"
 #include "commit.h"
 #include "delta_part.h"
+#include "digest.h"
+#include "errors.h"
 #include "fsutil.h"
 #include "lock.h"
 #include "objects.h"
@@ -34,6 +36,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   };
   static const Entry kExports[] = {
       {"version", Version},
+      {"errors_init", ErrorsInit},
+      {"sha256_digest", Sha256Digest},
+      {"sha256_info", Sha256Info},
       {"checksum_files", ChecksumFiles},
       {"objects_import", ObjectsImport},
       {"xattrs_get", XattrsGet},

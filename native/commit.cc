@@ -10,7 +10,6 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <zlib.h>  // Node's own zlib (node-gyp puts include/node first); symbols come from the host
 
 #include <algorithm>
 #include <atomic>
@@ -25,6 +24,7 @@
 #include "store.h"
 #include "worker.h"
 #include "xattr.h"
+#include "zlib_static.h"
 
 namespace ostree {
 

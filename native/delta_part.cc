@@ -5,7 +5,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>  // Node's own zlib, as commit.cc
+#include "zlib_static.h"  // Node's own zlib, as commit.cc
 
 #include <algorithm>
 #include <cstring>

@@ -25,8 +25,13 @@ struct SysError {
            const std::string& det = std::string());
 };
 
-// "ENOENT" for 2, etc. (libuv's table, the one Node itself uses).
-const char* ErrnoCode(int err);
+// "ENOENT" for 2, etc.: Node's own table (libuv's names), handed over once by
+// errors_init; "Unknown system error -N" before that or for unknown values.
+std::string ErrnoCode(int err);
+
+// errors_init(util.getSystemErrorMap()): the errno names and messages every
+// later error uses. Called once by lib/binding.ts right after loading.
+Napi::Value ErrorsInit(const Napi::CallbackInfo& info);
 
 // Builds the Error object (errno is negative, like Node's).
 Napi::Value MakeFsError(Napi::Env env, const SysError& e);

@@ -6,7 +6,7 @@
 // content_verify_batch.
 #pragma once
 
-#include <zlib.h>
+#include "zlib_static.h"
 
 #include <string>
 #include <vector>

@@ -294,6 +294,9 @@ class PartExecutor {
       if (!ContentMeta(perr) || !Varint(&size, perr) || !Varint(&offset, perr) || !CheckOfs(offset, size, perr)) return false;
       if (!stats_only_) {
         const uint8_t* data = payload_.p + offset;
+        if (!S_ISREG(mode_bits_) && !S_ISLNK(mode_bits_)) {
+          return perr->Corrupt("Invalid file mode 0" + Oct(mode_bits_, 0) + " for object " + csum_);
+        }
         if (S_ISLNK(mode_bits_)) {
           std::string target(reinterpret_cast<const char*>(data), size_t(size));
           if (!WriteSymlink(target, perr, err)) return false;

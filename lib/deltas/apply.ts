@@ -20,11 +20,13 @@ export const DELTAPART_VERSION = 0;
 /** A superblock read from disk larger than this is refused (pull uses the same cap). */
 const MAX_SUPERBLOCK_FILE = 64 * 1024 * 1024;
 
+/** The library's one progress shape (lib/progress.ts on main), counted in parts. */
 export interface ApplyDeltaProgress {
   phase: 'delta-parts';
   /** Parts done (applied or skipped). */
   loaded: number;
   total: number;
+  unit: 'parts';
   /** Objects written so far. */
   written: number;
 }
@@ -168,7 +170,7 @@ export async function executeDelta(
   const repo = tx.repo;
   const result: ApplyDeltaResult = { from: sb.from, to: sb.to, partsApplied: 0, partsSkipped: 0, objectsWritten: 0 };
   const total = sb.parts.length;
-  const report = () => opts.onProgress?.({ phase: 'delta-parts', loaded: result.partsApplied + result.partsSkipped, total, written: result.objectsWritten });
+  const report = () => opts.onProgress?.({ phase: 'delta-parts', loaded: result.partsApplied + result.partsSkipped, total, unit: 'parts', written: result.objectsWritten });
   const one = async (i: number): Promise<void> => {
     const header = sb.parts[i];
     if (await haveAll(repo, header)) {

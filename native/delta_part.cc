@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "zlib_static.h"  // Node's own zlib, as commit.cc
@@ -293,6 +294,9 @@ class PartExecutor {
       if (!ContentMeta(perr) || !Varint(&size, perr) || !Varint(&offset, perr) || !CheckOfs(offset, size, perr)) return false;
       if (!stats_only_) {
         const uint8_t* data = payload_.p + offset;
+        if (!S_ISREG(mode_bits_) && !S_ISLNK(mode_bits_)) {
+          return perr->Corrupt("Invalid file mode 0" + Oct(mode_bits_, 0) + " for object " + csum_);
+        }
         if (S_ISLNK(mode_bits_)) {
           std::string target(reinterpret_cast<const char*>(data), size_t(size));
           if (!WriteSymlink(target, perr, err)) return false;
@@ -753,12 +757,15 @@ class DeltaPartWorker : public PromiseWorker {
     }
   }
 
+  ~DeltaPartWorker() override { Unmap(); }
+
   void Execute() override {
     try {
       Run();
     } catch (const std::bad_alloc&) {
       error_.Set(ENOMEM, "malloc", part_path_.empty() ? "delta part" : part_path_);
     }
+    Unmap();
   }
 
   Napi::Value Resolve(Napi::Env env) override {
@@ -783,11 +790,21 @@ class DeltaPartWorker : public PromiseWorker {
   }
 
  private:
+  void Unmap() {
+    if (map_) munmap(map_, map_len_);
+    map_ = nullptr;
+  }
+
   void Run() {
-    std::string file;
+    if (!data_ && part_path_.empty()) {
+      perr_.Set("open", "Reading initial compression flag byte: Unexpected end of part");
+      return;
+    }
+    Fd fd;
+    uint64_t file_len = 0;
     if (!data_) {
-      // The part file: read whole, refusing one larger than any valid part can be.
-      Fd fd(open(part_path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+      // The part file, refused when larger than any valid part can be.
+      fd.Reset(open(part_path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
       if (!fd.ok()) {
         error_.Set(errno, "open", part_path_);
         return;
@@ -797,28 +814,42 @@ class DeltaPartWorker : public PromiseWorker {
         error_.Set(errno, "fstat", part_path_);
         return;
       }
+      file_len = uint64_t(st.st_size);
       uint64_t max_file = max_body_ + max_body_ / 64 + 65536;
-      if (uint64_t(st.st_size) > max_file) {
-        perr_.Set("open", "Delta part " + part_path_ + " is larger than allowed (" + std::to_string(st.st_size) + " bytes)");
+      if (file_len > max_file) {
+        perr_.Set("open", "Delta part " + part_path_ + " is larger than allowed (" + std::to_string(file_len) + " bytes)");
         return;
       }
-      if (!ReadToEnd(fd.get(), size_t(st.st_size), &file)) {
-        error_.Set(errno, "read", part_path_);
-        return;
-      }
-      if (file.size() > max_file) {
-        perr_.Set("open", "Delta part " + part_path_ + " is larger than allowed");
-        return;
-      }
-      data_ = reinterpret_cast<const uint8_t*>(file.data());
-      len_ = file.size();
     }
     // The part file's checksum covers the compression byte and the compressed data.
     if (!checksum_.empty()) {
       Sha256 sha;
-      if (!sha.Reset() || !sha.Update(data_, len_)) {
+      if (!sha.Reset()) {
         error_.Set(EIO, "sha256", part_path_, "", "SHA-256 failed");
         return;
+      }
+      if (data_) {
+        if (!sha.Update(data_, len_)) {
+          error_.Set(EIO, "sha256", part_path_, "", "SHA-256 failed");
+          return;
+        }
+      } else {
+        std::vector<uint8_t> buf(1u << 20);
+        uint64_t pos = 0;
+        while (pos < file_len) {
+          ssize_t n = pread(fd.get(), buf.data(), size_t(std::min<uint64_t>(buf.size(), file_len - pos)), off_t(pos));
+          if (n < 0 && errno == EINTR) continue;
+          if (n < 0) {
+            error_.Set(errno, "read", part_path_);
+            return;
+          }
+          if (n == 0) break;  // shrank meanwhile: the checksum will not match
+          if (!sha.Update(buf.data(), size_t(n))) {
+            error_.Set(EIO, "sha256", part_path_, "", "SHA-256 failed");
+            return;
+          }
+          pos += uint64_t(n);
+        }
       }
       std::string actual = sha.FinishHex();
       if (actual != checksum_) {
@@ -826,13 +857,46 @@ class DeltaPartWorker : public PromiseWorker {
         return;
       }
     }
-    if (len_ < 1) {
-      perr_.Set("open", "Reading initial compression flag byte: Unexpected end of part");
-      return;
+    std::string decoded;
+    bool streamed = false;
+    if (!data_ && file_len > 0) {
+      uint8_t comp = 0;
+      ssize_t n;
+      do {
+        n = pread(fd.get(), &comp, 1, 0);
+      } while (n < 0 && errno == EINTR);
+      if (n < 0) {
+        error_.Set(errno, "read", part_path_);
+        return;
+      }
+      if (n == 1 && comp == 'x') {
+        // Streamed from the file: the compressed bytes are never held whole.
+        std::string msg;
+        if (!XzDecodeFd(fd.get(), 1, file_len - 1, max_body_, &decoded, &msg)) {
+          perr_.Set("open", "Decompressing delta part: " + msg);
+          return;
+        }
+        streamed = true;
+      } else {
+        // Uncompressed (or invalid, reported below): mapped, not read.
+        void* m = mmap(nullptr, size_t(file_len), PROT_READ, MAP_PRIVATE, fd.get(), 0);
+        if (m == MAP_FAILED) {
+          error_.Set(errno, "mmap", part_path_);
+          return;
+        }
+        map_ = m;
+        map_len_ = size_t(file_len);
+        data_ = static_cast<const uint8_t*>(map_);
+        len_ = map_len_;
+      }
     }
     Span body;
-    std::string decoded;
-    switch (data_[0]) {
+    if (streamed) {
+      body = {reinterpret_cast<const uint8_t*>(decoded.data()), decoded.size()};
+    } else if (len_ < 1) {
+      perr_.Set("open", "Reading initial compression flag byte: Unexpected end of part");
+      return;
+    } else switch (data_[0]) {
       case 0:
         if (len_ - 1 > max_body_) {
           perr_.Set("open", "Delta part body is larger than allowed");
@@ -846,7 +910,7 @@ class DeltaPartWorker : public PromiseWorker {
           perr_.Set("open", "Decompressing delta part: " + msg);
           return;
         }
-        std::string().swap(file);  // the compressed bytes are no longer needed
+        Unmap();  // the compressed bytes are no longer needed
         body = {reinterpret_cast<const uint8_t*>(decoded.data()), decoded.size()};
         break;
       }
@@ -881,6 +945,8 @@ class DeltaPartWorker : public PromiseWorker {
 
   std::vector<ObjectDir> stores_;
   std::string part_path_;
+  void* map_ = nullptr;
+  size_t map_len_ = 0;
   const uint8_t* data_ = nullptr;
   size_t len_ = 0;
   Napi::ObjectReference ref_;

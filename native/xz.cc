@@ -1,10 +1,15 @@
 // xz.cc: see xz.h.
 #include "xz.h"
 
+#include <errno.h>
 #include <lzma.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
+#include <functional>
 #include <new>
+#include <vector>
 
 #include "worker.h"
 
@@ -25,9 +30,35 @@ const char* LzmaMessage(lzma_ret r) {
   }
 }
 
-}  // namespace
+// Reads `n` bytes at stream offset `off` (memory or pread); false on failure.
+using ReadAt = std::function<bool(uint64_t off, uint8_t* dst, size_t n)>;
 
-bool XzDecode(const uint8_t* in, size_t len, uint64_t max_out, std::string* out, std::string* msg) {
+// The uncompressed size an xz stream of `len` bytes declares in its index (a
+// hint for the allocation: the decoder still checks it); 0 when unreadable.
+uint64_t DeclaredSize(uint64_t len, const ReadAt& read_at) {
+  if (len < 2 * LZMA_STREAM_HEADER_SIZE) return 0;
+  uint8_t foot[LZMA_STREAM_HEADER_SIZE];
+  lzma_stream_flags footer;
+  if (!read_at(len - LZMA_STREAM_HEADER_SIZE, foot, sizeof foot) ||
+      lzma_stream_footer_decode(&footer, foot) != LZMA_OK) {
+    return 0;
+  }
+  if (footer.backward_size > len - 2 * LZMA_STREAM_HEADER_SIZE || footer.backward_size > (16u << 20)) return 0;
+  std::vector<uint8_t> index(static_cast<size_t>(footer.backward_size));
+  if (!read_at(len - LZMA_STREAM_HEADER_SIZE - index.size(), index.data(), index.size())) return 0;
+  lzma_index* idx = nullptr;
+  uint64_t memlimit = 16u << 20;
+  size_t pos = 0;
+  if (lzma_index_buffer_decode(&idx, &memlimit, nullptr, index.data(), &pos, index.size()) != LZMA_OK) return 0;
+  uint64_t size = lzma_index_uncompressed_size(idx);
+  lzma_index_end(idx, nullptr);
+  return size;
+}
+
+// Supplies input: the next chunk in *p / *n (n == 0 at the end); false on a read error.
+using Refill = std::function<bool(const uint8_t** p, size_t* n)>;
+
+bool Decode(uint64_t declared, const Refill& refill, uint64_t max_out, std::string* out, std::string* msg) {
   out->clear();
   lzma_stream s = LZMA_STREAM_INIT;
   // Any integrity check type is accepted (and verified when liblzma knows it).
@@ -36,14 +67,16 @@ bool XzDecode(const uint8_t* in, size_t len, uint64_t max_out, std::string* out,
     *msg = LzmaMessage(r);
     return false;
   }
-  s.next_in = in;
-  s.avail_in = len;
-  // Grow geometrically from a guess, never past max_out (+1 to detect excess).
+  // Start at the size the stream's index declares (exact for well-formed
+  // input, so no slack is held; trusted only up to 256 MiB before any data
+  // is seen), else at a guess; grow geometrically, never past max_out (+1
+  // to detect excess).
   const uint64_t cap = max_out == UINT64_MAX ? max_out : max_out + 1;
   size_t used = 0;
-  bool ok = false;
+  bool ok = false, eof = false;
   try {
-    out->resize(static_cast<size_t>(std::min<uint64_t>(cap, std::max<uint64_t>(len * 4, 64 * 1024))));
+    uint64_t first = declared > 0 ? std::min<uint64_t>(declared + 1, 256u << 20) : 1u << 20;
+    out->resize(static_cast<size_t>(std::min<uint64_t>(cap, first)));
     for (;;) {
       if (used == out->size()) {
         if (out->size() >= cap) {
@@ -52,10 +85,21 @@ bool XzDecode(const uint8_t* in, size_t len, uint64_t max_out, std::string* out,
         }
         out->resize(static_cast<size_t>(std::min<uint64_t>(cap, uint64_t(out->size()) * 2)));
       }
+      if (s.avail_in == 0 && !eof) {
+        const uint8_t* p = nullptr;
+        size_t n = 0;
+        if (!refill(&p, &n)) {
+          *msg = "Read error";
+          break;
+        }
+        s.next_in = p;
+        s.avail_in = n;
+        eof = n == 0;
+      }
       s.next_out = reinterpret_cast<uint8_t*>(&(*out)[used]);
       s.avail_out = out->size() - used;
-      // LZMA_FINISH: all input is present, so running out of it is truncation.
-      r = lzma_code(&s, LZMA_FINISH);
+      // LZMA_FINISH once all input is in: running out of it is then truncation.
+      r = lzma_code(&s, eof ? LZMA_FINISH : LZMA_RUN);
       used = out->size() - s.avail_out;
       if (used > max_out) {
         *msg = "Decompressed data larger than expected";
@@ -83,6 +127,47 @@ bool XzDecode(const uint8_t* in, size_t len, uint64_t max_out, std::string* out,
     out->shrink_to_fit();
   }
   return ok;
+}
+
+}  // namespace
+
+bool XzDecode(const uint8_t* in, size_t len, uint64_t max_out, std::string* out, std::string* msg) {
+  uint64_t declared = DeclaredSize(len, [&](uint64_t off, uint8_t* dst, size_t n) {
+    memcpy(dst, in + off, n);
+    return true;
+  });
+  bool given = false;
+  return Decode(declared, [&](const uint8_t** p, size_t* n) {
+    *p = in;
+    *n = given ? 0 : len;
+    given = true;
+    return true;
+  }, max_out, out, msg);
+}
+
+bool XzDecodeFd(int fd, uint64_t start, uint64_t len, uint64_t max_out, std::string* out, std::string* msg) {
+  auto pread_all = [fd](uint64_t off, uint8_t* dst, size_t n) {
+    while (n > 0) {
+      ssize_t k = pread(fd, dst, n, off_t(off));
+      if (k < 0 && errno == EINTR) continue;
+      if (k <= 0) return false;
+      dst += k;
+      n -= size_t(k);
+      off += uint64_t(k);
+    }
+    return true;
+  };
+  uint64_t declared = DeclaredSize(len, [&](uint64_t off, uint8_t* dst, size_t n) { return pread_all(start + off, dst, n); });
+  std::vector<uint8_t> buf(1u << 20);
+  uint64_t pos = 0;
+  return Decode(declared, [&](const uint8_t** p, size_t* n) {
+    size_t want = size_t(std::min<uint64_t>(buf.size(), len - pos));
+    if (want > 0 && !pread_all(start + pos, buf.data(), want)) return false;
+    pos += want;
+    *p = buf.data();
+    *n = want;
+    return true;
+  }, max_out, out, msg);
 }
 
 namespace {

@@ -23,6 +23,10 @@ constexpr uint64_t kXzMemLimit = 100u << 20;
 // failure returns false with a description in `*msg`.
 bool XzDecode(const uint8_t* in, size_t len, uint64_t max_out, std::string* out, std::string* msg);
 
+// The same for the `len` bytes of file `fd` from offset `start`, read in
+// 1 MiB chunks (the compressed data is never held whole).
+bool XzDecodeFd(int fd, uint64_t start, uint64_t len, uint64_t max_out, std::string* out, std::string* msg);
+
 // xz_decode(buf, maxSize): Promise<Buffer>, decoded on the thread pool;
 // rejects with an Error whose code is OSTREE_CORRUPT_OBJECT on bad data or
 // output beyond maxSize. (For tests and tools; parts go through

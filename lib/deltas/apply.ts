@@ -20,17 +20,21 @@ export const DELTAPART_VERSION = 0;
 /** A superblock read from disk larger than this is refused (pull uses the same cap). */
 const MAX_SUPERBLOCK_FILE = 64 * 1024 * 1024;
 
+/** The library's one progress shape (lib/progress.ts on main), counted in parts. */
 export interface ApplyDeltaProgress {
   phase: 'delta-parts';
   /** Parts done (applied or skipped). */
   loaded: number;
   total: number;
+  unit: 'parts';
   /** Objects written so far. */
   written: number;
 }
 
 export interface ApplyDeltaOptions extends TransactionOptions {
   signal?: AbortSignal;
+  /** Parts executed at once (default DEFAULT_PART_PARALLELISM). */
+  partParallelism?: number;
   onProgress?: (p: ApplyDeltaProgress) => void;
   /** Check a signed superblock with this engine (unsigned deltas are applied as they are). */
   sign?: DeltaSignEngine | null;
@@ -42,6 +46,37 @@ export interface ApplyDeltaResult {
   partsApplied: number;
   partsSkipped: number;
   objectsWritten: number;
+}
+
+/**
+ * Parts executed at once. Parts are independent (read sources come from the
+ * repository, never from another part), so they run on several pool threads;
+ * memory is then bounded by this many of the largest part.
+ */
+export const DEFAULT_PART_PARALLELISM = 2;
+
+/**
+ * Run fn(0..n-1), at most `limit` at a time, in order of start. After a
+ * failure (or an abort) no new part starts, and the first error is thrown
+ * only once every running part has finished: nothing writes to the
+ * repository after this returns.
+ */
+async function forEachPart(n: number, limit: number, signal: AbortSignal | undefined, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | null = null;
+  const worker = async () => {
+    while (!failure && next < n) {
+      const i = next++;
+      try {
+        throwAborted(signal);
+        await fn(i);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, n) }, worker));
+  if (failure) throw (failure as { err: unknown }).err;
 }
 
 /** Where a delta's superblock and parts are: a delta directory, or a superblock file with its parts beside it. */
@@ -130,19 +165,18 @@ export async function executeDelta(
   tx: Transaction,
   sb: Superblock,
   partSource: (i: number) => string | null,
-  opts: { signal?: AbortSignal; onProgress?: (p: ApplyDeltaProgress) => void } = {},
+  opts: { signal?: AbortSignal; onProgress?: (p: ApplyDeltaProgress) => void; parallelism?: number } = {},
 ): Promise<ApplyDeltaResult> {
   const repo = tx.repo;
   const result: ApplyDeltaResult = { from: sb.from, to: sb.to, partsApplied: 0, partsSkipped: 0, objectsWritten: 0 };
   const total = sb.parts.length;
-  const report = () => opts.onProgress?.({ phase: 'delta-parts', loaded: result.partsApplied + result.partsSkipped, total, written: result.objectsWritten });
-  for (let i = 0; i < total; i++) {
-    throwAborted(opts.signal);
+  const report = () => opts.onProgress?.({ phase: 'delta-parts', loaded: result.partsApplied + result.partsSkipped, total, unit: 'parts', written: result.objectsWritten });
+  const one = async (i: number): Promise<void> => {
     const header = sb.parts[i];
     if (await haveAll(repo, header)) {
       result.partsSkipped++;
       report();
-      continue;
+      return;
     }
     const inline = inlinePart(sb, i);
     let source: Buffer | string;
@@ -166,7 +200,8 @@ export async function executeDelta(
     result.partsApplied++;
     result.objectsWritten += stats.written;
     report();
-  }
+  };
+  await forEachPart(total, Math.max(1, opts.parallelism ?? DEFAULT_PART_PARALLELISM), opts.signal, one);
   throwAborted(opts.signal);
   if (!(await repo.hasObject(ObjectType.Commit, sb.to))) {
     const meta = superblockCommitMeta(sb);
@@ -190,7 +225,11 @@ export async function applyStaticDelta(repo: Repo, source: string | Buffer, opts
   await checkSuperblock(repo, sb);
   const tx = await Transaction.begin(repo, opts);
   try {
-    const r = await executeDelta(tx, sb, (i) => (loc.dir === null ? null : path.join(loc.dir, String(i))), opts);
+    const r = await executeDelta(tx, sb, (i) => (loc.dir === null ? null : path.join(loc.dir, String(i))), {
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+      parallelism: opts.partParallelism,
+    });
     await tx.commit();
     return r;
   } catch (err) {

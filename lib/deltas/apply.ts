@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { OstreeError, isErrno, throwAborted, withContext } from '../errors';
 import type { Repo } from '../repo/repo';
 import { Transaction, TransactionOptions } from '../repo/transaction';
+import type { Progress } from '../progress';
 import { ObjectType, COMMITMETA_TYPE } from '../objects/formats';
 import { serialize } from '../gvariant/codec';
 import { describeErrno } from '../read/local-file';
@@ -21,12 +22,10 @@ export const DELTAPART_VERSION = 0;
 const MAX_SUPERBLOCK_FILE = 64 * 1024 * 1024;
 
 /** The library's one progress shape (lib/progress.ts on main), counted in parts. */
-export interface ApplyDeltaProgress {
-  phase: 'delta-parts';
-  /** Parts done (applied or skipped). */
-  loaded: number;
-  total: number;
+/** Parts done (applied or skipped) of the superblock's parts, and the objects written so far. */
+export interface ApplyDeltaProgress extends Progress<'delta-parts'> {
   unit: 'parts';
+  total: number;
   /** Objects written so far. */
   written: number;
 }

@@ -42,7 +42,7 @@ export interface CompileOptions {
   /** Where part files go (temp names until renamed). */
   dir: string;
   signal?: AbortSignal;
-  onProgress?: (p: { phase: 'compile'; loaded: number; total: number }) => void;
+  onProgress?: (p: { phase: 'compile'; loaded: number; total: number; unit: 'objects' }) => void;
   onMessage: (line: string) => void;
 }
 
@@ -149,7 +149,7 @@ export async function compileParts(
     if (inflight.length >= opts.concurrency) await inflight.shift();
   };
 
-  const progress = () => opts.onProgress?.({ phase: 'compile', loaded: ++done, total });
+  const progress = () => opts.onProgress?.({ phase: 'compile', loaded: ++done, total, unit: 'objects' });
   const splitBefore = async (size: number) => {
     if (cur.objects.length > 0 && cur.payload.length + size > opts.maxChunk) await finishCurrent();
   };

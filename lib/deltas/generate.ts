@@ -3,6 +3,7 @@
 // objects go how (plain, rollsum, bsdiff, fallback), compile them into parts
 // (compile.ts), then write the parts and, last, the superblock — a reader
 // never sees a superblock whose parts are not all in place.
+import type { Progress } from '../progress';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -28,11 +29,8 @@ import {
   wrapSignedSuperblock,
 } from './superblock';
 
-export interface GenerateDeltaProgress {
-  phase: 'scan' | 'compile' | 'write';
-  loaded: number;
-  total: number;
-}
+/** 'scan' (content objects examined), 'compile' (objects placed in parts), 'write' (the superblock). */
+export type GenerateDeltaProgress = Progress<'scan' | 'compile' | 'write'> & { total: number };
 
 export interface GenerateDeltaOptions {
   /** Source commit; null or omitted: a from-scratch delta. */
@@ -122,7 +120,7 @@ async function plan(repo: Repo, from: string | null, to: string, opts: GenerateD
   let scanned = 0;
   const infos = await mapLimit(content, 32, async (c) => {
     const i = await info.get(c);
-    opts.onProgress?.({ phase: 'scan', loaded: ++scanned, total: content.length });
+    opts.onProgress?.({ phase: 'scan', loaded: ++scanned, total: content.length, unit: 'objects' });
     return i;
   });
   const regfiles: string[] = [];
@@ -289,7 +287,7 @@ export async function generateStaticDelta(repo: Repo, opts: GenerateDeltaOptions
       if (opts.sign && opts.sign.keys.length) {
         bytes = await signSuperblock(bytes, opts.sign.type, opts.sign.keys);
       }
-      opts.onProgress?.({ phase: 'write', loaded: 1, total: 1 });
+      opts.onProgress?.({ phase: 'write', loaded: 1, total: 1, unit: 'parts' });
       throwAborted(opts.signal);
       await parts.commit();
       await writeAtomic(dir, sbName, bytes);

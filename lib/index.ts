@@ -59,15 +59,17 @@ export { generateSummary, parseSummary } from './summary';
 export type { Summary, SummaryRef, GenerateSummaryOptions } from './summary';
 
 // Static deltas
-export { generateStaticDelta } from './deltas/generate';
+export { generateStaticDelta as generateDelta } from './deltas/generate';
 export type { GenerateDeltaOptions, GenerateDeltaResult, GenerateDeltaProgress } from './deltas/generate';
-export { applyStaticDelta } from './deltas/apply';
+export { applyStaticDelta as applyDelta } from './deltas/apply';
 export type { ApplyDeltaOptions, ApplyDeltaResult, ApplyDeltaProgress } from './deltas/apply';
-export { listDeltas as listStaticDeltas } from './deltas/list';
-export { deleteDelta as deleteStaticDelta } from './deltas/delete';
-export { verifyDeltaSignature as verifyStaticDelta } from './deltas/verify';
+export { listDeltas } from './deltas/list';
+export { showDelta } from './deltas/show';
+export type { DeltaInfo, DeltaPartInfo } from './deltas/show';
+export { deleteDelta } from './deltas/delete';
+export { verifyDeltaSignature as verifyDelta } from './deltas/verify';
 export type { DeltaSignEngine } from './deltas/sign';
-export { reindexDeltas as reindexStaticDeltas } from './deltas/indexes';
+export { reindexDeltas } from './deltas/indexes';
 
 // GVariant, for reading metadata values (ostree's text form and the codec).
 export { printVariant, parseVariant } from './gvariant/text';

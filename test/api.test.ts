@@ -115,7 +115,7 @@ describe('the public API', () => {
     for (const internal of ['native', 'MutableTree', 'writeCommit', 'createFetcher', 'NodeFetcher', 'parseSuperblock', 'markCommitPartial', 'serializeDirTree', 'KeyFile', 'Transaction']) {
       expect(names).not.toContain(internal);
     }
-    for (const fn of ['commit', 'checkout', 'pull', 'pullLocal', 'fsck', 'prune', 'setRef', 'resolveRev', 'generateStaticDelta', 'applyStaticDelta', 'withTransaction']) {
+    for (const fn of ['commit', 'checkout', 'pull', 'pullLocal', 'fsck', 'prune', 'setRef', 'resolveRev', 'generateDelta', 'applyDelta', 'listDeltas', 'showDelta', 'withTransaction']) {
       expect(typeof (api as Record<string, unknown>)[fn]).toBe('function');
     }
     // Repo keeps the object store; operations are not methods as well.

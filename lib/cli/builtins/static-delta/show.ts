@@ -7,7 +7,7 @@ export const spec: CommandSpec = { name: 'static-delta show', params: '', summar
 export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const repo = await ctx.openRepo();
   if (args.positional.length < 1) throw new Error('DELTA must be specified');
-  const { showDelta } = await import('../../../deltas/show');
-  await showDelta(repo, args.positional[0], (line) => ctx.out(line));
+  const { printDelta } = await import('../../../deltas/show');
+  await printDelta(repo, args.positional[0], (line) => ctx.out(line));
   return 0;
 }

@@ -1,6 +1,7 @@
 // Content checksums of files on disk (`ostree checksum`, ostree_checksum_file),
 // spread over the libuv pool: files are grouped into jobs balanced by size,
 // large files in jobs of their own, so several cores hash at once.
+import { throwAborted } from './errors';
 import { promises as fsp } from 'node:fs';
 import { native, ChecksumOptions, FileChecksum } from './binding';
 import { mapLimit } from './repo/transaction';
@@ -10,11 +11,14 @@ export interface ChecksumFilesOptions extends ChecksumOptions {
   parallelism?: number;
   /** Target bytes per job for small files (default 8 MiB). */
   bytesPerJob?: number;
+  /** Checked between native jobs. */
+  signal?: AbortSignal;
 }
 
 /** Checksum many files; results in input order. */
 export async function checksumFiles(paths: string[], opts: ChecksumFilesOptions = {}): Promise<FileChecksum[]> {
-  const { parallelism = 4, bytesPerJob = 8 << 20, ...copts } = opts;
+  const { parallelism = 4, bytesPerJob = 8 << 20, signal, ...copts } = opts;
+  throwAborted(signal);
   if (paths.length === 0) return [];
   const sizes = await mapLimit(paths, 32, async (p) => (await fsp.lstat(p)).size);
   // Greedy grouping in input order: a job closes at bytesPerJob or 256 files.
@@ -40,6 +44,7 @@ export async function checksumFiles(paths: string[], opts: ChecksumFilesOptions 
   jobs.sort((a, b) => weight(b) - weight(a));
   const out: FileChecksum[] = new Array(paths.length);
   await mapLimit(jobs, Math.max(1, parallelism), async (job) => {
+    throwAborted(signal);
     const res = await native().checksum_files(job.map((i) => paths[i]), copts);
     job.forEach((i, k) => (out[i] = res[k]));
   });

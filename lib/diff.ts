@@ -5,7 +5,7 @@
 // printed form (`M    /path`).
 import type { Repo } from './repo/repo';
 import { native } from './binding';
-import { OstreeError } from './errors';
+import { OstreeError, throwAborted } from './errors';
 import { RepoFile, FileInfo } from './read/repo-file';
 import { LocalFile, checksumLocalDir } from './read/local-file';
 
@@ -33,6 +33,7 @@ export interface DiffOptions {
   /** Treat local files on the target side as owned by this uid/gid. */
   ownerUid?: number;
   ownerGid?: number;
+  signal?: AbortSignal;
 }
 
 function isNotFound(err: unknown): boolean {
@@ -94,6 +95,7 @@ function ignoresXattrs(repo: Repo): boolean {
 }
 
 async function diffInto(a: DiffFile, b: DiffFile, opts: DiffOptions, skipXattrs: boolean, res: DiffResult): Promise<void> {
+  throwAborted(opts.signal);
   const aInfo = await a.queryInfo();
   const bInfo = await b.queryInfo();
   // Unchanged directory trees in a repository are skipped without walking them.

@@ -6,7 +6,7 @@ import * as path from 'path';
 import type { Repo } from './repo/repo';
 import { writeFileAtomic } from './repo/repo';
 import { serialize, deserialize, type Variant } from './gvariant/codec';
-import { OstreeError, isErrno } from './errors';
+import { OstreeError, isErrno, throwAborted } from './errors';
 import { ObjectType, csumToBytes, csumFromBytes, parseCommit } from './objects/formats';
 import { ghashOrder } from './ghash';
 
@@ -24,6 +24,8 @@ export interface Summary {
 }
 
 export interface GenerateSummaryOptions {
+  /** Checked before the summary is written. */
+  signal?: AbortSignal;
   /** Extra a{sv} entries (inserted first, like `--add-metadata`; later duplicates replace earlier ones). */
   addMetadata?: Array<[string, Variant]>;
   /** GPG key ids to sign summary.sig with. */
@@ -211,6 +213,7 @@ export async function generateSummary(repo: Repo, opts: GenerateSummaryOptions =
   const hold = await repo.lock('shared');
   try {
     const bytes = await buildSummary(repo, opts);
+    throwAborted(opts.signal);
     const { reindexDeltas } = await import('./deltas/indexes');
     await reindexDeltas(repo);
     await writeFileAtomic(path.join(repo.path, 'summary'), bytes, { fsync: repo.fsyncEnabled });

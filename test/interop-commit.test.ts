@@ -150,6 +150,28 @@ describe.skipIf(SKIP_INTEROP)('commit checksums match ostree', () => {
     }
   });
 
+  it('--mode-ro-executables (alone, under --statoverride, from tar) gives the trees ostree gives', () => {
+    const d = tmpdir();
+    const t = `${d}/t`;
+    mkdirSync(t);
+    for (const [name, mode] of [['user-wx', 0o755], ['group-wx', 0o575], ['ugox', 0o555], ['user-writable', 0o644], ['both-wx', 0o777]] as const) {
+      writeFileSync(`${t}/${name}`, name);
+      require('node:fs').chmodSync(`${t}/${name}`, mode);
+    }
+    writeFileSync(`${d}/so`, '+0020 /ugox\n=0755 /both-wx\n');
+    expect(require('node:child_process').spawnSync('tar', ['-C', t, '-cf', `${d}/t.tar`, '.']).status).toBe(0);
+    const trees = (run: typeof ostree, repo: string) => {
+      ok(ostree(['init', `--repo=${repo}`, '--mode=archive']));
+      const out: string[] = [];
+      for (const args of [[`--tree=dir=${t}`], [`--statoverride=${d}/so`, `--tree=dir=${t}`], [`--tree=tar=${d}/t.tar`]]) {
+        const c = ok(run(['commit', `--repo=${repo}`, '--orphan', '--mode-ro-executables', ...args]));
+        out.push(ok(ostree(['ls', `--repo=${repo}`, '-C', c])));
+      }
+      return out;
+    };
+    expect(trees(ours, `${d}/r1`)).toEqual(trees(ostree, `${d}/r2`));
+  });
+
   it('--consume deletes the committed source tree, the directory too unless it is "." (as ostree)', () => {
     const d = tmpdir();
     makeTree(`${d}/t`, 1);

@@ -117,6 +117,13 @@ export interface CommitModifier {
   skipList?: Set<string>;
   /** path ('/a/b') -> mode bits to OR ('+') or set ('=') */
   statOverride?: Map<string, { op: '+' | '='; mode: number }>;
+  /** --mode-ro-executables: regular files with any execute bit lose their write bits (before statOverride). */
+  roExecutables?: boolean;
+}
+
+/** The --mode-ro-executables rule: W^X for regular files that are executable. */
+export function roExecutableMode(mode: number): number {
+  return (mode & 0o170000) === 0o100000 && mode & 0o111 ? mode & ~0o222 : mode;
 }
 
 export interface Progress {
@@ -314,7 +321,16 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
 
   const contentJob = async (batch: PendingFile[]): Promise<void> => {
     let overrides: ContentModeOverride[] | undefined;
-    if (mod.statOverride?.size) {
+    if (mod.roExecutables) {
+      // The files' modes are needed here: one lstat each, only with this option.
+      const modes = await Promise.all(batch.map(async (f) => (await fsp.lstat(f.path)).mode));
+      batch.forEach((f, i) => {
+        const ro = roExecutableMode(modes[i]);
+        const o = mod.statOverride?.get(f.rel);
+        if (o?.op === '=') (overrides ??= []).push([i, '=', o.mode]);
+        else if (o || ro !== modes[i]) (overrides ??= []).push([i, '=', (ro | (o?.mode ?? 0)) & 0o7777]);
+      });
+    } else if (mod.statOverride?.size) {
       batch.forEach((f, i) => {
         const o = mod.statOverride?.get(f.rel);
         if (o) (overrides ??= []).push([i, o.op, o.mode]);
@@ -564,7 +580,7 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
     }
     let devino: Map<string, string> | undefined;
     const m = opts.modifier ?? {};
-    const metadataModified = m.ownerUid !== undefined || m.ownerGid !== undefined || m.canonicalPermissions || m.skipXattrs || m.statOverride?.size;
+    const metadataModified = m.ownerUid !== undefined || m.ownerGid !== undefined || m.canonicalPermissions || m.skipXattrs || m.statOverride?.size || m.roExecutables;
     if (opts.linkCheckoutSpeedup && (repo.mode === 'bare' || repo.mode === 'bare-user') && !metadataModified) {
       devino = await scanHardlinks(repo);
     }

@@ -99,6 +99,17 @@ describe.skipIf(SKIP_INTEROP)('errors and usage match ostree', () => {
       }
     }
   });
+  it('commit refuses a file name that is not UTF-8, as ostree', () => {
+    const fs = require('node:fs') as typeof import('node:fs');
+    fs.mkdirSync(`${d}/badutf8`);
+    fs.writeFileSync(Buffer.concat([Buffer.from(`${d}/badutf8/`), Buffer.from([0x80])]), 'x');
+    const args = [`--repo=${d}/r`, 'commit', '-b', 'badutf8', `--tree=dir=${d}/badutf8`];
+    const a = ostree(args);
+    const b = ours(args);
+    expect(b.status).toBe(a.status);
+    expect(a.stderr).toContain('error: Invalid UTF-8 in filename ');
+    expect(b.stderr).toContain('error: Invalid UTF-8 in filename ');
+  });
   it('rev-parse of partial checksums (which win over refs) and ambiguity, as ostree', () => {
     // Several commits so that some one-digit prefixes are ambiguous, some unique, some absent.
     for (let i = 2; i < 12; i++) ok(ostree(['commit', `--repo=${d}/r`, '-b', i % 2 ? 'main' : 'a', `--timestamp=@${i}`, `${d}/t`]));

@@ -289,6 +289,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
       const prefix = p.endsWith('/') ? p : `${p}/`;
       for (let i = 0; i < names.length; i++) {
         const name = names[i];
+        if (name.includes('\uFFFD')) await refuseInvalidUtf8(p, name);
         validateFilename(name);
         const childRel = `${rel}/${name}`;
         if (mod.skipList?.has(childRel)) continue;
@@ -421,6 +422,21 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
   });
 
   await tx.writeMetadataBatch(metaQueue);
+}
+
+/**
+ * A name read back with U+FFFD may stand for bytes that are no UTF-8, which
+ * ostree refuses to commit (ot_util_filename_validate): look at the raw names.
+ */
+async function refuseInvalidUtf8(dir: string, name: string): Promise<void> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  for (const raw of await fsp.readdir(dir, { encoding: 'buffer' })) {
+    try {
+      decoder.decode(raw);
+    } catch {
+      throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Invalid UTF-8 in filename ${name}`, { data: { path: path.join(dir, name) } });
+    }
+  }
 }
 
 function applyStatOverride(mod: CommitModifier, rel: string, mode: number): number {

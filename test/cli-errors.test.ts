@@ -110,6 +110,17 @@ describe.skipIf(SKIP_INTEROP)('errors and usage match ostree', () => {
     expect(a.stderr).toContain('error: Invalid UTF-8 in filename ');
     expect(b.stderr).toContain('error: Invalid UTF-8 in filename ');
   });
+  it('refs without refs/remotes fails as ostree ("Listing refs: opendir(refs/remotes): ...")', () => {
+    const fs = require('node:fs') as typeof import('node:fs');
+    const repo = `${d}/norem`;
+    ok(ostree(['init', `--repo=${repo}`, '--mode=archive']));
+    fs.rmdirSync(`${repo}/refs/remotes`);
+    for (const args of [['refs'], ['refs', '--list']]) {
+      const a = ostree([`--repo=${repo}`, ...args]);
+      const b = ours([`--repo=${repo}`, ...args]);
+      expect([b.status, b.stderr]).toEqual([a.status, a.stderr]);
+    }
+  });
   it('rev-parse of partial checksums (which win over refs) and ambiguity, as ostree', () => {
     // Several commits so that some one-digit prefixes are ambiguous, some unique, some absent.
     for (let i = 2; i < 12; i++) ok(ostree(['commit', `--repo=${d}/r`, '-b', i % 2 ? 'main' : 'a', `--timestamp=@${i}`, `${d}/t`]));

@@ -235,15 +235,21 @@ export async function listRefsRaw(repo: Repo, o: RawRefsOptions = {}): Promise<A
     await add(items, remote);
     return out;
   }
+  // As ostree_repo_list_refs_ext: refs/heads and refs/remotes must be there.
+  const openRefsDir = async (rel: string) => {
+    try {
+      return await fsp.opendir(path.join(repo.path, rel));
+    } catch (err) {
+      const { describeErrno } = await import('../read/local-file');
+      const why = isErrno(err) ? describeErrno(err.code as string) : (err as Error).message;
+      throw new OstreeError('OSTREE_IO', `Listing refs: opendir(${rel}): ${why}`, { cause: err, data: { path: rel } });
+    }
+  };
+  await (await openRefsDir('refs/heads')).close();
   const heads: Array<[string, string, string | null]> = [];
   await walkRefs(path.join(repo.path, 'refs', 'heads'), '', heads);
   await add(heads, null);
-  let d;
-  try {
-    d = await fsp.opendir(path.join(repo.path, 'refs', 'remotes'));
-  } catch {
-    return out;
-  }
+  const d = await openRefsDir('refs/remotes');
   const remotes: string[] = [];
   for await (const e of d) if (e.isDirectory() && REMOTE_RE.test(e.name)) remotes.push(e.name);
   for (const r of remotes) {

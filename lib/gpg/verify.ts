@@ -85,7 +85,6 @@ export async function verifyDetached(data: Buffer, sigs: Buffer[], keys: Key[], 
   } catch (e) {
     throw new OstreeError('OSTREE_GPG_VERIFY_FAILED', `GPG: Unable to parse signatures: ${(e as Error).message}`, { cause: e });
   }
-  const message = await o.createMessage({ binary: new Uint8Array(data.buffer, data.byteOffset, data.length) });
   for (const pkt of sigObj.packets) {
     const issuerFpr = pkt.issuerFingerprint ? toHex(pkt.issuerFingerprint) : '';
     const keyId = issuerFpr ? issuerFpr.slice(-16) : toHex(pkt.issuerKeyID.toHex());
@@ -123,16 +122,13 @@ export async function verifyDetached(data: Buffer, sigs: Buffer[], keys: Key[], 
     info.keyMissing = false;
     info.fingerprint = sub.getFingerprint().toUpperCase();
     info.primaryFingerprint = key.getFingerprint().toUpperCase();
+    let u: OpenPGP.UserIDPacket | null | undefined;
     try {
-      const uid = await key.getPrimaryUser(undefined, undefined, undefined);
-      const u = uid.user.userID;
-      info.userName = u?.name ?? '';
-      info.userEmail = u?.email ?? '';
+      u = (await key.getPrimaryUser(undefined, undefined, undefined)).user.userID;
     } catch {
-      const u = key.users.find((x) => x.userID)?.userID;
-      info.userName = u?.name ?? '';
-      info.userEmail = u?.email ?? '';
+      u = key.users.find((x) => x.userID)?.userID;
     }
+    [info.userName, info.userEmail] = splitUserId(u);
     // Revocation (any time) of the primary key or the signing subkey.
     try {
       info.revoked = (await key.isRevoked(undefined, undefined, now)) || (sub !== key && (await (sub as OpenPGP_Subkey).isRevoked(undefined as unknown as OpenPGP.SignaturePacket, undefined as unknown as OpenPGP.PublicKeyPacket, now)));
@@ -160,6 +156,8 @@ export async function verifyDetached(data: Buffer, sigs: Buffer[], keys: Key[], 
       const list = new o.PacketList<OpenPGP.SignaturePacket>();
       list.push(pkt);
       const single = new o.Signature(list);
+      // A message per signature: openpgp.js does not verify a second signature over a message object it has used.
+      const message = await o.createMessage({ binary: new Uint8Array(data.buffer, data.byteOffset, data.length) });
       const res = await o.verify({ message, signature: single, verificationKeys: [key], date: pkt.created ?? now, expectSigned: false });
       await res.signatures[0].verified;
       cryptoOk = true;
@@ -249,6 +247,17 @@ export async function keysForHomedir(homedir?: string, repo?: Repo): Promise<Key
   const keys = await keysInDirPublic(homedir);
   if (repo) keys.push(...(await keysInDirPublic(repo.path)));
   return keys;
+}
+
+/**
+ * Name and email of a user ID as gpgme gives them: "Name (comment) <email>";
+ * a user ID without <…> is all name (openpgp.js leaves name empty for it).
+ */
+function splitUserId(u: OpenPGP.UserIDPacket | null | undefined): [string, string] {
+  if (!u) return ['', ''];
+  if (u.name || u.email) return [u.name ?? '', u.email ?? ''];
+  const m = /^(.*?)\s*(?:\((.*)\))?\s*<([^<>]*)>\s*$/.exec(u.userID);
+  return m ? [m[1], m[3]] : [u.userID.trim(), ''];
 }
 
 /** Verify `ostree.gpgsigs` in the detached metadata of a commit against the remote's keyrings; throws OSTREE_GPG_VERIFY_FAILED (data: { commit, keyIds }) when no valid signature from a trusted, unexpired, unrevoked key exists. */

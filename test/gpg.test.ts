@@ -169,7 +169,17 @@ describe.skipIf(skip)('GPG signatures (ostree interop)', () => {
     expect(theirs).toContain('Good signature from "No Email Key <>"');
     expect(theirs.match(/Good signature/g)?.length).toBe(2);
     expect(ok(ours(['--repo=' + repoPath, 'show', `--gpg-homedir=${trusted}`, c]))).toBe(theirs);
-    require('node:child_process').spawnSync('gpgconf', ['--homedir', home, '--kill', 'all']);
+    // The key's expiry set, passed, then lifted again: gpgme goes by the key as it is now (valid).
+    const cp = require('node:child_process');
+    const fpr = colons.split('\n').find((l: string) => l.startsWith('fpr:')).split(':')[9];
+    expect(cp.spawnSync('gpg', ['--homedir', home, '--batch', '--quick-set-expire', fpr, 'seconds=1']).status).toBe(0);
+    cp.execFileSync('sleep', ['2']);
+    expect(cp.spawnSync('gpg', ['--homedir', home, '--batch', '--quick-set-expire', fpr, 'seconds=0']).status).toBe(0);
+    writeFileSync(path.join(trusted, 'noemail.gpg'), cp.execFileSync('gpg', ['--homedir', home, '--export']));
+    const again = ok(ostree(['--repo=' + repoPath, 'show', `--gpg-homedir=${trusted}`, c]));
+    expect(again.match(/Good signature/g)?.length).toBe(2);
+    expect(ok(ours(['--repo=' + repoPath, 'show', `--gpg-homedir=${trusted}`, c]))).toBe(again);
+    cp.spawnSync('gpgconf', ['--homedir', home, '--kill', 'all']);
   }, 60_000);
 
   it('rejects expired and revoked keys', async () => {

@@ -162,7 +162,12 @@ export async function verifyDetached(data: Buffer, sigs: Buffer[], keys: Key[], 
       await res.signatures[0].verified;
       cryptoOk = true;
     } catch {
-      cryptoOk = false;
+      // openpgp.js judges the key by the self-signatures in force at `date`
+      // and can reject a key whose expiry was set and then lifted later; gpgme
+      // goes by the key's current state, which expired/revoked above hold. So
+      // check the signature itself against the (sub)key packet, and that a
+      // subkey is bound to its primary key.
+      cryptoOk = await packetLevelCheck(o, pkt, key, sub, data);
     }
     info.valid = cryptoOk && !info.revoked && !info.expired && !info.sigExpired;
   }
@@ -170,6 +175,33 @@ export async function verifyDetached(data: Buffer, sigs: Buffer[], keys: Key[], 
 }
 
 type OpenPGP_Subkey = OpenPGP.Subkey;
+
+async function packetLevelCheck(o: typeof OpenPGP, pkt: OpenPGP.SignaturePacket, key: Key, sub: Key | OpenPGP_Subkey, data: Buffer): Promise<boolean> {
+  try {
+    if (sub !== key) {
+      const s = sub as OpenPGP_Subkey;
+      const bind = { key: key.keyPacket, bind: s.keyPacket };
+      let bound = false;
+      for (const b of s.bindingSignatures) {
+        try {
+          await b.verify(key.keyPacket, o.enums.signature.subkeyBinding, bind, null as unknown as Date);
+          bound = true;
+          break;
+        } catch {
+          /* next binding signature */
+        }
+      }
+      if (!bound) return false;
+    }
+    const msg = await o.createMessage({ binary: new Uint8Array(data.buffer, data.byteOffset, data.length) });
+    const lit = msg.packets.findPacket(o.enums.packet.literalData);
+    if (!lit) return false;
+    await pkt.verify((sub as Key).keyPacket as OpenPGP.PublicKeyPacket, o.enums.signature.binary, lit, pkt.created ?? undefined, true);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 async function subkeyExpiration(sub: OpenPGP_Subkey, _key: Key): Promise<number> {
   try {

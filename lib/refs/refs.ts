@@ -76,6 +76,13 @@ async function resolveRefspec(repo: Repo, spec: string): Promise<string | null> 
     // Fallbacks: refs/remotes/REF (i.e. "remote/ref"), then mirrors.
     const r = await readRefFile(path.join(repo.path, 'refs', 'remotes', ref));
     if (r) return r;
+    // Then REF under any remote (ostree's find_ref_in_remotes: the first remote directory that has it).
+    const remotesDir = path.join(repo.path, 'refs', 'remotes');
+    for (const e of await fsp.readdir(remotesDir, { withFileTypes: true }).catch(() => [])) {
+      if (!e.isDirectory()) continue;
+      const c = await readRefFile(path.join(remotesDir, e.name, ref));
+      if (c) return c;
+    }
     const m = await readRefFile(path.join(repo.path, 'refs', 'mirrors', ref));
     if (m) return m;
   }

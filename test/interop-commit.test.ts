@@ -273,6 +273,9 @@ describe.skipIf(SKIP_INTEROP)('checkout interop', () => {
     const r = ours(['checkout', `--repo=${d}/r`, '-U', '-H', '--union-identical', 'main', `${d}/v`]);
     expect(r.status).toBe(1);
     expect(require('node:fs').readFileSync(`${d}/v/run.sh`, 'utf8')).toBe('different\n');
+    // The same words as ostree's (the hardlink that met the existing file).
+    expect(require('node:child_process').spawnSync('cp', ['-a', `${d}/v`, `${d}/w`]).status).toBe(0);
+    expect(r.stderr).toBe(ostree(['checkout', `--repo=${d}/r`, '-U', '-H', '--union-identical', 'main', `${d}/w`]).stderr);
     ok(ostree(['fsck', `--repo=${d}/r`]));
   });
 

@@ -123,7 +123,13 @@ async function identicalFilter(
       }
     }
     if (!identical) {
-      throw new OstreeError('OSTREE_EXISTS', `Refusing to overwrite non-identical file ${f.dest} (--union-identical)`, { data: { path: f.dest } });
+      // ostree's words: the link (or, for a symlink it writes, the copy) that met the existing file.
+      const name = path.basename(f.dest);
+      const msg =
+        isLink(o.header.mode) && repo.mode !== 'bare'
+          ? `Copy checkout of ${f.checksum} to ${name}: symlinkat: File exists`
+          : `Hardlinking ${Repo.relObjectPath(f.checksum, ObjectType.File, repo.mode).slice('objects/'.length)} to ${name}: File exists`;
+      throw new OstreeError('OSTREE_EXISTS', msg, { data: { path: f.dest, reason: 'union-identical' } });
     }
     same.add(f.dest);
   });

@@ -170,6 +170,16 @@ describe.skipIf(SKIP_INTEROP)('commit checksums match ostree', () => {
       return out;
     };
     expect(trees(ours, `${d}/r1`)).toEqual(trees(ostree, `${d}/r2`));
+    // The same modifiers on a stored tree (--tree=ref=): applied as ostree applies them.
+    const fromRef = (run: typeof ostree, repo: string) => {
+      ok(ostree(['init', `--repo=${repo}`, '--mode=archive']));
+      ok(ostree(['commit', `--repo=${repo}`, '-b', 'base', `--tree=dir=${t}`]));
+      return [['--owner-uid=1234'], ['--mode-ro-executables', `--statoverride=${d}/so`, '--owner-gid=77'], ['--canonical-permissions']].map((args) => {
+        const c = ok(run(['commit', `--repo=${repo}`, '--orphan', '--tree=ref=base', ...args]));
+        return ok(ostree(['ls', `--repo=${repo}`, '-RC', c]));
+      });
+    };
+    expect(fromRef(ours, `${d}/r3`)).toEqual(fromRef(ostree, `${d}/r4`));
   });
 
   it('--consume deletes the committed source tree, the directory too unless it is "." (as ostree)', () => {

@@ -18,6 +18,9 @@ import {
   validateFilename,
   S_IFDIR,
   Commit,
+  FileHeader,
+  parseDirMeta,
+  contentChecksum,
 } from '../objects/formats';
 import { native, ContentModeOverride, ScanDir } from '../binding';
 import { Variant } from '../gvariant/codec';
@@ -606,7 +609,9 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
         await writeDirectoryToMtree(tx, t.dir, root, { modifier: opts.modifier, signal: opts.signal, onProgress: opts.onProgress, devino });
       } else if ('ref' in t) {
         const c = await repo.readCommit(await resolveRev(repo, t.ref) as string);
-        await mergeStoredTree(repo, root, c.rootTree, c.rootMeta);
+        // As ostree, the commit filter (owner, permissions, xattrs, skip list) applies to a stored tree too.
+        if (metadataModified || m.skipList?.size) await mergeStoredTreeModified(tx, root, c.rootTree, c.rootMeta, m);
+        else await mergeStoredTree(repo, root, c.rootTree, c.rootMeta);
       } else {
         const { writeTarToMtree } = await import('./tar');
         await writeTarToMtree(tx, t.tar, root, { modifier: opts.modifier, signal: opts.signal, autocreateParents: opts.tarAutocreateParents });
@@ -700,6 +705,50 @@ export async function mergeStoredTree(repo: Repo, root: MutableTree, tree: strin
   for (const [n, t, m] of dt.dirs) {
     const sub = await root.ensureDir(repo, n);
     await mergeStoredTree(repo, sub, t, m);
+  }
+}
+
+/**
+ * Merge a stored tree into ROOT through the commit modifier: every dirmeta
+ * and file header is rewritten as the modifier says (objects whose header
+ * changes are stored anew with the same payload), skip-listed paths left out.
+ */
+async function mergeStoredTreeModified(tx: Transaction, root: MutableTree, tree: string, meta: string, mod: CommitModifier, rel = ''): Promise<void> {
+  const repo = tx.repo;
+  const canonical = mod.canonicalPermissions || repo.mode === 'bare-user-only';
+  const skipXattrs = canonical || mod.skipXattrs || repo.disableXattrs;
+  const owner = (uid: number, gid: number): [number, number] => (canonical ? [0, 0] : [mod.ownerUid ?? uid, mod.ownerGid ?? gid]);
+  await root.ensureLoaded(repo);
+  const dm = parseDirMeta((await repo.loadMetadata(ObjectType.DirMeta, meta)) as Buffer);
+  const [duid, dgid] = owner(dm.uid, dm.gid);
+  let dmode = canonical ? dm.mode & (S_IFDIR | 0o755) : dm.mode;
+  dmode = applyStatOverride(mod, rel || '/', dmode);
+  root.metaChecksum = await tx.writeMetadata(ObjectType.DirMeta, serializeDirMeta({ uid: duid, gid: dgid, mode: dmode, xattrs: skipXattrs ? [] : dm.xattrs }));
+  const dt = await repo.readDirTree(tree);
+  for (const [name, csum] of dt.files) {
+    const childRel = `${rel}/${name}`;
+    if (mod.skipList?.has(childRel)) continue;
+    const o = await repo.loadFile(csum);
+    const h = o.header;
+    const isReg = (h.mode & 0o170000) === 0o100000;
+    const [uid, gid] = owner(h.uid, h.gid);
+    let mode = mod.roExecutables ? roExecutableMode(h.mode) : h.mode;
+    if (canonical && isReg) mode &= 0o170000 | 0o755;
+    mode = applyStatOverride(mod, childRel, mode);
+    const header: FileHeader = { ...h, uid, gid, mode, xattrs: skipXattrs ? [] : h.xattrs };
+    let checksum = csum;
+    if (uid !== h.uid || gid !== h.gid || mode !== h.mode || header.xattrs.length !== h.xattrs.length) {
+      const payload = isReg ? await o.readPayload() : Buffer.alloc(0);
+      checksum = contentChecksum(header, payload);
+      tx.stats.contentTotal++;
+      if (!(await repo.hasObject(ObjectType.File, checksum, { includeParent: false }))) await tx.writeContent([{ checksum, header, payload }]);
+    }
+    await root.replaceFile(repo, name, checksum);
+  }
+  for (const [name, t, m] of dt.dirs) {
+    const childRel = `${rel}/${name}`;
+    if (mod.skipList?.has(childRel)) continue;
+    await mergeStoredTreeModified(tx, await root.ensureDir(repo, name), t, m, mod, childRel);
   }
 }
 

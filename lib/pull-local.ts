@@ -7,12 +7,13 @@
 // whenever they are re-encoded for a different repo mode, and for same-mode
 // copies (hardlinks) only with `untrusted`.
 import * as path from 'node:path';
-import { OstreeError, throwAborted } from './errors';
+import { promises as fsp } from 'node:fs';
+import { OstreeError, throwAborted, isErrno } from './errors';
 import { Repo } from './repo/repo';
 import { Transaction, mapLimit, chunk } from './repo/transaction';
 import { withRepoLock } from './lock';
 import { listRefs, resolveRev } from './refs/refs';
-import { ObjectType, isValidChecksum, parseCommit, parseDirTree, parseDirMeta, validateDirTree, validateDirMeta } from './objects/formats';
+import { ObjectType, sha256Hex, isValidChecksum, parseCommit, parseDirTree, parseDirMeta, validateDirTree, validateDirMeta } from './objects/formats';
 import { markCommitPartial, clearCommitPartial } from './repo/commit-partial';
 import type { Progress } from './progress';
 import { withPullTransaction, importContentFromRepo } from './pull/common';
@@ -113,6 +114,20 @@ async function pullLocked(repo: Repo, src: Repo, refArgs: string[], opts: PullLo
   return result;
 }
 
+/** Hardlink object CHECKSUM of SRC into REPO; false where a link cannot be made (another filesystem…). */
+async function linkObjectFrom(src: Repo, repo: Repo, checksum: string, type: ObjectType): Promise<boolean> {
+  const to = repo.objectPath(checksum, type);
+  await fsp.mkdir(path.dirname(to), { recursive: true });
+  try {
+    await fsp.link(src.objectPath(checksum, type), to);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return true;
+    if (isErrno(err, 'EXDEV') || isErrno(err, 'EMLINK') || isErrno(err, 'EPERM') || isErrno(err, 'EACCES')) return false;
+    throw err;
+  }
+}
+
 async function pullObjects(
   tx: Transaction,
   repo: Repo,
@@ -131,7 +146,16 @@ async function pullObjects(
 
   const copyMetadata = async (type: ObjectType, checksum: string, bytes: Buffer) => {
     if (await repo.hasObject(type, checksum, { includeParent: false })) return;
-    await tx.writeMetadata(type, bytes, checksum);
+    // Metadata objects are stored alike in every mode: hardlinked from the
+    // source when its bytes check out (as ostree's local import), else written.
+    if (sha256Hex(bytes) === checksum && (await linkObjectFrom(src, repo, checksum, type))) {
+      tx.stats.metadataTotal++;
+      tx.stats.metadataWritten++;
+      // As a written commit does, this one replaces its tombstone.
+      if (type === ObjectType.Commit) await fsp.rm(repo.objectPath(checksum, ObjectType.TombstoneCommit), { force: true });
+    } else {
+      await tx.writeMetadata(type, bytes, checksum);
+    }
     result.metadataImported++;
   };
 

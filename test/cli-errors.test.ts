@@ -1,7 +1,7 @@
 // CLI compatibility for mistakes: the same exit status and `error:` line as
 // ostree (and the help text first where ostree prints it).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { SKIP_INTEROP, tmpdir, cleanupTmp, ostree, ours, ok, makeTree } from './helpers/interop';
+import { SKIP_INTEROP, tmpdir, cleanupTmp, ostree, ours, ok, makeTree, CLI } from './helpers/interop';
 
 afterAll(cleanupTmp);
 
@@ -98,6 +98,42 @@ describe.skipIf(SKIP_INTEROP)('errors and usage match ostree', () => {
         expect([b.status, b.stderr]).toEqual([a.status, a.stderr]);
       }
     }
+  });
+  it('commit refuses a file name that is not UTF-8, as ostree', () => {
+    const fs = require('node:fs') as typeof import('node:fs');
+    fs.mkdirSync(`${d}/badutf8`);
+    fs.writeFileSync(Buffer.concat([Buffer.from(`${d}/badutf8/`), Buffer.from([0x80])]), 'x');
+    const args = [`--repo=${d}/r`, 'commit', '-b', 'badutf8', `--tree=dir=${d}/badutf8`];
+    const a = ostree(args);
+    const b = ours(args);
+    expect(b.status).toBe(a.status);
+    expect(a.stderr).toContain('error: Invalid UTF-8 in filename ');
+    expect(b.stderr).toContain('error: Invalid UTF-8 in filename ');
+  });
+  it('refs without refs/remotes fails as ostree ("Listing refs: opendir(refs/remotes): ...")', () => {
+    const fs = require('node:fs') as typeof import('node:fs');
+    const repo = `${d}/norem`;
+    ok(ostree(['init', `--repo=${repo}`, '--mode=archive']));
+    fs.rmdirSync(`${repo}/refs/remotes`);
+    for (const args of [['refs'], ['refs', '--list']]) {
+      const a = ostree([`--repo=${repo}`, ...args]);
+      const b = ours([`--repo=${repo}`, ...args]);
+      expect([b.status, b.stderr]).toEqual([a.status, a.stderr]);
+    }
+  });
+  it('a ref found only under a remote resolves as in ostree (refs/remotes/*/REF), and `| head` ends quietly', () => {
+    const repo = `${d}/remoteonly`;
+    ok(ostree(['init', `--repo=${repo}`, '--mode=archive']));
+    const c = ok(ostree(['commit', `--repo=${repo}`, '--orphan', `${d}/t`]));
+    ok(ostree(['refs', `--repo=${repo}`, `--create=origin:remoteonly/main`, c]));
+    for (const rev of ['remoteonly/main', 'origin/remoteonly/main', 'nosuch']) {
+      const a = ostree(['rev-parse', `--repo=${repo}`, rev]);
+      const b = ours(['rev-parse', `--repo=${repo}`, rev]);
+      expect([b.status, b.stdout, b.stderr], rev).toEqual([a.status, a.stdout, a.stderr]);
+    }
+    const r = require('node:child_process').spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" --repo=${repo} show remoteonly/main | head -1`]);
+    expect(r.stderr.toString()).toBe('');
+    expect(r.stdout.toString()).toBe(`commit ${c}\n`);
   });
   it('rev-parse of partial checksums (which win over refs) and ambiguity, as ostree', () => {
     // Several commits so that some one-digit prefixes are ambiguous, some unique, some absent.

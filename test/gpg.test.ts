@@ -152,6 +152,38 @@ describe.skipIf(skip)('GPG signatures (ostree interop)', () => {
     expect([mine.status, mine.stdout]).toEqual([theirs.status, theirs.stdout]);
   });
 
+  it('several signatures (one by a subkey of a user ID without email) all verify, described as ostree does', () => {
+    const home = path.join(tmpdir(), 'gh');
+    require('node:fs').mkdirSync(home, { mode: 0o700 });
+    const gen = require('node:child_process').spawnSync('gpg', ['--homedir', home, '--batch', '--generate-key'], {
+      input: 'Key-Type: RSA\nKey-Length: 2048\nKey-Usage: sign\nSubkey-Type: RSA\nSubkey-Length: 2048\nSubkey-Usage: sign\nName-Real: No Email Key\nExpire-Date: 0\n%no-protection\n%transient-key\n%commit\n',
+    });
+    expect(gen.status).toBe(0);
+    const colons = require('node:child_process').execFileSync('gpg', ['--homedir', home, '--list-secret-keys', '--with-colons']).toString();
+    const subId = colons.split('\n').find((l: string) => l.startsWith('ssb:')).split(':')[4];
+    const trusted = path.join(tmpdir(), 'trusted');
+    require('node:fs').mkdirSync(trusted);
+    writeFileSync(path.join(trusted, 'noemail.gpg'), require('node:child_process').execFileSync('gpg', ['--homedir', home, '--export']));
+    writeFileSync(path.join(trusted, 'good.gpg'), readFileSync(keys.good.pub));
+    const c = ok(ours([...commitArgs('two sigs'), `--gpg-sign=${keys.good.fpr}`, `--gpg-homedir=${keys.home}`]));
+    ok(ours(['--repo=' + repoPath, 'gpg-sign', `--gpg-homedir=${home}`, c, subId]));
+    const theirs = ok(ostree(['--repo=' + repoPath, 'show', `--gpg-homedir=${trusted}`, c]));
+    expect(theirs).toContain('Good signature from "No Email Key <>"');
+    expect(theirs.match(/Good signature/g)?.length).toBe(2);
+    expect(ok(ours(['--repo=' + repoPath, 'show', `--gpg-homedir=${trusted}`, c]))).toBe(theirs);
+    // The key's expiry set, passed, then lifted again: gpgme goes by the key as it is now (valid).
+    const cp = require('node:child_process');
+    const fpr = colons.split('\n').find((l: string) => l.startsWith('fpr:')).split(':')[9];
+    expect(cp.spawnSync('gpg', ['--homedir', home, '--batch', '--quick-set-expire', fpr, 'seconds=1']).status).toBe(0);
+    cp.execFileSync('sleep', ['2']);
+    expect(cp.spawnSync('gpg', ['--homedir', home, '--batch', '--quick-set-expire', fpr, 'seconds=0']).status).toBe(0);
+    writeFileSync(path.join(trusted, 'noemail.gpg'), cp.execFileSync('gpg', ['--homedir', home, '--export']));
+    const again = ok(ostree(['--repo=' + repoPath, 'show', `--gpg-homedir=${trusted}`, c]));
+    expect(again.match(/Good signature/g)?.length).toBe(2);
+    expect(ok(ours(['--repo=' + repoPath, 'show', `--gpg-homedir=${trusted}`, c]))).toBe(again);
+    cp.spawnSync('gpgconf', ['--homedir', home, '--kill', 'all']);
+  }, 60_000);
+
   it('rejects expired and revoked keys', async () => {
     const repo = await Repo.open(repoPath);
     await addRemote(repo, 'exp', 'file://' + repoPath);

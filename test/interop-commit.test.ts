@@ -150,6 +150,38 @@ describe.skipIf(SKIP_INTEROP)('commit checksums match ostree', () => {
     }
   });
 
+  it('--mode-ro-executables (alone, under --statoverride, from tar) gives the trees ostree gives', () => {
+    const d = tmpdir();
+    const t = `${d}/t`;
+    mkdirSync(t);
+    for (const [name, mode] of [['user-wx', 0o755], ['group-wx', 0o575], ['ugox', 0o555], ['user-writable', 0o644], ['both-wx', 0o777]] as const) {
+      writeFileSync(`${t}/${name}`, name);
+      require('node:fs').chmodSync(`${t}/${name}`, mode);
+    }
+    writeFileSync(`${d}/so`, '+0020 /ugox\n=0755 /both-wx\n');
+    expect(require('node:child_process').spawnSync('tar', ['-C', t, '-cf', `${d}/t.tar`, '.']).status).toBe(0);
+    const trees = (run: typeof ostree, repo: string) => {
+      ok(ostree(['init', `--repo=${repo}`, '--mode=archive']));
+      const out: string[] = [];
+      for (const args of [[`--tree=dir=${t}`], [`--statoverride=${d}/so`, `--tree=dir=${t}`], [`--tree=tar=${d}/t.tar`]]) {
+        const c = ok(run(['commit', `--repo=${repo}`, '--orphan', '--mode-ro-executables', ...args]));
+        out.push(ok(ostree(['ls', `--repo=${repo}`, '-C', c])));
+      }
+      return out;
+    };
+    expect(trees(ours, `${d}/r1`)).toEqual(trees(ostree, `${d}/r2`));
+    // The same modifiers on a stored tree (--tree=ref=): applied as ostree applies them.
+    const fromRef = (run: typeof ostree, repo: string) => {
+      ok(ostree(['init', `--repo=${repo}`, '--mode=archive']));
+      ok(ostree(['commit', `--repo=${repo}`, '-b', 'base', `--tree=dir=${t}`]));
+      return [['--owner-uid=1234'], ['--mode-ro-executables', `--statoverride=${d}/so`, '--owner-gid=77'], ['--canonical-permissions']].map((args) => {
+        const c = ok(run(['commit', `--repo=${repo}`, '--orphan', '--tree=ref=base', ...args]));
+        return ok(ostree(['ls', `--repo=${repo}`, '-RC', c]));
+      });
+    };
+    expect(fromRef(ours, `${d}/r3`)).toEqual(fromRef(ostree, `${d}/r4`));
+  });
+
   it('--consume deletes the committed source tree, the directory too unless it is "." (as ostree)', () => {
     const d = tmpdir();
     makeTree(`${d}/t`, 1);
@@ -251,6 +283,9 @@ describe.skipIf(SKIP_INTEROP)('checkout interop', () => {
     const r = ours(['checkout', `--repo=${d}/r`, '-U', '-H', '--union-identical', 'main', `${d}/v`]);
     expect(r.status).toBe(1);
     expect(require('node:fs').readFileSync(`${d}/v/run.sh`, 'utf8')).toBe('different\n');
+    // The same words as ostree's (the hardlink that met the existing file).
+    expect(require('node:child_process').spawnSync('cp', ['-a', `${d}/v`, `${d}/w`]).status).toBe(0);
+    expect(r.stderr).toBe(ostree(['checkout', `--repo=${d}/r`, '-U', '-H', '--union-identical', 'main', `${d}/w`]).stderr);
     ok(ostree(['fsck', `--repo=${d}/r`]));
   });
 

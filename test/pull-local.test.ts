@@ -86,6 +86,21 @@ describe.skipIf(SKIP_INTEROP)('pull-local', () => {
     });
   }
 
+  it('metadata objects are hardlinked from the source across modes (content too in the same mode, also --untrusted), as ostree', () => {
+    const { repo: src, c2 } = source('bare-user', 'ostree');
+    const rel = `objects/${c2.slice(0, 2)}/${c2.slice(2)}.commit`;
+    for (const [to, flags] of [['archive', []], ['bare-user', ['--untrusted']]] as Array<[string, string[]]>) {
+      const a = emptyRepo(to);
+      const b = emptyRepo(to);
+      ok(ostree(['pull-local', `--repo=${a}`, ...flags, src, 'main']));
+      ok(ours(['pull-local', `--repo=${b}`, ...flags, src, 'main']));
+      // Same sharing as ostree's: the commit object is the source's inode in both.
+      expect(statSync(path.join(b, rel)).ino).toBe(statSync(path.join(src, rel)).ino);
+      const shared = (r: string) => objectSet(r).filter((o) => statSync(path.join(r, 'objects', o)).nlink > 1);
+      expect(shared(b)).toEqual(shared(a));
+    }
+  });
+
   it('--depth=-1, --remote, --untrusted match ostree', () => {
     const { repo: src, c1, c2 } = source('bare-user', 'ostree');
     for (const flags of [['--depth=-1'], ['--remote=origin'], ['--untrusted', '--depth=1']]) {

@@ -232,6 +232,28 @@ describe.skipIf(skip)('pull verification and options (interop with ostree 2022.7
     });
   });
 
+  describe('mangled detached metadata', () => {
+    it('pulls with gpg-verify=false and fails as unsigned with verification, as ostree', async () => {
+      const { repo: srv, commit } = archive('srv-borked', t1, keys.good.fpr);
+      writeFileSync(path.join(srv, 'objects', commit.slice(0, 2), `${commit.slice(2)}.commitmeta`), 'borkborkbork\n');
+      const s = await serveRepo(srv);
+      try {
+        for (const set of [['gpg-verify=false'], ['gpg-verify=true']]) {
+          const res = await Promise.all(
+            [ostreeA, oursA].map(async (run) => {
+              const repo = client(dir, s.url, { gpgImport: keys.good.pub, set });
+              const r = await run([`--repo=${repo}`, 'pull', 'origin', 'main']);
+              return { status: r.status, err: r.stderr.replace(/^error: (Commit [0-9a-f]+): .*\n$/s, 'error: $1') };
+            }),
+          );
+          expect(res[1], set[0]).toEqual(res[0]);
+        }
+      } finally {
+        await s.close();
+      }
+    });
+  });
+
   describe('ed25519 sign-verify=true', () => {
     it('a commit signed with `commit --sign` pulls; unsigned or wrongly signed ones fail with OSTREE_SIGN_VERIFY_FAILED and nothing is written', async () => {
       const k = generateKeyPair();

@@ -3,7 +3,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { SKIP_INTEROP, tmpdir, cleanupTmp, ostree, ours, ok, makeTree, type RunResult } from './helpers/interop';
-import { HAVE_GPG, makeTestKeys } from './helpers/gpgkeys';
+import { HAVE_GPG, makeTestKeys, revokeKey } from './helpers/gpgkeys';
 import { Repo } from '../lib/repo/repo';
 import { addRemote, deleteRemote, getRemote, listRemotes, remoteBool, remoteList, setRemotesConfigDir } from '../lib/remotes/remotes';
 import { OstreeError } from '../lib/errors';
@@ -143,6 +143,12 @@ describe.skipIf(SKIP_INTEROP || (!HAVE_GPG && !process.env.CI))('remote GPG keyr
         ['remote', 'gpg-list-keys', 'nope'],
       ];
       for (const s of steps) same(ostree(['--repo=' + theirs, ...s]), ours(['--repo=' + mine, ...s]), s.join(' '));
+      // A revoked key: its user IDs and subkeys are listed as revoked too (as gpgme has them).
+      const revokedCopy = revokeKey(keys);
+      for (const s of [['remote', 'gpg-import', 'k', `--keyring=${revokedCopy}`], ['remote', 'gpg-list-keys', 'k']]) {
+        same(ostree(['--repo=' + theirs, ...s]), ours(['--repo=' + mine, ...s]), s.join(' '));
+      }
+      expect(ok(ours(['--repo=' + mine, 'remote', 'gpg-list-keys', 'k']))).toContain('  UID: Revoked Key <revoked@example.com> (revoked)');
       // --stdin
       const stdinArgs = ['remote', 'gpg-import', '--stdin', 'k'];
       const a = ostreeStdin(['--repo=' + theirs, ...stdinArgs], readFileSync(keys.good.asc));

@@ -1,6 +1,6 @@
 // Summary generation byte-identical to `ostree summary -u` (2022.7); --view/--raw output identical.
 import { describe, it, expect, afterAll } from 'vitest';
-import { readFileSync, existsSync, copyFileSync, cpSync } from 'node:fs';
+import { readFileSync, existsSync, copyFileSync, cpSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { SKIP_INTEROP, tmpdir, cleanupTmp, ostree, ours, ok, makeTree, ROOT } from './helpers/interop';
 import { Repo } from '../lib/repo/repo';
@@ -26,6 +26,8 @@ describe('summary vectors', () => {
     const d = tmpdir();
     const p = path.join(d, 'repo');
     cpSync(path.join(VECTORS, 'repo-archive'), p, { recursive: true });
+    // git keeps no empty directories: put back the ref dirs ostree made (listing refs needs them, as in ostree).
+    for (const sub of ['remotes', 'mirrors']) mkdirSync(path.join(p, 'refs', sub), { recursive: true });
     const expected = readFileSync(path.join(p, 'summary'));
     const repo = await Repo.open(p);
     const ours = await buildSummary(repo, { lastModified: lastModifiedOf(expected) });

@@ -39,6 +39,8 @@ export interface CheckoutOptions {
   subpath?: string;
   /** Process .wh. whiteout files. */
   whiteouts?: boolean;
+  /** Paths from the tree's root not to check out (--skip-list): files as '/a/b', directories (and all below) as '/a/b/', as ostree matches them. */
+  skipList?: Set<string>;
   /** Fail instead of copying when a hardlink is impossible. */
   requireHardlinks?: boolean;
   /** Always copy (-C). */
@@ -125,7 +127,13 @@ async function identicalFilter(
       }
     }
     if (!identical) {
-      throw new OstreeError('OSTREE_EXISTS', `Refusing to overwrite non-identical file ${f.dest} (--union-identical)`, { data: { path: f.dest } });
+      // ostree's words: the link (or, for a symlink it writes, the copy) that met the existing file.
+      const name = path.basename(f.dest);
+      const msg =
+        isLink(o.header.mode) && repo.mode !== 'bare'
+          ? `Copy checkout of ${f.checksum} to ${name}: symlinkat: File exists`
+          : `Hardlinking ${Repo.relObjectPath(f.checksum, ObjectType.File, repo.mode).slice('objects/'.length)} to ${name}: File exists`;
+      throw new OstreeError('OSTREE_EXISTS', msg, { data: { path: f.dest, reason: 'union-identical' } });
     }
     same.add(f.dest);
   });
@@ -418,7 +426,7 @@ export async function checkout(repo: Repo, rev: string, dest: string, opts: Chec
   const overwrite = opts.overwrite ?? 'none';
   const nativeOverwrite = overwrite === 'none' ? 'error' : overwrite === 'add-files' ? 'skip' : 'replace';
   const parallelism = Math.max(1, Math.floor(opts.parallelism ?? DEFAULT_PARALLELISM));
-  if (src.kind === 'dir' && overwrite === 'none' && !opts.whiteouts) {
+  if (src.kind === 'dir' && overwrite === 'none' && !opts.whiteouts && !opts.skipList?.size) {
     return checkoutStreamed(repo, src.tree, src.meta, target, opts, parallelism);
   }
 
@@ -457,7 +465,8 @@ export async function checkout(repo: Repo, rev: string, dest: string, opts: Chec
 
   const dirMetaOp = (p: string, m: DirMeta, created: boolean) => dirMetaOpFor(repo, opts, p, m, created);
 
-  const walk = async (tree: string, meta: string, p: string, isRoot: boolean): Promise<void> => {
+  const skip = (rel: string) => opts.skipList?.has(rel) ?? false;
+  const walk = async (tree: string, meta: string, p: string, isRoot: boolean, rel = ''): Promise<void> => {
     throwAborted(opts.signal);
     const dt = await readTree(tree);
     validateDirTree(dt);
@@ -490,9 +499,11 @@ export async function checkout(repo: Repo, rev: string, dest: string, opts: Chec
         }
         continue;
       }
+      if (skip(`${rel}/${name}`)) continue;
       files.push({ checksum: csum, dest: path.join(p, name) });
     }
-    for (const [name, t, m] of dt.dirs) await walk(t, m, path.join(p, name), false);
+    // ostree's filter sees a directory's path with a trailing slash ('/a/b/'), a file's without.
+    for (const [name, t, m] of dt.dirs) if (!skip(`${rel}/${name}/`)) await walk(t, m, path.join(p, name), false, `${rel}/${name}`);
     dirmetas.push(dirMetaOp(p, await loadMeta(meta), !existed));
   };
 

@@ -183,6 +183,12 @@ export function usageError(spec: CommandSpec, msg: string): UsageError {
 }
 
 if (require.main === module) {
+  // A reader that went away (`ostree show … | head`): end quietly as ostree
+  // does, killed by SIGPIPE (the shell's status 128+13), not with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(128 + 13);
+    throw e;
+  });
   main(process.argv.slice(2)).then(
     (rc) => {
       process.exitCode = rc;

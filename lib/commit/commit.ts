@@ -18,16 +18,19 @@ import {
   validateFilename,
   S_IFDIR,
   Commit,
+  FileHeader,
+  parseDirMeta,
+  contentChecksum,
 } from '../objects/formats';
 import { native, ContentModeOverride, ScanDir } from '../binding';
 import { Variant } from '../gvariant/codec';
 import type { Progress } from '../progress';
 import { MutableTree, mergeStoredTree } from './mutable-tree';
-import { applyStatOverride } from './modifier';
+import { applyStatOverride, roExecutableMode } from './modifier';
 import type { CommitModifier } from './modifier';
 
 export { MutableTree, mergeStoredTree } from './mutable-tree';
-export { parseStatOverride } from './modifier';
+export { parseStatOverride, roExecutableMode } from './modifier';
 export type { CommitModifier } from './modifier';
 
 /** Commit progress: content files written, of the files found (known once the scan is over). */
@@ -190,6 +193,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
       const prefix = p.endsWith('/') ? p : `${p}/`;
       for (let i = 0; i < names.length; i++) {
         const name = names[i];
+        if (name.includes('\uFFFD')) await refuseInvalidUtf8(p, name);
         validateFilename(name);
         const childRel = `${rel}/${name}`;
         if (mod.skipList?.has(childRel)) continue;
@@ -222,7 +226,16 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
 
   const contentJob = async (batch: PendingFile[]): Promise<void> => {
     let overrides: ContentModeOverride[] | undefined;
-    if (mod.statOverride?.size) {
+    if (mod.roExecutables) {
+      // The files' modes are needed here: one lstat each, only with this option.
+      const modes = await Promise.all(batch.map(async (f) => (await fsp.lstat(f.path)).mode));
+      batch.forEach((f, i) => {
+        const ro = roExecutableMode(modes[i]);
+        const o = mod.statOverride?.get(f.rel);
+        if (o?.op === '=') (overrides ??= []).push([i, '=', o.mode]);
+        else if (o || ro !== modes[i]) (overrides ??= []).push([i, '=', (ro | (o?.mode ?? 0)) & 0o7777]);
+      });
+    } else if (mod.statOverride?.size) {
       batch.forEach((f, i) => {
         const o = mod.statOverride?.get(f.rel);
         if (o) (overrides ??= []).push([i, o.op, o.mode]);
@@ -313,6 +326,21 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
   });
 
   await tx.writeMetadataBatch(metaQueue);
+}
+
+/**
+ * A name read back with U+FFFD may stand for bytes that are no UTF-8, which
+ * ostree refuses to commit (ot_util_filename_validate): look at the raw names.
+ */
+async function refuseInvalidUtf8(dir: string, name: string): Promise<void> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  for (const raw of await fsp.readdir(dir, { encoding: 'buffer' })) {
+    try {
+      decoder.decode(raw);
+    } catch {
+      throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Invalid UTF-8 in filename ${name}`, { data: { path: path.join(dir, name) } });
+    }
+  }
 }
 
 export interface WriteCommitOptions {
@@ -444,7 +472,7 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
     }
     let devino: Map<string, string> | undefined;
     const m = opts.modifier ?? {};
-    const metadataModified = m.ownerUid !== undefined || m.ownerGid !== undefined || m.canonicalPermissions || m.skipXattrs || m.statOverride?.size;
+    const metadataModified = m.ownerUid !== undefined || m.ownerGid !== undefined || m.canonicalPermissions || m.skipXattrs || m.statOverride?.size || m.roExecutables;
     if (opts.linkCheckoutSpeedup && (repo.mode === 'bare' || repo.mode === 'bare-user') && !metadataModified) {
       devino = await scanHardlinks(repo);
     }
@@ -454,7 +482,9 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
         await writeDirectoryToMtree(tx, t.dir, root, { modifier: opts.modifier, signal: opts.signal, onProgress: opts.onProgress, devino });
       } else if ('ref' in t) {
         const c = await repo.readCommit(await resolveRev(repo, t.ref) as string);
-        await mergeStoredTree(repo, root, c.rootTree, c.rootMeta);
+        // As ostree, the commit filter (owner, permissions, xattrs, skip list) applies to a stored tree too.
+        if (metadataModified || m.skipList?.size) await mergeStoredTreeModified(tx, root, c.rootTree, c.rootMeta, m);
+        else await mergeStoredTree(repo, root, c.rootTree, c.rootMeta);
       } else {
         const { writeTarToMtree } = await import('./tar');
         await writeTarToMtree(tx, t.tar, root, { modifier: opts.modifier, signal: opts.signal, autocreateParents: opts.tarAutocreateParents });
@@ -532,6 +562,50 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
   } catch (err) {
     await tx.abort();
     throw err;
+  }
+}
+
+/**
+ * Merge a stored tree into ROOT through the commit modifier: every dirmeta
+ * and file header is rewritten as the modifier says (objects whose header
+ * changes are stored anew with the same payload), skip-listed paths left out.
+ */
+async function mergeStoredTreeModified(tx: Transaction, root: MutableTree, tree: string, meta: string, mod: CommitModifier, rel = ''): Promise<void> {
+  const repo = tx.repo;
+  const canonical = mod.canonicalPermissions || repo.mode === 'bare-user-only';
+  const skipXattrs = canonical || mod.skipXattrs || repo.disableXattrs;
+  const owner = (uid: number, gid: number): [number, number] => (canonical ? [0, 0] : [mod.ownerUid ?? uid, mod.ownerGid ?? gid]);
+  await root.ensureLoaded(repo);
+  const dm = parseDirMeta((await repo.loadMetadata(ObjectType.DirMeta, meta)) as Buffer);
+  const [duid, dgid] = owner(dm.uid, dm.gid);
+  let dmode = canonical ? dm.mode & (S_IFDIR | 0o755) : dm.mode;
+  dmode = applyStatOverride(mod, rel || '/', dmode);
+  root.metaChecksum = await tx.writeMetadata(ObjectType.DirMeta, serializeDirMeta({ uid: duid, gid: dgid, mode: dmode, xattrs: skipXattrs ? [] : dm.xattrs }));
+  const dt = await repo.readDirTree(tree);
+  for (const [name, csum] of dt.files) {
+    const childRel = `${rel}/${name}`;
+    if (mod.skipList?.has(childRel)) continue;
+    const o = await repo.loadFile(csum);
+    const h = o.header;
+    const isReg = (h.mode & 0o170000) === 0o100000;
+    const [uid, gid] = owner(h.uid, h.gid);
+    let mode = mod.roExecutables ? roExecutableMode(h.mode) : h.mode;
+    if (canonical && isReg) mode &= 0o170000 | 0o755;
+    mode = applyStatOverride(mod, childRel, mode);
+    const header: FileHeader = { ...h, uid, gid, mode, xattrs: skipXattrs ? [] : h.xattrs };
+    let checksum = csum;
+    if (uid !== h.uid || gid !== h.gid || mode !== h.mode || header.xattrs.length !== h.xattrs.length) {
+      const payload = isReg ? await o.readPayload() : Buffer.alloc(0);
+      checksum = contentChecksum(header, payload);
+      tx.stats.contentTotal++;
+      if (!(await repo.hasObject(ObjectType.File, checksum, { includeParent: false }))) await tx.writeContent([{ checksum, header, payload }]);
+    }
+    await root.replaceFile(repo, name, checksum);
+  }
+  for (const [name, t, m] of dt.dirs) {
+    const childRel = `${rel}/${name}`;
+    if (mod.skipList?.has(childRel)) continue;
+    await mergeStoredTreeModified(tx, await root.ensureDir(repo, name), t, m, mod, childRel);
   }
 }
 

@@ -12,6 +12,13 @@ export interface CommitModifier {
   skipList?: Set<string>;
   /** path ('/a/b') -> mode bits to OR ('+') or set ('=') */
   statOverride?: Map<string, { op: '+' | '='; mode: number }>;
+  /** --mode-ro-executables: regular files with any execute bit lose their write bits (before statOverride). */
+  roExecutables?: boolean;
+}
+
+/** The --mode-ro-executables rule: W^X for regular files that are executable. */
+export function roExecutableMode(mode: number): number {
+  return (mode & 0o170000) === 0o100000 && mode & 0o111 ? mode & ~0o222 : mode;
 }
 
 export function applyStatOverride(mod: CommitModifier, rel: string, mode: number): number {

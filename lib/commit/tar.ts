@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { OstreeError, throwAborted } from '../errors';
 import { Transaction } from '../repo/transaction';
 import { MutableTree } from './mutable-tree';
-import type { CommitModifier } from './modifier';
+import { roExecutableMode, type CommitModifier } from './modifier';
 import {
   ObjectType,
   serializeDirMeta,
@@ -197,6 +197,7 @@ export async function writeTarToMtree(tx: Transaction, file: string, root: Mutab
         checksum = c;
       } else if (e.type === 'file' || e.type === 'symlink') {
         let mode = (e.type === 'file' ? S_IFREG : S_IFLNK) | (e.type === 'symlink' ? 0o777 : e.mode);
+        if (mod.roExecutables) mode = roExecutableMode(mode);
         if (canonical && e.type === 'file') mode &= S_IFREG | 0o755;
         const header: FileHeader = { uid, gid, mode, symlinkTarget: e.type === 'symlink' ? e.linkname : '', xattrs };
         const payload = e.type === 'file' ? Buffer.alloc(e.size) : Buffer.alloc(0);

@@ -61,7 +61,8 @@ export async function formatKeyListing(keys: Key[], now = new Date()): Promise<s
     if (exp > 0) out += `  ${exp * 1000 <= now.getTime() ? 'Expired' : 'Expires'}: ${formatCDate(exp)}\n`;
     for (const u of key.users) {
       if (!u.userID) continue;
-      const uidRevoked = await safe(u.isRevoked(undefined as never, undefined as never, now), false);
+      // gpg (and so gpgme) shows every user ID and subkey of a revoked key as revoked.
+      const uidRevoked = revoked || (await safe(u.isRevoked(undefined as never, undefined as never, now), false));
       out += `  UID: ${u.userID.userID}${uidRevoked ? ' (revoked)' : ''}\n`;
       const email = u.userID.email;
       const urls = email ? wkdUrls(email) : null;
@@ -69,7 +70,7 @@ export async function formatKeyListing(keys: Key[], now = new Date()): Promise<s
       out += `  Direct update URL: ${urls?.direct ?? ''}\n`;
     }
     for (const sub of key.getSubkeys()) {
-      const sr = await safe(sub.isRevoked(undefined as never, undefined as never, now), false);
+      const sr = revoked || (await safe(sub.isRevoked(undefined as never, undefined as never, now), false));
       out += `  Subkey: ${sub.getFingerprint().toUpperCase()}${sr ? ' (revoked)' : ''}\n`;
       out += `    Created: ${formatCDate(Math.floor(sub.getCreationTime().getTime() / 1000))}\n`;
       const se = expSecs(await safe(sub.getExpirationTime(), null as Date | number | null));

@@ -58,7 +58,6 @@ export async function verifyDetached(data: Buffer, sigs: Buffer[], keys: Key[], 
   } catch (e) {
     throw new OstreeError('OSTREE_GPG_VERIFY_FAILED', `GPG: Unable to parse signatures: ${(e as Error).message}`, { cause: e });
   }
-  const message = await o.createMessage({ binary: new Uint8Array(data.buffer, data.byteOffset, data.length) });
   for (const pkt of sigObj.packets) {
     const issuerFpr = pkt.issuerFingerprint ? toHex(pkt.issuerFingerprint) : '';
     const keyId = issuerFpr ? issuerFpr.slice(-16) : toHex(pkt.issuerKeyID.toHex());
@@ -96,16 +95,13 @@ export async function verifyDetached(data: Buffer, sigs: Buffer[], keys: Key[], 
     info.keyMissing = false;
     info.fingerprint = sub.getFingerprint().toUpperCase();
     info.primaryFingerprint = key.getFingerprint().toUpperCase();
+    let u: OpenPGP.UserIDPacket | null | undefined;
     try {
-      const uid = await key.getPrimaryUser(undefined, undefined, undefined);
-      const u = uid.user.userID;
-      info.userName = u?.name ?? '';
-      info.userEmail = u?.email ?? '';
+      u = (await key.getPrimaryUser(undefined, undefined, undefined)).user.userID;
     } catch {
-      const u = key.users.find((x) => x.userID)?.userID;
-      info.userName = u?.name ?? '';
-      info.userEmail = u?.email ?? '';
+      u = key.users.find((x) => x.userID)?.userID;
     }
+    [info.userName, info.userEmail] = splitUserId(u);
     // Revocation (any time) of the primary key or the signing subkey.
     try {
       info.revoked = (await key.isRevoked(undefined, undefined, now)) || (sub !== key && (await (sub as OpenPGP_Subkey).isRevoked(undefined as unknown as OpenPGP.SignaturePacket, undefined as unknown as OpenPGP.PublicKeyPacket, now)));
@@ -133,11 +129,18 @@ export async function verifyDetached(data: Buffer, sigs: Buffer[], keys: Key[], 
       const list = new o.PacketList<OpenPGP.SignaturePacket>();
       list.push(pkt);
       const single = new o.Signature(list);
+      // A message per signature: openpgp.js does not verify a second signature over a message object it has used.
+      const message = await o.createMessage({ binary: new Uint8Array(data.buffer, data.byteOffset, data.length) });
       const res = await o.verify({ message, signature: single, verificationKeys: [key], date: pkt.created ?? now, expectSigned: false });
       await res.signatures[0].verified;
       cryptoOk = true;
     } catch {
-      cryptoOk = false;
+      // openpgp.js judges the key by the self-signatures in force at `date`
+      // and can reject a key whose expiry was set and then lifted later; gpgme
+      // goes by the key's current state, which expired/revoked above hold. So
+      // check the signature itself against the (sub)key packet, and that a
+      // subkey is bound to its primary key.
+      cryptoOk = await packetLevelCheck(o, pkt, key, sub, data);
     }
     info.valid = cryptoOk && !info.revoked && !info.expired && !info.sigExpired;
   }
@@ -145,6 +148,33 @@ export async function verifyDetached(data: Buffer, sigs: Buffer[], keys: Key[], 
 }
 
 type OpenPGP_Subkey = OpenPGP.Subkey;
+
+async function packetLevelCheck(o: typeof OpenPGP, pkt: OpenPGP.SignaturePacket, key: Key, sub: Key | OpenPGP_Subkey, data: Buffer): Promise<boolean> {
+  try {
+    if (sub !== key) {
+      const s = sub as OpenPGP_Subkey;
+      const bind = { key: key.keyPacket, bind: s.keyPacket };
+      let bound = false;
+      for (const b of s.bindingSignatures) {
+        try {
+          await b.verify(key.keyPacket, o.enums.signature.subkeyBinding, bind, null as unknown as Date);
+          bound = true;
+          break;
+        } catch {
+          /* next binding signature */
+        }
+      }
+      if (!bound) return false;
+    }
+    const msg = await o.createMessage({ binary: new Uint8Array(data.buffer, data.byteOffset, data.length) });
+    const lit = msg.packets.findPacket(o.enums.packet.literalData);
+    if (!lit) return false;
+    await pkt.verify((sub as Key).keyPacket as OpenPGP.PublicKeyPacket, o.enums.signature.binary, lit, pkt.created ?? undefined, true);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 async function subkeyExpiration(sub: OpenPGP_Subkey, _key: Key): Promise<number> {
   try {
@@ -222,6 +252,17 @@ export async function keysForHomedir(homedir?: string, repo?: Repo): Promise<Key
   const keys = await keysInDirPublic(homedir);
   if (repo) keys.push(...(await keysInDirPublic(repo.path)));
   return keys;
+}
+
+/**
+ * Name and email of a user ID as gpgme gives them: "Name (comment) <email>";
+ * a user ID without <…> is all name (openpgp.js leaves name empty for it).
+ */
+function splitUserId(u: OpenPGP.UserIDPacket | null | undefined): [string, string] {
+  if (!u) return ['', ''];
+  if (u.name || u.email) return [u.name ?? '', u.email ?? ''];
+  const m = /^(.*?)\s*(?:\((.*)\))?\s*<([^<>]*)>\s*$/.exec(u.userID);
+  return m ? [m[1], m[3]] : [u.userID.trim(), ''];
 }
 
 /** Verify `ostree.gpgsigs` in the detached metadata of a commit against the remote's keyrings; throws OSTREE_GPG_VERIFY_FAILED (data: { commit, keyIds }) when no valid signature from a trusted, unexpired, unrevoked key exists. */

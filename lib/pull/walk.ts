@@ -191,13 +191,16 @@ export class ObjectWalk {
     try {
       assertNormalForm(COMMIT_TYPE, bytes, 'commit');
       commit = parseCommit(bytes);
-      if (detachedBytes) detached = deserialize<Metadata>('a{sv}', detachedBytes);
     } catch (err) {
       throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Corrupted commit object ${checksum}: ${(err as Error).message}`, { cause: err, data: { checksum } });
     }
+    // Detached metadata is not checksummed: GLib reads bytes that are no
+    // valid a{sv} as an empty dictionary, so a mangled one counts as unsigned
+    // (and without verification the pull goes on, as ostree's).
+    if (detachedBytes) detached = parseDetached(detachedBytes);
     if (!detached && local) {
       const d = await repo.loadMetadata(ObjectType.CommitMeta, checksum, { allowNoent: true });
-      if (d) detached = deserialize<Metadata>('a{sv}', d);
+      if (d) detached = parseDetached(d);
     }
     await verifyPulledCommit({ checksum, bytes, commit, detached, ref }, this.opts.checks);
     throwAborted(signal);
@@ -336,5 +339,14 @@ export class ObjectWalk {
       } else this.spawnScan(() => this.scanDirTree(sub, '', false, true));
     }
     return true;
+  }
+}
+
+/** Detached metadata as GLib reads it: invalid serialised data gives an empty dictionary. */
+function parseDetached(bytes: Buffer): Metadata {
+  try {
+    return deserialize<Metadata>('a{sv}', bytes);
+  } catch {
+    return [];
   }
 }

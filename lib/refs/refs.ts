@@ -76,6 +76,13 @@ async function resolveRefspec(repo: Repo, spec: string): Promise<string | null> 
     // Fallbacks: refs/remotes/REF (i.e. "remote/ref"), then mirrors.
     const r = await readRefFile(path.join(repo.path, 'refs', 'remotes', ref));
     if (r) return r;
+    // Then REF under any remote (ostree's find_ref_in_remotes: the first remote directory that has it).
+    const remotesDir = path.join(repo.path, 'refs', 'remotes');
+    for (const e of await fsp.readdir(remotesDir, { withFileTypes: true }).catch(() => [])) {
+      if (!e.isDirectory()) continue;
+      const c = await readRefFile(path.join(remotesDir, e.name, ref));
+      if (c) return c;
+    }
     const m = await readRefFile(path.join(repo.path, 'refs', 'mirrors', ref));
     if (m) return m;
   }
@@ -235,15 +242,21 @@ export async function listRefsRaw(repo: Repo, o: RawRefsOptions = {}): Promise<A
     await add(items, remote);
     return out;
   }
+  // As ostree_repo_list_refs_ext: refs/heads and refs/remotes must be there.
+  const openRefsDir = async (rel: string) => {
+    try {
+      return await fsp.opendir(path.join(repo.path, rel));
+    } catch (err) {
+      const { describeErrno } = await import('../read/local-file');
+      const why = isErrno(err) ? describeErrno(err.code as string) : (err as Error).message;
+      throw new OstreeError('OSTREE_IO', `Listing refs: opendir(${rel}): ${why}`, { cause: err, data: { path: rel } });
+    }
+  };
+  await (await openRefsDir('refs/heads')).close();
   const heads: Array<[string, string, string | null]> = [];
   await walkRefs(path.join(repo.path, 'refs', 'heads'), '', heads);
   await add(heads, null);
-  let d;
-  try {
-    d = await fsp.opendir(path.join(repo.path, 'refs', 'remotes'));
-  } catch {
-    return out;
-  }
+  const d = await openRefsDir('refs/remotes');
   const remotes: string[] = [];
   for await (const e of d) if (e.isDirectory() && REMOTE_RE.test(e.name)) remotes.push(e.name);
   for (const r of remotes) {

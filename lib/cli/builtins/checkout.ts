@@ -25,6 +25,7 @@ export const spec: CommandSpec = {
     flag('require-hardlinks', 'Do not fall back to full copies if hardlinking fails', 'H'),
     flag('force-copy', 'Never hardlink (but may reflink if available)', 'C'),
     flag('bareuseronly-dirs', 'Suppress mode bits outside of 0775 for directories (suid, world writable, etc.)', 'M'),
+    { long: 'skip-list', arg: 'filename', argName: 'FILE', description: 'File containing list of files to skip' },
   ],
 };
 
@@ -44,6 +45,9 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const commit = (await resolveRev(repo, rev)) as string;
   const fsyncOpt = str(o.fsync);
   const subpath = str(o.subpath);
+  // One path per line, as ostree's ot_parse_file_by_line (empty lines are not paths).
+  const skipFile = str(o['skip-list']);
+  const skipList = skipFile ? new Set((await fsp.readFile(skipFile, 'utf8')).split('\n').filter((l) => l !== '')) : undefined;
   try {
     await checkout(repo, commit, dest, {
       mode: o['user-mode'] ? 'user' : 'none',
@@ -55,11 +59,11 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
       bareuseronlyDirs: !!o['bareuseronly-dirs'],
       fsync: fsyncOpt === undefined ? false : /^(true|1|yes)$/.test(fsyncOpt),
       disableCache: !!o['disable-cache'],
+      skipList,
     });
   } catch (err) {
     if (o['allow-noent'] && (err as { code?: string }).code === 'OSTREE_NOT_FOUND') return 0;
     throw err;
   }
-  void fsp;
   return 0;
 }

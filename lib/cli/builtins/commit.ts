@@ -38,6 +38,7 @@ export const spec: CommandSpec = {
     o('owner-gid', 'int', 'GID', 'Set file ownership group id'),
     o('canonical-permissions', 'none', undefined, 'Canonicalize permissions in the same way bare-user does for hardlinked files'),
     o('bootable', 'none', undefined, 'Flag this commit as a bootable OSTree (e.g. contains a Linux kernel)'),
+    o('mode-ro-executables', 'none', undefined, 'Ensure executable files are not writable'),
     o('no-xattrs', 'none', undefined, 'Do not import extended attributes'),
     o('link-checkout-speedup', 'none', undefined, 'Optimize for commits of trees composed of hardlinks into the repository'),
     o('devino-canonical', 'none', undefined, 'Assume hardlinked objects are unmodified.  Implies --link-checkout-speedup', 'I'),
@@ -130,6 +131,7 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   if (opts['owner-uid'] !== undefined) modifier.ownerUid = opts['owner-uid'] as number;
   if (opts['owner-gid'] !== undefined) modifier.ownerGid = opts['owner-gid'] as number;
   if (opts['canonical-permissions']) modifier.canonicalPermissions = true;
+  if (opts['mode-ro-executables']) modifier.roExecutables = true;
   if (opts['no-xattrs']) modifier.skipXattrs = true;
   if (str(opts['skip-list'])) {
     const text = await fsp.readFile(str(opts['skip-list']) as string, 'utf8');

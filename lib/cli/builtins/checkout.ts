@@ -44,6 +44,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const commit = (await resolveRev(repo, rev)) as string;
   const fsyncOpt = str(o.fsync);
   const subpath = str(o.subpath);
+  const { progressLine } = await import('../status');
+  const status = progressLine(ctx.out, { checkout: 'Checking out' });
   try {
     await checkout(repo, commit, dest, {
       mode: o['user-mode'] ? 'user' : 'none',
@@ -55,10 +57,13 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
       bareuseronlyDirs: !!o['bareuseronly-dirs'],
       fsync: fsyncOpt === undefined ? false : /^(true|1|yes)$/.test(fsyncOpt),
       disableCache: !!o['disable-cache'],
+      onProgress: status.onProgress,
     });
   } catch (err) {
     if (o['allow-noent'] && (err as { code?: string }).code === 'OSTREE_NOT_FOUND') return 0;
     throw err;
+  } finally {
+    status.line.end();
   }
   void fsp;
   return 0;

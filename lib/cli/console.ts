@@ -1,7 +1,8 @@
 // Console progress and size formatting as ostree's CLI prints them
 // (libglnx glnx-console.c, GLib g_format_size). On a TTY a bar redrawn in
-// place; otherwise one plain line per update, at most one per second except
-// the final 100%.
+// place (through the status line, lib/cli/status.ts); otherwise one plain
+// line per update, at most one per second except the final 100%.
+import { StatusLine } from './status';
 
 export { formatSize } from '../format-size';
 
@@ -9,25 +10,22 @@ export class ConsoleProgress {
   private lastMs = 0;
   private lastText: string | null = null;
   private lastPercent = -1;
-  private locked = false;
+  private readonly line: StatusLine;
   readonly isTty: boolean;
 
   constructor(private readonly write: (s: string) => void, isTty = !!process.stdout.isTTY) {
     this.isTty = isTty;
+    this.line = new StatusLine(write, { tty: isTty, fit: false, intervalMs: 0 });
   }
 
-  /** glnx_console_lock: on a TTY, start a line and save the cursor. */
+  /** glnx_console_lock: on a TTY, save the cursor where the bar goes. */
   lock(): void {
-    if (this.locked) return;
-    this.locked = true;
-    if (this.isTty) this.write('\n\x1b7');
+    this.line.lock();
   }
 
-  /** glnx_console_unlock: finish the TTY line. */
+  /** glnx_console_unlock: on a TTY, end the bar's line (its last state stays). */
   unlock(): void {
-    if (!this.locked) return;
-    this.locked = false;
-    if (this.isTty) this.write('\n');
+    this.line.end('keep');
     this.lastText = null;
     this.lastPercent = -1;
   }
@@ -54,6 +52,6 @@ export class ConsoleProgress {
     const barlen = Math.min(20, cols - (textlen + 1));
     const inner = barlen - 2 - 5;
     const eq = Math.floor(inner * (percent / 100));
-    this.write(`\x1b8${text.slice(0, textlen)} [${'='.repeat(eq)}${' '.repeat(inner - eq)}] ${String(percent).padStart(3)}%`);
+    this.line.draw(`${text.slice(0, textlen)} [${'='.repeat(eq)}${' '.repeat(inner - eq)}] ${String(percent).padStart(3)}%`);
   }
 }

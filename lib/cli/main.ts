@@ -122,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
     throw e;
   }
   if (args.opts.help) {
-    out(formatHelp(builtin.spec));
+    out(formatHelp(builtin.spec, 'ostree', { extensions: true }));
     return 0;
   }
   if (args.opts.version) {

@@ -13,6 +13,8 @@ export interface OptionSpec {
   argName?: string;
   description: string;
   hidden?: boolean;
+  /** Ours, not ostree's (`--json`): listed by `--help`, left out of the help a usage error prints, which stays ostree's. */
+  extension?: boolean;
 }
 
 export interface CommandSpec {
@@ -136,8 +138,8 @@ function strwidth(s: string): number {
 }
 
 /** GLib's g_option_context_get_help() layout for one command. */
-export function formatHelp(spec: CommandSpec, prog = 'ostree'): string {
-  const options = allOptions(spec).filter((o) => !o.hidden);
+export function formatHelp(spec: CommandSpec, prog = 'ostree', opts: { extensions?: boolean } = {}): string {
+  const options = allOptions(spec).filter((o) => !o.hidden && (opts.extensions || !o.extension));
   let max = strwidth('-?, --help');
   for (const o of [...options]) {
     let len = strwidth(o.long);

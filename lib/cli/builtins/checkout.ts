@@ -48,6 +48,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   // One path per line, as ostree's ot_parse_file_by_line (empty lines are not paths).
   const skipFile = str(o['skip-list']);
   const skipList = skipFile ? new Set((await fsp.readFile(skipFile, 'utf8')).split('\n').filter((l) => l !== '')) : undefined;
+  const { progressLine } = await import('../status');
+  const status = progressLine(ctx.out, { checkout: 'Checking out' });
   try {
     await checkout(repo, commit, dest, {
       mode: o['user-mode'] ? 'user' : 'none',
@@ -60,10 +62,13 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
       fsync: fsyncOpt === undefined ? false : /^(true|1|yes)$/.test(fsyncOpt),
       disableCache: !!o['disable-cache'],
       skipList,
+      onProgress: status.onProgress,
     });
   } catch (err) {
     if (o['allow-noent'] && (err as { code?: string }).code === 'OSTREE_NOT_FOUND') return 0;
     throw err;
+  } finally {
+    status.line.end();
   }
   return 0;
 }

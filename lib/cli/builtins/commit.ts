@@ -143,6 +143,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     if (!/^(true|false|1|0|yes|no)$/.test(fsyncOpt)) throw new UsageError(`Invalid fsync policy '${fsyncOpt}'`);
     repo.config.set('core', 'fsync', /^(true|1|yes)$/.test(fsyncOpt) ? 'true' : 'false');
   }
+  const { progressLine } = await import('../status');
+  const status = progressLine(ctx.out, { content: 'Committing' });
   const result = await commit(repo, {
     branch,
     orphan: !!opts.orphan,
@@ -166,7 +168,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     generateSizes: !!opts['generate-sizes'],
     linkCheckoutSpeedup: !!(opts['link-checkout-speedup'] || opts['devino-canonical']),
     tarAutocreateParents: !!opts['tar-autocreate-parents'],
-  });
+    onProgress: status.onProgress,
+  }).finally(() => status.line.end());
   if (opts['table-output']) {
     ctx.out(`Commit: ${result.checksum}\n`);
     ctx.out(`Metadata Total: ${result.stats.metadataTotal}\n`);

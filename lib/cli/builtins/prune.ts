@@ -40,6 +40,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   }
   const noPrune = !!args.opts['no-prune'];
   const commitOnly = !!args.opts['commit-only'];
+  const { progressLine } = await import('../status');
+  const status = progressLine(ctx.out, { reachability: 'Finding reachable objects', prune: 'Pruning' });
   const r = await prune(repo, {
     noPrune,
     refsOnly: !!args.opts['refs-only'],
@@ -50,7 +52,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     onlyBranch: strs(args.opts['only-branch']),
     retainBranchDepth: retain,
     commitOnly,
-  });
+    onProgress: status.onProgress,
+  }).finally(() => status.line.end());
   ctx.out(commitOnly ? `Total (commit only) objects: ${r.total}\n` : `Total objects: ${r.total}\n`);
   if (r.pruned === 0) ctx.out('No unreachable objects\n');
   else if (noPrune) ctx.out(`Would delete: ${r.pruned} objects, freeing ${formatSize(r.freedBytes)}\n`);

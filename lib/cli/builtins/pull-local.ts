@@ -60,6 +60,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   }
   const { pullLocal } = await import('../../pull-local');
   const { formatSize } = await import('../console');
+  const { progressLine } = await import('../status');
+  const status = progressLine(ctx.out, { metadata: 'Copying metadata', content: 'Copying content' });
   const r = await pullLocal(repo, {
     source: src,
     refs,
@@ -69,7 +71,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     commitMetadataOnly: !!args.opts['commit-metadata-only'],
     bareuseronlyFiles: !!args.opts['bareuseronly-files'],
     disableFsync: !!args.opts['disable-fsync'],
-  });
+    onProgress: status.onProgress,
+  }).finally(() => status.line.end());
   ctx.out(
     `${r.metadataImported} metadata, ${r.contentImported} content objects imported; ${formatSize(r.contentBytesWritten)} content written\n`,
   );

@@ -93,14 +93,11 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   // Signature reports are printed on a TTY only: the GPG module is loaded only then.
   const describeResult = tty ? (await import('../../gpg/verify')).describeResult : null;
   const freq = typeof args.opts['update-frequency'] === 'number' && args.opts['update-frequency'] > 0 ? args.opts['update-frequency'] : 1000;
-  // Like glnx_console: save the cursor when the pull starts, redraw the line from there;
-  // fit the text to the terminal width when it is known.
-  const draw = (text: string) => {
-    const c = process.stdout.columns ? Math.max(20, process.stdout.columns - 1) : 0;
-    const t = !c ? text : text.length > c ? text.slice(0, c) : text.padEnd(c);
-    ctx.out(`\x1b8${t}`);
-  };
-  if (tty) ctx.out('\x1b7');
+  // Like glnx_console: save the cursor when the pull starts, redraw the line from there
+  // (lib/cli/status.ts), fitted to the terminal width when it is known.
+  const { StatusLine } = await import('../status');
+  const line = new StatusLine(ctx.out, { tty, intervalMs: 0 });
+  line.lock();
   const ac = new AbortController();
   const onSigint = () => ac.abort(new Error('interrupted'));
   process.once('SIGINT', onSigint);
@@ -131,13 +128,14 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
       updateFrequency: freq,
       onProgress: tty
         ? (p) => {
-            if (p.phase !== 'done' && p.elapsedMs >= freq) draw(progressText(p, formatSize));
+            if (p.phase !== 'done' && p.elapsedMs >= freq) line.draw(progressText(p, formatSize));
           }
         : undefined,
       // On a TTY ostree also prints each commit's signature verification.
       onGpgVerifyResult: tty
         ? (_commit, res) => {
-            ctx.out('\n\n' + (describeResult as NonNullable<typeof describeResult>)(res, 'GPG: Verification enabled, found') + '\x1b7');
+            const text = (describeResult as NonNullable<typeof describeResult>)(res, 'GPG: Verification enabled, found');
+            line.interrupt(() => ctx.out('\n\n' + text), { keep: true });
           }
         : undefined,
     });
@@ -148,13 +146,11 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
       return 0;
     }
     const status = r.status;
-    if (tty) {
-      draw(status);
-      ctx.out('\n');
-    } else ctx.out(`${status}\n`);
+    if (tty) line.end('keep', status);
+    else ctx.out(`${status}\n`);
     return 0;
   } catch (err) {
-    if (tty) ctx.out('\n');
+    line.end('keep');
     throw err;
   } finally {
     process.off('SIGINT', onSigint);

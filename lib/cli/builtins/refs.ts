@@ -3,6 +3,7 @@ import type { CommandSpec, ParsedArgs } from '../options';
 import { UsageError, str } from '../options';
 import type { Ctx } from '../context';
 import { OstreeError } from '../../errors';
+import { JSON_OPTION } from '../json';
 
 export const spec: CommandSpec = {
   name: 'refs',
@@ -16,6 +17,7 @@ export const spec: CommandSpec = {
     { long: 'create', arg: 'string', argName: 'NEWREF', description: 'Create a new ref for an existing commit' },
     { long: 'collections', short: 'c', arg: 'none', description: 'Enable listing collection IDs for refs' },
     { long: 'force', arg: 'none', description: 'Overwrite existing refs when creating' },
+    JSON_OPTION,
   ],
 };
 
@@ -31,6 +33,7 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     if (del) throw new UsageError('At least one PREFIX is required when deleting refs');
     if (create) throw new UsageError('You must specify a revision when creating a new ref');
   }
+  if (args.opts.json) return listJson(repo, args, ctx);
   if (args.opts.collections) {
     const cid = repo.collectionId;
     const entries: string[] = [];
@@ -75,5 +78,41 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
       ctx.out(alias ? `${name} -> ${values.get(name)}\n` : `${name}\n`);
     }
   }
+  return 0;
+}
+
+/**
+ * --json: `{ "refs": [{ name, checksum, alias, collectionId? }] }`, sorted by
+ * name; names are full (`remote:ref`), whatever the prefix; `alias` is the
+ * target ref of an alias, else null; with --alias only aliases are listed;
+ * with -c every entry has its collectionId (null when the repo has none)
+ * and mirrored refs are included.
+ */
+async function listJson(repo: import('../../repo/repo').Repo, args: ParsedArgs, ctx: Ctx): Promise<number> {
+  const { jsonConflicts, printJson } = await import('../json');
+  jsonConflicts(args.opts, ['delete', 'create']);
+  const refs = await import('../../refs/refs');
+  type Entry = { name: string; checksum: string; alias: string | null; collectionId?: string | null };
+  const byName = new Map<string, Entry>();
+  const aliases = new Map(await refs.listRefsRaw(repo, { aliases: true }));
+  const collections = !!args.opts.collections;
+  for (const prefix of args.positional.length ? args.positional : [null]) {
+    for (const [name, checksum] of await refs.listRefsRaw(repo, { prefix, cutPrefix: false })) {
+      const alias = aliases.get(name) ?? null;
+      if (args.opts.alias && alias === null) continue;
+      const e: Entry = { name, checksum, alias };
+      if (collections) {
+        if (name.includes(':')) continue; // as `refs -c`: local refs and mirrors only
+        e.collectionId = repo.collectionId ?? null;
+      }
+      byName.set(name, e);
+    }
+  }
+  const list = [...byName.values()];
+  if (collections && !args.opts.alias) {
+    for (const m of await refs.listMirrorRefs(repo)) list.push({ name: m.ref, checksum: m.checksum, alias: null, collectionId: m.collectionId });
+  }
+  list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : (a.collectionId ?? '') < (b.collectionId ?? '') ? -1 : 1));
+  printJson(ctx, { refs: list });
   return 0;
 }

@@ -4,6 +4,7 @@ import type { CommandSpec, ParsedArgs, OptionSpec } from '../options';
 import { UsageError, str, strs } from '../options';
 import type { Ctx, Builtin } from '../context';
 import { usageError } from '../output';
+import { JSON_OPTION } from '../json';
 
 const REPO: OptionSpec = {
   long: 'repo',
@@ -161,11 +162,21 @@ const list = sub(
   'list',
   '',
   'List remote repository names',
-  [REPO, { long: 'show-urls', short: 'u', arg: 'none', description: 'Show remote URLs in list' }],
+  [REPO, { long: 'show-urls', short: 'u', arg: 'none', description: 'Show remote URLs in list' }, JSON_OPTION],
   async (args, ctx) => {
     const repo = await ctx.openRepo();
     const { listRemotes, getRemote, remoteUrl } = await import('../../remotes/remotes');
     const names = await listRemotes(repo);
+    if (args.opts.json) {
+      // { "remotes": [{ name, url, options: { key: raw value } }] }, in `remote list` order.
+      const remotes = [];
+      for (const n of names) {
+        const r = await getRemote(repo, n);
+        remotes.push({ name: n, url: remoteUrl(r), options: r.options });
+      }
+      (await import('../json')).printJson(ctx, { remotes });
+      return 0;
+    }
     if (args.opts['show-urls']) {
       const width = Math.max(0, ...names.map((n) => n.length));
       // Lines are printed as they go: an error on one remote leaves the previous ones printed, as in ostree.

@@ -3,6 +3,7 @@
 import type { CommandSpec, ParsedArgs } from '../options';
 import type { Ctx } from '../context';
 import { usageError } from '../output';
+import { JSON_OPTION } from '../json';
 
 export const spec: CommandSpec = {
   name: 'show',
@@ -24,6 +25,7 @@ export const spec: CommandSpec = {
     { long: 'no-byteswap', short: 'B', arg: 'none', description: 'Do not automatically convert variant data from big endian' },
     { long: 'gpg-homedir', arg: 'filename', argName: 'HOMEDIR', description: 'GPG Homedir to use when looking for keyrings' },
     { long: 'gpg-verify-remote', arg: 'string', argName: 'REMOTE', description: 'Use REMOTE name for GPG configuration' },
+    JSON_OPTION,
   ],
 };
 
@@ -39,6 +41,7 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   ]);
   const { ObjectType } = formats;
   const noByteswap = !!o['no-byteswap'];
+  const json = o.json ? await import('../json') : null;
 
   const metaKey = (o['print-detached-metadata-key'] ?? o['print-metadata-key']) as string | undefined;
   if (metaKey !== undefined) {
@@ -54,7 +57,9 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     const hit = metadata.find(([k]) => k === metaKey);
     if (!hit) throw new Error(`No such metadata key '${metaKey}'`);
     const v = hit[1];
-    if (noByteswap) {
+    if (json) {
+      json.printJson(ctx, { key: metaKey, type: v.type, value: json.variantToJson(v.type, v.value) });
+    } else if (noByteswap) {
       const { printVariant } = await import('../../gvariant/text');
       ctx.out(printVariant(v.type, v.value, true) + '\n');
     } else {
@@ -66,7 +71,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   if (o['print-related']) {
     const csum = (await resolveRev(repo, rev)) as string;
     const c = await repo.readCommit(csum);
-    ctx.out(c.related.map(([name, cs]) => `${name} ${cs}\n`).join(''));
+    if (json) json.printJson(ctx, { related: c.related.map(([name, checksum]) => ({ name, checksum })) });
+    else ctx.out(c.related.map(([name, cs]) => `${name} ${cs}\n`).join(''));
     return 0;
   }
 
@@ -74,7 +80,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     const type = o['print-variant-type'] as string;
     const [{ promises: fsp }, { deserialize }] = await Promise.all([import('node:fs'), import('../../gvariant/codec')]);
     const data = await fsp.readFile(rev);
-    ctx.out(dump.dumpVariant(type, deserialize(type, data)));
+    if (json) json.printJson(ctx, { type, value: json.variantToJson(type, deserialize(type, data)) });
+    else ctx.out(dump.dumpVariant(type, deserialize(type, data)));
     return 0;
   }
 
@@ -98,6 +105,15 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
         newObjects++;
       }
     }
+    if (json) {
+      const n = (v: bigint) => Number(v);
+      json.printJson(ctx, {
+        compressed: { needed: n(newArchived), total: n(archived) },
+        unpacked: { needed: n(newUnpacked), total: n(unpacked) },
+        objects: { needed: newObjects, total: objects },
+      });
+      return 0;
+    }
     const fs = dump.formatSize;
     ctx.out(
       `Compressed size (needed/total): ${fs(newArchived)}/${fs(archived)}\n` +
@@ -110,6 +126,15 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const dumpOpts = { raw: !!o.raw, noByteswap };
   const printObject = async (type: (typeof ObjectType)[keyof typeof ObjectType], csum: string) => {
     const data = (await repo.loadMetadata(type, csum)) as Buffer;
+    if (json) {
+      if (type === ObjectType.Commit) {
+        const c = formats.parseCommit(data);
+        const detached = await repo.readDetachedMetadata(csum);
+        json.printJson(ctx, { ...json.commitToJson(csum, c, formats.commitContentChecksum(c)), detachedMetadata: detached ? json.metadataToJson(detached) : null });
+      } else if (type === ObjectType.DirTree) json.printJson(ctx, json.dirTreeToJson(csum, formats.parseDirTree(data)));
+      else json.printJson(ctx, json.dirMetaToJson(csum, formats.parseDirMeta(data)));
+      return;
+    }
     ctx.out(dump.dumpMetadataObject(type, csum, data, dumpOpts));
     if (type === ObjectType.Commit) await printGpgSignatures(repo, csum, data, o, ctx);
   };
@@ -125,6 +150,10 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   }
   const { loadContentObject } = await import('../../read/repo-file');
   const obj = await loadContentObject(repo, rev);
+  if (json) {
+    json.printJson(ctx, json.fileToJson(rev, obj.header, obj.size));
+    return 0;
+  }
   ctx.out(dump.formatFileObject(rev, obj.header, obj.size));
   return 0;
 }

@@ -3,6 +3,7 @@
 import type { CommandSpec, ParsedArgs } from '../options';
 import { str, strs } from '../options';
 import type { Ctx } from '../context';
+import { JSON_OPTION } from '../json';
 
 export const spec: CommandSpec = {
   name: 'summary',
@@ -18,6 +19,7 @@ export const spec: CommandSpec = {
     { long: 'sign', arg: 'strings', argName: 'KEY-ID', description: 'Key ID to sign the summary with' },
     { long: 'sign-type', arg: 'string', argName: 'NAME', description: "Signature type to use (defaults to 'ed25519')" },
     { long: 'add-metadata', short: 'm', arg: 'strings', argName: 'KEY=VALUE', description: 'Additional metadata field to add to the summary' },
+    JSON_OPTION,
   ],
 };
 
@@ -64,9 +66,29 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     } catch (e) {
       throw new Error(`openat(summary): No such file or directory`, { cause: e });
     }
+    if (o.json && !o.raw) {
+      ctx.out(await summaryJson(bytes));
+      return 0;
+    }
     const { formatSummary } = await import('../../summary');
     ctx.out(await formatSummary(bytes, { raw: !!o.raw }));
     return 0;
   }
   throw new Error('No option specified; use -u to update summary');
+}
+
+/**
+ * --view --json: `{ collectionId, refs: [...], metadata: {...} }`; refs of
+ * the main collection then of each collection in the collection map, as
+ * `{ name, collectionId, checksum, size, timestamp, date, version, metadata }`.
+ */
+export async function summaryJson(bytes: Buffer): Promise<string> {
+  const { parseSummary, summaryCollectionMap } = await import('../../summary');
+  const json = await import('../json');
+  const s = parseSummary(bytes);
+  const cidV = s.metadata.find(([k]) => k === 'ostree.summary.collection-id')?.[1];
+  const cid = cidV && cidV.type === 's' ? (cidV.value as string) : null;
+  const refs = s.refs.map((r) => json.summaryRefToJson(r, cid));
+  for (const [c, rs] of summaryCollectionMap(s)) refs.push(...rs.map((r) => json.summaryRefToJson(r, c)));
+  return JSON.stringify({ collectionId: cid, refs, metadata: json.summaryMetadataToJson(s.metadata) }, null, 2) + '\n';
 }

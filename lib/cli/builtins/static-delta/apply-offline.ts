@@ -14,6 +14,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const [source, ...keys] = args.positional;
   const sign = await loadSignEngine(str(args.opts['sign-type']) ?? 'ed25519', keys, str(args.opts['keys-file']), str(args.opts['keys-dir']), false);
   const { applyStaticDelta } = await import('../../../deltas/apply');
-  await applyStaticDelta(repo, source, { sign });
+  const { progressLine } = await import('../../status');
+  const status = progressLine(ctx.out, { 'delta-parts': 'Applying delta parts' });
+  await applyStaticDelta(repo, source, { sign, onProgress: status.onProgress }).finally(() => status.line.end());
   return 0;
 }

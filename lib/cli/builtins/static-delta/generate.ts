@@ -87,6 +87,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   ctx.out('Generating static delta:\n');
   ctx.out(`  From: ${from ?? 'empty'}\n`);
   ctx.out(`  To:   ${to}\n`);
+  const { progressLine } = await import('../../status');
+  const status = progressLine(ctx.out, { scan: 'Scanning objects', compile: 'Compiling delta', write: 'Writing delta parts' });
   await generateStaticDelta(repo, {
     from,
     to,
@@ -98,8 +100,9 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     endianness,
     filename,
     sign: keys.length ? { type: signType, keys } : undefined,
-    onMessage: (line) => ctx.err(line + '\n'),
-  });
+    onMessage: (line) => status.line.interrupt(() => ctx.err(line + '\n')),
+    onProgress: status.onProgress,
+  }).finally(() => status.line.end());
   return 0;
 }
 

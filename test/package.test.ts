@@ -17,7 +17,7 @@ describe('prebuilds', () => {
     // Work on a copy so the suite's own build/ is never rebuilt under running tests.
     pkg = path.join(tmpdir(), 'pkg');
     mkdirSync(pkg);
-    for (const f of ['package.json', 'binding.gyp', 'CMakeLists.txt', 'native', 'scripts', 'dist', 'README.md']) {
+    for (const f of ['package.json', 'binding.gyp', 'CMakeLists.txt', 'native', 'scripts', 'dist', 'examples', 'README.md']) {
       cpSync(path.join(ROOT, f), path.join(pkg, f), { recursive: true });
     }
     symlinkSync(path.join(ROOT, 'node_modules'), path.join(pkg, 'node_modules'));
@@ -30,7 +30,7 @@ describe('prebuilds', () => {
     rmSync(path.join(pkg, 'build'), { recursive: true, force: true });
     writeFileSync(path.join(pkg, 'hello.txt'), 'Hello, OSTree!\n');
     const script = `
-      const lib = require(${JSON.stringify(path.join(pkg, 'dist', 'index.js'))});
+      const lib = require(${JSON.stringify(path.join(pkg, 'dist', 'binding.js'))});
       lib.native().checksum_files([${JSON.stringify(path.join(pkg, 'hello.txt'))}], { uid: 0, gid: 0 })
         .then((r) => console.log(lib.native().version(), r[0].checksum));`;
     const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, PREBUILDS_ONLY: '1' } });
@@ -94,7 +94,7 @@ describe('prebuilds', () => {
     const installed = path.join(app, 'node_modules', 'node-ostree');
     expect(existsSync(path.join(installed, 'build')), 'nothing may have been compiled').toBe(false);
 
-    const demo = spawnSync(process.execPath, [path.join(installed, 'dist', 'demo.js')], { cwd: app, env, encoding: 'utf8', timeout: 60_000 });
+    const demo = spawnSync(process.execPath, [path.join(installed, 'examples', 'demo.js')], { cwd: app, env, encoding: 'utf8', timeout: 60_000 });
     expect(demo.status, demo.stderr).toBe(0);
     expect(demo.stdout).toMatch(/fsck/i);
     const which = spawnSync(process.execPath, ['-e', `console.log(require('node-gyp-build').resolve(${JSON.stringify(installed)}))`],

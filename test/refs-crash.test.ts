@@ -10,7 +10,8 @@ import { mkdirSync, readdirSync, writeFileSync, renameSync, rmSync, readlinkSync
 import * as path from 'node:path';
 import { SKIP_INTEROP, CLI, tmpdir, cleanupTmp, ostree, ours, ok, makeTree } from './helpers/interop';
 import { Repo } from '../lib/repo/repo';
-import { listRefs, setRef, setRefAlias } from '../lib/refs/refs';
+import { listRefs, setRefAlias } from '../lib/refs/refs';
+import { setRef } from '../lib/refs/set-ref';
 import { filesUnder } from './helpers/files';
 
 afterAll(cleanupTmp);

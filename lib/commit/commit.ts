@@ -388,7 +388,8 @@ export async function writeCommit(tx: Transaction, o: WriteCommitOptions): Promi
   return tx.writeMetadata(ObjectType.Commit, serializeCommit(c));
 }
 
-export type TreeSource = { dir: string } | { ref: string } | { tar: string };
+/** `base`: a --base tree, taken as stored (no modifier applies, as ostree). */
+export type TreeSource = { dir: string } | { ref: string; base?: boolean } | { tar: string };
 
 export interface CommitOptions {
   /** Branch to update (-b). Omit with orphan. */
@@ -483,7 +484,7 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
       } else if ('ref' in t) {
         const c = await repo.readCommit(await resolveRev(repo, t.ref) as string);
         // As ostree, the commit filter (owner, permissions, xattrs, skip list) applies to a stored tree too.
-        if (metadataModified || m.skipList?.size) await mergeStoredTreeModified(tx, root, c.rootTree, c.rootMeta, m);
+        if (!t.base && (metadataModified || m.skipList?.size)) await mergeStoredTreeModified(tx, root, c.rootTree, c.rootMeta, m);
         else await mergeStoredTree(repo, root, c.rootTree, c.rootMeta);
       } else {
         const { writeTarToMtree } = await import('./tar');

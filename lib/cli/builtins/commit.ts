@@ -104,8 +104,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const opts = args.opts;
   const branch = str(opts.branch);
   if (!branch && !opts.orphan) throw new UsageError('A branch must be specified with --branch, or use --orphan');
-  const trees: Array<{ dir: string } | { ref: string } | { tar: string }> = [];
-  if (str(opts.base)) trees.push({ ref: str(opts.base) as string });
+  const trees: Array<{ dir: string } | { ref: string; base?: boolean } | { tar: string }> = [];
+  if (str(opts.base)) trees.push({ ref: str(opts.base) as string, base: true });
   for (const t of strs(opts.tree)) {
     const eq = t.indexOf('=');
     const kind = eq < 0 ? '' : t.slice(0, eq);

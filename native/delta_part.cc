@@ -670,6 +670,13 @@ class PartExecutor {
       return perr->Corrupt(std::string("Corrupted ") + TypeName(type) + " object; checksum expected='" + csum_ +
                            "' actual='" + actual + "'");
     }
+    // ostree validates the structure of metadata before storing it (as for every untrusted write).
+    {
+      std::string bytes(reinterpret_cast<const char*>(data), n);
+      DirTreeEntries tree;
+      bool valid = type == 2 ? ParseDirTree(bytes, &tree) : type == 3 ? ValidDirMeta(bytes) : ValidCommit(bytes);
+      if (!valid) return perr->Corrupt(std::string("Invalid ") + TypeName(type) + " object " + csum_);
+    }
     const char* ext = type == 2 ? "dirtree" : type == 3 ? "dirmeta" : "commit";
     const std::string rel = ObjectStore::Rel(csum_, ext);
     bool have = false;

@@ -304,4 +304,48 @@ bool ParseDirTree(const std::string& d, DirTreeEntries* t) {
 }
 
 
+bool ValidDirMeta(const std::string& data) {
+  uint32_t uid, gid, mode;
+  XattrList xattrs;
+  if (!ParseOstreeMeta(data, &uid, &gid, &mode, &xattrs)) return false;
+  return (mode & 0170000) == 0040000 && (mode & ~uint32_t(0177777)) == 0;
+}
+
+bool ValidCommit(const std::string& d) {
+  // Members: a{sv} ay a(say) s s t ay ay; the end offsets of the variable
+  // ones that are not last (0, 1, 2, 3, 4, 6) are stored at the end, the
+  // first member's last.
+  const size_t total = d.size();
+  if (total == 0) return false;
+  const size_t w = ReadWidth(total);
+  if (total < 6 * w) return false;
+  const size_t body = total - 6 * w;
+  uint64_t end[6];
+  uint64_t prev = 0;
+  for (int k = 0; k < 6; k++) {
+    end[k] = LEAt(d.data() + total - (k + 1) * w, w);
+    if (end[k] < prev || end[k] > body) return false;
+    prev = end[k];
+  }
+  // end[4] closes the body string; the timestamp is 8-aligned after it.
+  const uint64_t ts = (end[4] + 7) & ~uint64_t(7);
+  if (ts + 8 > end[5]) return false;
+  for (uint64_t i = end[4]; i < ts; i++) {
+    if (d[i] != '\0') return false;  // normal form: zero padding
+  }
+  const uint64_t parent = end[1] - end[0];
+  if (parent != 0 && parent != 32) return false;
+  if (end[5] - (ts + 8) != 32 || body - end[5] != 32) return false;
+  for (int k = 3; k <= 4; k++) {
+    uint64_t b = end[k - 1], e = end[k];
+    if (e <= b || d[e - 1] != '\0') return false;
+    std::string str(d, b, e - 1 - b);
+    if (str.find('\0') != std::string::npos || !ValidUtf8(str)) return false;
+  }
+  // The related list: an array of (say) framed as in a dirtree.
+  std::vector<std::pair<size_t, size_t>> el;
+  if (!ArrayElements(d, end[1], end[2], &el)) return false;
+  return true;
+}
+
 }  // namespace ostree

@@ -67,4 +67,13 @@ struct DirTreeEntries {
 // False for anything else (the caller's generic path then has the last word).
 bool ParseDirTree(const std::string& data, DirTreeEntries* out);
 
+// The structure ostree checks before it stores a metadata object
+// (ostree_validate_structureof_{dirmeta,commit}): a dirmeta `(uuua(ayay))`
+// whose mode is a directory with no bits outside S_IFMT|07777; a commit
+// `(a{sv}aya(say)sstayay)` with well-framed members, a parent of 0 or 32
+// bytes, 32-byte root checksums and NUL-terminated UTF-8 strings (the
+// metadata dictionary's contents are not walked). A dirtree is checked by
+// ParseDirTree.
+bool ValidDirMeta(const std::string& data);
+bool ValidCommit(const std::string& data);
 }  // namespace ostree

@@ -168,11 +168,14 @@ function deltaScenarios(h) {
     sh('cp', ['-al', base, src]);
     rmrf(path.join(src, 'refs'));
     sh('cp', ['-a', path.join(base, 'refs'), path.join(src, 'refs')]);
-    log(`  [setup] delta: reference deltas (from→to, and --empty with --max-chunk-size=${opts.deltaChunkMb})`);
+    log(`  [setup] delta: reference deltas, no fallbacks (from→to, and --empty with --max-chunk-size=${opts.deltaChunkMb})`);
     const before = new Set(deltaDirs(src));
-    ref(`--repo=${src}`, 'static-delta', 'generate', `--from=${commit1}`, `--to=${commit2}`);
+    // --min-fallback-size=0: no fallback objects, which apply-offline refuses ("contains nonempty
+    // http fallback entries"); by default the update's one changed 5.6 MB file that ostree
+    // does not pair with its old version would be one.
+    ref(`--repo=${src}`, 'static-delta', 'generate', '--min-fallback-size=0', `--from=${commit1}`, `--to=${commit2}`);
     const fromTo = deltaDirs(src).filter((d) => !before.has(d));
-    ref(`--repo=${src}`, 'static-delta', 'generate', '--empty', `--to=${commit2}`, `--max-chunk-size=${opts.deltaChunkMb}`);
+    ref(`--repo=${src}`, 'static-delta', 'generate', '--min-fallback-size=0', '--empty', `--to=${commit2}`, `--max-chunk-size=${opts.deltaChunkMb}`);
     const empty = deltaDirs(src).filter((d) => !before.has(d) && !fromTo.includes(d));
     if (fromTo.length !== 1 || empty.length !== 1) throw new Error(`delta setup: found deltas ${JSON.stringify({ fromTo, empty })}`);
     ref(`--repo=${src}`, 'summary', '-u');

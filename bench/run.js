@@ -16,6 +16,7 @@ const path = require('node:path');
 const cp = require('node:child_process');
 const { ensureSyntheticTree } = require('./gen-tree');
 const { ensureDebian, ensureLargeFiles } = require('./corpora');
+const { deltaScenarios, DELTA_SCENARIOS } = require('./deltas');
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -36,6 +37,8 @@ const SCENARIOS = [
   ['pull-http', true, 0.6, 'first pull origin main over HTTP (127.0.0.1) from an archive repo into a fresh bare-user repo'],
   ['pull-http-incremental', true, 0.6, 'pull origin main of a next commit (1% files changed + 20 new) into a bare-user repo holding the previous one'],
   ['checksum', false, null, 'content checksums of large files: GB/s'],
+  // static deltas (bench/deltas.js; targets from issue 10)
+  ...DELTA_SCENARIOS,
 ];
 
 // ---------------------------------------------------------------- options
@@ -55,6 +58,7 @@ function parseOptions(argv) {
     workDir: null,
     checksumFiles: 4,
     checksumMb: 256,
+    deltaChunkMb: 8,
     out: path.join(__dirname, 'results', 'latest.json'),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -75,6 +79,7 @@ function parseOptions(argv) {
       case '--work': o.workDir = path.resolve(val()); break;
       case '--checksum-files': o.checksumFiles = Number(val()); break;
       case '--checksum-mb': o.checksumMb = Number(val()); break;
+      case '--delta-chunk-mb': o.deltaChunkMb = Number(val()); break;
       case '--out': o.out = path.resolve(val()); break;
       case '--settle': SETTLE_MS = Number(val()) * 1000; break;
       case '--list':
@@ -757,6 +762,7 @@ function environment(opts) {
 
 const fmtTime = (s) => (s === null ? '-' : s === 0 ? '<10 ms' : s < 1 ? `${(s * 1000).toFixed(s < 0.1 ? 1 : 0)} ms` : `${s.toFixed(2)} s`);
 const fmtMB = (b) => (b === null ? '-' : `${(b / 1048576).toFixed(0)} MB`);
+const fmtMiB1 = (b) => `${(b / 1048576).toFixed(1)} MiB`;
 const fmtRatio = (r) => (r === null || r === undefined ? '-' : `${r.toFixed(2)}×`);
 
 function table(rows) {
@@ -810,7 +816,18 @@ function renderResults(results, corpora) {
       if (r.check && r.check.sameOutput === false) notes.push(`${r.scenario}: outputs differ (ours '${r.check.ours}', ostree '${r.check.ostree}')`);
       if (r.check && r.check.sameRefTarget === false) notes.push(`${r.scenario}: !!! REF MISMATCH — ${r.check.mismatches.join('; ') || JSON.stringify(r.check.refs)}`);
       if (r.check && r.check.sameObjects === false) notes.push(`${r.scenario}: !!! the two pulled repos hold different object sets (ours ${r.check.objects.ours.count}, ostree ${r.check.objects.ostree.count})`);
-      if (r.change) notes.push(`${r.scenario}: next commit changes ${r.change.changed} files and adds ${r.change.added} (${(r.change.bytes / 1e6).toFixed(1)} MB of new file content)`);
+      if (r.change && !r.scenario.startsWith('delta-')) notes.push(`${r.scenario}: next commit changes ${r.change.changed} files and adds ${r.change.added} (${(r.change.bytes / 1e6).toFixed(1)} MB of new file content)`);
+      if (r.change && r.scenario === 'delta-apply') {
+        const c = r.change;
+        notes.push(`delta update: ${c.changed} files changed (${c.appended} appended to, ${c.patched} patched in place, ${c.replaced} replaced, ${c.large} large ones by 8 bytes: ${(c.largeBytes / 1e6).toFixed(1)} MB), ${c.added} added; ${(c.bytes / 1e6).toFixed(1)} MB of new file content`);
+      }
+      if (r.delta) {
+        notes.push(`${r.scenario}: delta made — ${Object.entries(r.delta).map(([s, f]) => `${s} ${f.parts} parts, ${fmtMiB1(f.total)} (largest part ${fmtMiB1(f.largestPart)})`).join('; ')}`);
+      }
+      if (r.deltaFacts) {
+        const f = r.deltaFacts;
+        notes.push(`${r.scenario}: ostree's delta — ${f.parts} parts, ${fmtMiB1(f.total)} on disk, ${fmtMiB1(f.uncompressed)} uncompressed; largest part ${fmtMiB1(f.largestPart)} (${fmtMiB1(f.largestUncompressed)} uncompressed)`);
+      }
     }
     lines.push(table(rows));
     for (const n of notes) lines.push(`  note: ${n}`);
@@ -921,12 +938,16 @@ function main() {
   }
 
   let perCorpus = SCENARIOS.filter((s) => s[1] && selected(opts, s[0])).map((s) => s[0]);
-  const noPull = perCorpus.some((n) => n.startsWith('pull-')) ? pullUnavailable() : null;
+  const served = (n) => n.startsWith('pull-') || n.startsWith('delta-');
+  const noPull = perCorpus.some(served) ? pullUnavailable() : null;
   if (noPull) {
     // Reported once, before any corpus is built, while there is nothing to run.
-    for (const n of perCorpus.filter((x) => x.startsWith('pull-'))) results.push(runOne(n, () => ({ skipped: noPull })));
-    perCorpus = perCorpus.filter((n) => !n.startsWith('pull-'));
+    for (const n of perCorpus.filter(served)) results.push(runOne(n, () => ({ skipped: noPull })));
+    perCorpus = perCorpus.filter((n) => !served(n));
   }
+  const deltas = deltaScenarios({
+    sh, tools, refTool, contenders, runSides, discard, initRepo, log, rmrf, readRef, regularFiles, startServer, stopServer, objectSet,
+  });
   if (perCorpus.length) {
     const wanted = [];
     if (opts.corpora.includes('debian')) wanted.push(() => ensureDebian({ cacheDir: opts.cacheDir, log }));
@@ -961,6 +982,7 @@ function main() {
           prune: () => scenarioPrune(cw, runs),
           'pull-http': () => scenarioPullHttp(cw, runs),
           'pull-http-incremental': () => scenarioPullIncremental(cw, runs),
+          ...Object.fromEntries(Object.entries(deltas).map(([n, f]) => [n, () => f(cw, runs, opts)])),
         }[name];
         results.push(runOne(name, fn, extra));
       }

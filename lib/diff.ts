@@ -149,13 +149,17 @@ async function diffInto(a: DiffFile, b: DiffFile, opts: DiffOptions, skipXattrs:
 /**
  * Compare two directories (ostree_diff_dirs_with_options). `a` may be null:
  * then everything under `b` is added. The entries of a {@link diffTrees}
- * result are such directories and files; most callers want diffTrees.
+ * result are such files and directories (an added directory is listed
+ * once); most callers want diffTrees.
  *
  * @example
  * import { diffTrees, diffDirs } from 'node-ostree';
  * const top = await diffTrees(repo, 'exampleos/stable^', 'exampleos/stable');
- * const usr = top.modified.find((m) => m.src.path === '/usr');
- * if (usr) console.log((await diffDirs(usr.src, usr.target, { ignoreXattrs: true })).added.length);
+ * for (const f of top.added) {
+ *   if ((await f.queryInfo()).type !== 'directory') continue;
+ *   const below = await diffDirs(null, f); // everything under an added directory
+ *   console.log(below.added.length);
+ * }
  */
 export async function diffDirs(a: DiffFile | null, b: DiffFile, opts: DiffOptions = {}): Promise<DiffResult> {
   let skipXattrs = !!opts.ignoreXattrs;

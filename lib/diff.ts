@@ -148,9 +148,8 @@ async function diffInto(a: DiffFile, b: DiffFile, opts: DiffOptions, skipXattrs:
 
 /**
  * Compare two directories (ostree_diff_dirs_with_options). `a` may be null:
- * then everything under `b` is added. The entries of a {@link diffTrees}
- * result are such files and directories (an added directory is listed
- * once); most callers want diffTrees.
+ * then everything under `b` is added. Most callers want {@link diffTrees};
+ * the entries of its result are such files and directories.
  *
  * @example
  * import { diffTrees, diffDirs } from 'node-ostree';

@@ -140,7 +140,7 @@ function parseCookies(h: string | undefined): Map<string, string> {
  * const server = await serveRepo('/srv/repo', { port: 0 });
  * try {
  *   await addRemote(repo, 'local', server.url, { noGpgVerify: true, ifNotExists: true });
- *   await pull(repo, { remote: 'local' });
+ *   await pull(repo, { remote: 'local', refs: ['exampleos/stable'] });
  * } finally {
  *   await server.close();
  * }

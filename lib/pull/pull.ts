@@ -196,8 +196,8 @@ async function openSource(remote: Remote, url: string, opts: PullOptions, signal
 }
 
 /**
- * `ostree pull`: fetch `refs` (default: the remote's branches, or every ref in
- * the summary) of a configured remote, or of a file:// repository, over HTTP(S),
+ * `ostree pull`: fetch `refs` (default: the remote's configured branches, or
+ * every ref of the summary with `mirror`) of a configured remote, or of a file:// repository, over HTTP(S),
  * by static delta when one exists, checking GPG/ed25519 signatures as the
  * remote is configured, then point `remote:ref` at the new commits in one
  * transaction. Rejects with OSTREE_REMOTE_NOT_FOUND, OSTREE_GPG_VERIFY_FAILED,

@@ -288,12 +288,13 @@ export interface ListRefsOptions {
 
 /**
  * `ostree refs`: local and remote refs (`name` or `remote:name`) with the
- * commits they point at, sorted by name; `prefix` keeps only those starting
- * with `[REMOTE:]PREFIX`. Aliases (symlinked refs) carry `aliasOf`.
+ * commits they point at, sorted by name; `prefix` (itself a refspec, e.g.
+ * `exampleos` or `origin:exampleos`) keeps only that ref or those below it,
+ * with their full names. Aliases (symlinked refs) carry `aliasOf`.
  *
  * @example
  * import { listRefs } from 'node-ostree';
- * for (const r of await listRefs(repo, { prefix: 'exampleos/' })) console.log(r.name, r.checksum);
+ * for (const r of await listRefs(repo, { prefix: 'exampleos' })) console.log(r.name, r.checksum);
  */
 export async function listRefs(repo: Repo, opts: ListRefsOptions = {}): Promise<RefEntry[]> {
   const raw = await listRefsRaw(repo, { prefix: opts.prefix ?? null, cutPrefix: false });

@@ -176,6 +176,15 @@ describe('API reference (TSDoc of lib/index.ts exports)', () => {
     expect(repoMethods.filter((m) => !m.doc).map((m) => m.name)).toEqual([]);
   });
 
+  it('docs/api has a page for every exported function and class (regenerate with npm run docs)', () => {
+    const { api } = exportedApi();
+    const dir = path.join(ROOT, 'docs', 'api');
+    expect(existsSync(path.join(dir, 'index.html'))).toBe(true);
+    // Type-only class exports (Transaction, KeyFile) are pages under interfaces/.
+    const missing = api.map((a) => a.name).filter((n) => !['functions', 'classes', 'interfaces'].some((d) => existsSync(path.join(dir, d, `${n}.html`))));
+    expect(missing).toEqual([]);
+  });
+
   // One compiler run (the slow part) checks every example, plus two controls:
   // a correct one that must pass and a wrong one that must fail, so that the
   // check is seen to work.

@@ -15,7 +15,16 @@ export interface ChecksumFilesOptions extends ChecksumOptions {
   signal?: AbortSignal;
 }
 
-/** Checksum many files; results in input order. */
+/**
+ * The ostree content checksums (`ostree checksum`, ostree_checksum_file) of
+ * many files, computed natively in parallel batches; results in input order,
+ * with each file's stat facts. Symlinks are checksummed as links.
+ *
+ * @example
+ * import { checksumFiles } from 'node-ostree';
+ * const [bash, ls] = await checksumFiles(['/usr/bin/bash', '/usr/bin/ls']);
+ * console.log(bash.checksum, ls.size);
+ */
 export async function checksumFiles(paths: string[], opts: ChecksumFilesOptions = {}): Promise<FileChecksum[]> {
   const { parallelism = 4, bytesPerJob = 8 << 20, signal, ...copts } = opts;
   throwAborted(signal);

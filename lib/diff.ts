@@ -148,7 +148,17 @@ async function diffInto(a: DiffFile, b: DiffFile, opts: DiffOptions, skipXattrs:
 
 /**
  * Compare two directories (ostree_diff_dirs_with_options). `a` may be null:
- * then everything under `b` is added.
+ * then everything under `b` is added. Most callers want {@link diffTrees};
+ * the entries of its result are such files and directories.
+ *
+ * @example
+ * import { diffTrees, diffDirs } from 'node-ostree';
+ * const top = await diffTrees(repo, 'exampleos/stable^', 'exampleos/stable');
+ * for (const f of top.added) {
+ *   if ((await f.queryInfo()).type !== 'directory') continue;
+ *   const below = await diffDirs(null, f); // everything under an added directory
+ *   console.log(below.added.length);
+ * }
  */
 export async function diffDirs(a: DiffFile | null, b: DiffFile, opts: DiffOptions = {}): Promise<DiffResult> {
   let skipXattrs = !!opts.ignoreXattrs;
@@ -159,7 +169,16 @@ export async function diffDirs(a: DiffFile | null, b: DiffFile, opts: DiffOption
   return res;
 }
 
-/** Compare the trees of two commits (revs). */
+/**
+ * `ostree diff REV REV`: compare the trees of two commits (any revs) and list
+ * what was modified, removed and added (ostree_diff_dirs). Print the result as
+ * ostree does with {@link formatDiff}.
+ *
+ * @example
+ * import { diffTrees, formatDiff } from 'node-ostree';
+ * const diff = await diffTrees(repo, 'exampleos/stable^', 'exampleos/stable');
+ * process.stdout.write(formatDiff(diff));
+ */
 export async function diffTrees(repo: Repo, revA: string, revB: string, opts: DiffOptions = {}): Promise<DiffResult> {
   const { root: a } = await RepoFile.forCommit(repo, revA);
   const { root: b } = await RepoFile.forCommit(repo, revB);
@@ -171,7 +190,14 @@ export function diffPath(f: DiffFile): string {
   return f instanceof LocalFile ? f.rel : f.path;
 }
 
-/** ostree_diff_print(): `M`, then `D`, then `A` lines. */
+/**
+ * The text `ostree diff` prints for a diff (ostree_diff_print): `M`, then
+ * `D`, then `A` lines, one path each.
+ *
+ * @example
+ * import { diffTrees, formatDiff } from 'node-ostree';
+ * console.log(formatDiff(await diffTrees(repo, 'exampleos/stable^', 'exampleos/stable')));
+ */
 export function formatDiff(res: DiffResult): string {
   let out = '';
   for (const m of res.modified) out += `M    ${diffPath(m.src)}\n`;

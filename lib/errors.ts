@@ -28,6 +28,22 @@ export const ErrorCodes = [
 
 export type ErrorCode = (typeof ErrorCodes)[number];
 
+/**
+ * The one error class of the library for domain failures: `code` is one of
+ * {@link ErrorCodes} (stable, match on it, never on the message), `data` holds
+ * structured facts (e.g. `{ remote }`) and `cause` keeps the underlying error.
+ * I/O failures from `fs` or the native addon stay errno-style errors
+ * (`code: 'ENOENT'`, …), usually with context added to the message.
+ *
+ * @example
+ * import { Repo, OstreeError } from 'node-ostree';
+ * try {
+ *   await Repo.open('/srv/missing');
+ * } catch (e) {
+ *   if (e instanceof OstreeError && e.code === 'OSTREE_REPO_NOT_FOUND') console.error('no repository there');
+ *   else throw e;
+ * }
+ */
 export class OstreeError extends Error {
   readonly code: ErrorCode;
   readonly data: Record<string, unknown>;

@@ -394,9 +394,17 @@ function hexRange(raw: Buffer, from: number, to: number): string[] {
 }
 
 /**
- * Check the repository (ostree fsck). Resolves with a result describing every
- * missing or corrupt object found; it rejects only on I/O errors it cannot
- * attribute to an object, or when aborted.
+ * `ostree fsck`: check that every object reachable from the refs and commits
+ * is present and has the checksum it is named by. Resolves with a result
+ * listing every missing or corrupt object (`ok` is true when none); it
+ * rejects only on I/O errors it cannot attribute to an object, or with
+ * OSTREE_ABORTED. With `delete`, corrupt objects are removed and the commits
+ * containing them marked partial, under the exclusive lock.
+ *
+ * @example
+ * import { fsck } from 'node-ostree';
+ * const res = await fsck(repo, { all: true, onIssue: (i) => console.error(i.kind, i.checksum) });
+ * if (!res.ok) process.exitCode = 1;
  */
 export async function fsck(repo: Repo, opts: FsckOptions = {}): Promise<FsckResult> {
   const run = () => fsckLocked(repo, opts);

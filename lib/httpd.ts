@@ -129,7 +129,22 @@ function parseCookies(h: string | undefined): Map<string, string> {
   return m;
 }
 
-/** Serve `dir` (e.g. an archive repo) over HTTP until close(). */
+/**
+ * Serve `dir` (e.g. an archive repository) over HTTP (or HTTPS with `tls`),
+ * like `ostree trivial-httpd`, until `close()`: static files with Range and
+ * conditional requests. Options for tests inject faults (random 500/408s,
+ * delays, required headers/cookies/auth).
+ *
+ * @example
+ * import { serveRepo, addRemote, pull } from 'node-ostree';
+ * const server = await serveRepo('/srv/repo', { port: 0 });
+ * try {
+ *   await addRemote(repo, 'local', server.url, { noGpgVerify: true, ifNotExists: true });
+ *   await pull(repo, { remote: 'local', refs: ['exampleos/stable'] });
+ * } finally {
+ *   await server.close();
+ * }
+ */
 export async function serveRepo(dir: string, opts: ServeOptions = {}): Promise<RepoServer> {
   const root = path.resolve(dir);
   const rnd = opts.random ?? Math.random;

@@ -305,7 +305,19 @@ export async function repoLock(repo: LockableRepo): Promise<RepoLock> {
   return repo.lockState;
 }
 
-/** Run `fn` holding the repo lock of `type` (released on every path). */
+/**
+ * Run `fn` holding the repository lock (REPO/.lock, ostree's
+ * ostree_repo_auto_lock_push) of `type`: 'shared' while writing, 'exclusive'
+ * for what must not race writers (prune, fsck --delete). Holds are recursive
+ * per Repo object and released on every path. Rejects with OSTREE_LOCKED when
+ * `timeout` seconds pass, OSTREE_ABORTED when `signal` aborts.
+ *
+ * @example
+ * import { withRepoLock } from 'node-ostree';
+ * await withRepoLock(repo, 'exclusive', async () => {
+ *   // no other process writes to the repository here
+ * }, { timeout: 5 });
+ */
 export async function withRepoLock<T>(repo: LockableRepo, type: LockType, fn: () => Promise<T> | T, opts: LockOptions = {}): Promise<T> {
   checkType(type);
   const lock = await repoLock(repo);

@@ -199,7 +199,17 @@ export async function pruneStaticDeltas(repo: Repo, commit: string | null): Prom
   return deleted;
 }
 
-/** Prune the repository (ostree prune). Everything runs under the exclusive repo lock. */
+/**
+ * `ostree prune`: delete objects no longer reachable (from refs only with
+ * `refsOnly`, keeping `depth` parents; -1 keeps all history), optionally
+ * deleting a commit or commits older than `keepYoungerThan` first, and the
+ * static deltas whose commits are gone. Runs under the exclusive repo lock.
+ *
+ * @example
+ * import { prune } from 'node-ostree';
+ * const { pruned, freedBytes } = await prune(repo, { refsOnly: true, depth: 2 });
+ * console.log(`${pruned} objects deleted, ${freedBytes} bytes freed`);
+ */
 export async function prune(repo: Repo, opts: PruneOptions = {}): Promise<PruneResult> {
   if (opts.deleteCommit && opts.noPrune) throw usage('Cannot specify both --delete-commit and --no-prune');
   if (opts.staticDeltasOnly && !opts.deleteCommit && opts.keepYoungerThan === undefined) {

@@ -69,6 +69,7 @@ function splitSubpath(subpath: string | undefined): string[] {
  * them, in one transaction.
  *
  * @example
+ * import { pullLocal } from 'node-ostree';
  * await pullLocal(repo, { source: '/var/cache/exampleos/repo', refs: ['exampleos/stable'] });
  */
 export async function pullLocal(repo: Repo, opts: PullLocalOptions): Promise<PullLocalResult> {

@@ -207,7 +207,13 @@ export async function buildSummary(repo: Repo, opts: GenerateSummaryOptions = {}
 
 /**
  * `ostree summary -u`: write REPO/summary atomically (removing a stale
- * summary.sig), then summary.sig when signing was requested. Returns the bytes.
+ * summary.sig), then summary.sig when signing was requested (gpgSign,
+ * ed25519Sign). Resolves with the summary's bytes.
+ *
+ * @example
+ * import { generateSummary, parseSummary } from 'node-ostree';
+ * const bytes = await generateSummary(repo);
+ * console.log(parseSummary(bytes).refs.map((r) => r.name));
  */
 export async function generateSummary(repo: Repo, opts: GenerateSummaryOptions = {}): Promise<Buffer> {
   const hold = await repo.lock('shared');
@@ -285,7 +291,17 @@ function parseRefMap(v: unknown): SummaryRef[] {
   });
 }
 
-/** Parse summary bytes; OSTREE_CORRUPT_OBJECT on bad input. */
+/**
+ * Parse summary bytes (`ostree summary --view`): the refs with their commit,
+ * size and metadata, and the summary's own metadata. Throws
+ * OSTREE_CORRUPT_OBJECT on bad input.
+ *
+ * @example
+ * import { parseSummary } from 'node-ostree';
+ * import { readFile } from 'node:fs/promises';
+ * const summary = parseSummary(await readFile('/srv/repo/summary'));
+ * for (const r of summary.refs) console.log(r.name, r.checksum);
+ */
 export function parseSummary(bytes: Buffer): Summary {
   let v: [unknown, Array<[string, Variant]>];
   try {

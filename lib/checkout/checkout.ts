@@ -413,6 +413,7 @@ async function throwFilesFailure(repo: Repo, opts: CheckoutOptions, f: FilesFail
  * `ref`, `remote:ref`, `ref^`) into `dest` as a hardlink farm or copies.
  *
  * @example
+ * import { checkout } from 'node-ostree';
  * await checkout(repo, 'exampleos/stable', '/srv/deploy/new', { mode: 'user' });
  */
 export async function checkout(repo: Repo, rev: string, dest: string, opts: CheckoutOptions = {}): Promise<CheckoutResult> {

@@ -445,7 +445,23 @@ export interface CommitResult {
   stats: Transaction['stats'];
 }
 
-/** `ostree commit`: the whole operation in one transaction. */
+/**
+ * `ostree commit`: write the `trees` (directories, refs or tarballs, overlaid
+ * in order) as a new commit on `branch` (its current commit becomes the
+ * parent), in one transaction, so the ref moves only when every object is
+ * written. Options mirror ostree's flags: subject/body, metadata, modifier
+ * (uid/gid, canonical permissions, xattrs), signing, skipIfUnchanged,
+ * generateSizes; `onProgress` reports files written.
+ *
+ * @example
+ * import { commit } from 'node-ostree';
+ * const { checksum, changed } = await commit(repo, {
+ *   branch: 'exampleos/stable',
+ *   trees: [{ dir: '/build/rootfs' }],
+ *   subject: 'Release 42',
+ *   skipIfUnchanged: true,
+ * });
+ */
 export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitResult> {
   if (!opts.branch && !opts.orphan) {
     throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'A branch must be specified with --branch, or use --orphan');

@@ -212,10 +212,16 @@ export async function executeDelta(
 }
 
 /**
- * Apply a static delta from disk into `repo` (`ostree static-delta
- * apply-offline`). `source` is a delta directory (superblock and parts 0,
- * 1, …) or a superblock file whose parts lie beside it; a Buffer is a
- * superblock whose parts are all inline. No ref is changed.
+ * `ostree static-delta apply-offline`: apply a static delta from disk into
+ * `repo`. `source` is a delta directory (superblock and parts 0, 1, …) or a
+ * superblock file whose parts lie beside it; a Buffer is a superblock whose
+ * parts are all inline. Every part is checked before use (bad input throws
+ * OSTREE_CORRUPT_OBJECT); no ref is changed.
+ *
+ * @example
+ * import { applyDelta, setRef } from 'node-ostree';
+ * const { to } = await applyDelta(repo, '/media/usb/exampleos-delta/superblock');
+ * await setRef(repo, 'exampleos/stable', to);
  */
 export async function applyStaticDelta(repo: Repo, source: string | Buffer, opts: ApplyDeltaOptions = {}): Promise<ApplyDeltaResult> {
   throwAborted(opts.signal);

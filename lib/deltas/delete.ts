@@ -7,6 +7,14 @@ import type { Repo } from '../repo/repo';
 import { deltaRelDir } from './superblock';
 import { parseDeltaId } from './show';
 
+/**
+ * `ostree static-delta delete`: remove a static delta (`FROM-TO` or `TO`)
+ * and its parts. Throws OSTREE_NOT_FOUND when there is no such delta.
+ *
+ * @example
+ * import { deleteDelta, listDeltas } from 'node-ostree';
+ * for (const name of await listDeltas(repo)) await deleteDelta(repo, name);
+ */
 export async function deleteDelta(repo: Repo, name: string): Promise<void> {
   const { from, to } = parseDeltaId(name);
   const dir = path.join(repo.path, deltaRelDir(from, to));

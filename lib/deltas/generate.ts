@@ -206,8 +206,17 @@ async function writeAtomic(dir: string, name: string, data: Buffer): Promise<voi
 }
 
 /**
- * Generate the static delta `from` → `to` (or from scratch) in the repo's
- * deltas/ directory, or as `filename` with its parts beside it.
+ * `ostree static-delta generate`: the static delta `from` → `to` (or from
+ * scratch without `from`) in the repo's deltas/ directory, or as `filename`
+ * with its parts beside it; bsdiff, rollsum and fallbacks as ostree decides.
+ *
+ * @example
+ * import { generateDelta, resolveRev } from 'node-ostree';
+ * const res = await generateDelta(repo, {
+ *   from: (await resolveRev(repo, 'exampleos/stable^'))!,
+ *   to: (await resolveRev(repo, 'exampleos/stable'))!,
+ * });
+ * console.log(res.name, res.parts);
  */
 export async function generateStaticDelta(repo: Repo, opts: GenerateDeltaOptions): Promise<GenerateDeltaResult> {
   const to = opts.to;

@@ -59,9 +59,13 @@ export async function buildDeltaIndex(repo: Repo, to: string, froms: Array<strin
 }
 
 /**
- * Rewrite delta-indexes/ from the deltas present (only the index of `to`
- * when given): set core.indexed-deltas=true, write changed index files,
- * remove those whose target has no delta left.
+ * `ostree static-delta reindex`: rewrite delta-indexes/ from the deltas
+ * present (only the index of `to` when given): set core.indexed-deltas=true,
+ * write changed index files, remove those whose target has no delta left.
+ *
+ * @example
+ * import { reindexDeltas } from 'node-ostree';
+ * await reindexDeltas(repo);
  */
 export async function reindexDeltas(repo: Repo, opts: { to?: string } = {}): Promise<void> {
   const hold = await repo.lock('shared');

@@ -28,7 +28,14 @@ async function subdirs(dir: string): Promise<string[]> {
   return out;
 }
 
-/** The names ("FROM-TO" or "TO", hex) of the repo's static deltas. */
+/**
+ * `ostree static-delta list`: the names (`FROM-TO` or `TO`, hex) of the
+ * repo's static deltas.
+ *
+ * @example
+ * import { listDeltas } from 'node-ostree';
+ * console.log(await listDeltas(repo));
+ */
 export async function listDeltas(repo: Repo): Promise<string[]> {
   const root = path.join(repo.path, 'deltas');
   const names: string[] = [];

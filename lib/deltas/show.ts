@@ -127,6 +127,9 @@ async function partInfo(repo: Repo, sb: Superblock, i: number): Promise<DeltaPar
  * superblock and, for each part, what its payload holds.
  *
  * @example
+ * import { showDelta, resolveRev } from 'node-ostree';
+ * const from = await resolveRev(repo, 'exampleos/stable^');
+ * const to = await resolveRev(repo, 'exampleos/stable');
  * const info = await showDelta(repo, `${from}-${to}`);
  * console.log(info.parts.length, info.fallbacks.length);
  */

@@ -8,7 +8,18 @@ import { deltaRelDir, unwrapSignedSuperblock } from './superblock';
 import { parseDeltaId } from './show';
 import { DeltaSignEngine, verifySignedSuperblock } from './sign';
 
-/** True when the delta (a name, or a path containing '/') carries a valid signature for `engine`; throws ostree's errors otherwise. */
+/**
+ * `ostree static-delta verify`: whether the delta (a name, or a path
+ * containing '/') carries a valid signature for `engine`
+ * (ostree_repo_static_delta_verify_signature); throws ostree's errors for
+ * unsigned or unreadable deltas.
+ *
+ * @example
+ * import { verifyDelta, listDeltas } from 'node-ostree';
+ * const publicKey = 'base64 ed25519 public key';
+ * const [name] = await listDeltas(repo);
+ * const ok = await verifyDelta(repo, name, { type: 'ed25519', keys: [publicKey] });
+ */
 export async function verifyDeltaSignature(repo: Repo, id: string, engine: DeltaSignEngine): Promise<boolean> {
   let file = id;
   let shown = id;

@@ -383,8 +383,14 @@ function printArray(t: GVType & { kind: 'array' }, items: unknown[], annotate: b
 }
 
 /**
- * Text form of a GVariant value, identical to GLib's
- * g_variant_print(value, typeAnnotate).
+ * The text form of a GVariant value, identical to GLib's
+ * g_variant_print(value, typeAnnotate), as `ostree show` and
+ * `ostree summary --view` print metadata.
+ *
+ * @example
+ * import { printVariant } from 'node-ostree';
+ * printVariant('a{sv}', [['version', { type: 's', value: '42' }]]); // "{'version': <'42'>}"
+ * printVariant('t', 5n); // 'uint64 5'
  */
 export function printVariant(type: string | GVType, value: unknown, typeAnnotate = true): string {
   const out: string[] = [];
@@ -1201,11 +1207,16 @@ function badNumberChar(ast: AST, offset: number): OstreeError {
 }
 
 /**
- * Parse GVariant text like g_variant_parse(type, text, NULL, NULL, &error).
- * Without `type` the type is inferred as GLib does (integers default to
- * int32, floats to double, strings to 's', array elements are unified).
- * Errors are OSTREE_INVALID_ARGUMENT with GLib's message, e.g.
- * "0-3:unknown keyword" (byte offsets into the UTF-8 text).
+ * Parse GVariant text like g_variant_parse(type, text, NULL, NULL, &error)
+ * (ostree's `--add-metadata KEY=VALUE`). Without `type` the type is inferred
+ * as GLib does (integers default to int32, floats to double, strings to 's',
+ * array elements are unified). Errors are OSTREE_INVALID_ARGUMENT with GLib's
+ * message, e.g. "0-3:unknown keyword" (byte offsets into the UTF-8 text).
+ *
+ * @example
+ * import { parseVariant } from 'node-ostree';
+ * parseVariant('uint32 7'); // { type: 'u', value: 7 }
+ * parseVariant("['a', 'b']", 'as'); // { type: 'as', value: ['a', 'b'] }
  */
 export function parseVariant(text: string, type?: string | GVType): Variant {
   let buf = Buffer.from(text, 'utf8');

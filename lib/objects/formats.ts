@@ -227,7 +227,17 @@ export function parseCommit(b: Buffer): Commit {
   };
 }
 
-/** ContentChecksum of a commit: SHA-256(root tree csum ‖ root meta csum). */
+/**
+ * The content checksum of a commit (ostree_commit_get_content_checksum):
+ * SHA-256 over its root tree and root dirmeta checksums, equal for commits of
+ * the same tree whatever their metadata.
+ *
+ * @example
+ * import { commitContentChecksum, resolveRev } from 'node-ostree';
+ * const a = await repo.readCommit((await resolveRev(repo, 'exampleos/stable'))!);
+ * const b = await repo.readCommit((await resolveRev(repo, 'exampleos/testing'))!);
+ * console.log(commitContentChecksum(a) === commitContentChecksum(b) ? 'same tree' : 'trees differ');
+ */
 export function commitContentChecksum(c: Commit): string {
   return sha256Hex(csumToBytes(c.rootTree), csumToBytes(c.rootMeta));
 }

@@ -195,6 +195,26 @@ async function openSource(remote: Remote, url: string, opts: PullOptions, signal
   });
 }
 
+/**
+ * `ostree pull`: fetch `refs` (default: the remote's configured branches, or
+ * every ref of the summary with `mirror`) of a configured remote, or of a file:// repository, over HTTP(S),
+ * by static delta when one exists, checking GPG/ed25519 signatures as the
+ * remote is configured, then point `remote:ref` at the new commits in one
+ * transaction. Rejects with OSTREE_REMOTE_NOT_FOUND, OSTREE_GPG_VERIFY_FAILED,
+ * OSTREE_SIGN_VERIFY_FAILED, OSTREE_HTTP, OSTREE_NETWORK, OSTREE_TIMEOUT or
+ * OSTREE_ABORTED; nothing half-written becomes visible.
+ *
+ * @example
+ * import { pull } from 'node-ostree';
+ * const ac = new AbortController();
+ * const res = await pull(repo, {
+ *   remote: 'origin',
+ *   refs: ['exampleos/stable'],
+ *   signal: ac.signal,
+ *   onProgress: (p) => console.log(p.phase, p.loaded, p.total ?? '?', p.unit),
+ * });
+ * console.log(res.refs['origin:exampleos/stable']);
+ */
 export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
   const started = Date.now();
   if (opts.disableStaticDeltas && opts.requireStaticDeltas) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Cannot both disable and require static deltas');

@@ -11,6 +11,16 @@ const REF_RE = /^(?:[\p{L}\p{N}_][-._\p{L}\p{N}_]*\/)*[\p{L}\p{N}_][-._\p{L}\p{N
 const FRAGMENT_RE = /^[\p{L}\p{N}_][-._\p{L}\p{N}_]*$/u;
 const REMOTE_RE = FRAGMENT_RE;
 
+/**
+ * Whether `ref` is a valid ref name as ostree_validate_rev accepts it:
+ * `/`-separated components of letters, digits, `_`, `-` and `.`, none
+ * starting with `-` or `.`.
+ *
+ * @example
+ * import { isValidRefName } from 'node-ostree';
+ * isValidRefName('exampleos/x86_64/stable'); // true
+ * isValidRefName('../etc'); // false
+ */
 export function isValidRefName(ref: string): boolean {
   return REF_RE.test(ref);
 }
@@ -23,7 +33,15 @@ export function validateRemoteName(remote: string): void {
   if (!REMOTE_RE.test(remote)) throw new OstreeError('OSTREE_INVALID_REF', `Invalid remote name ${remote}`, { data: { remote } });
 }
 
-/** Split `[REMOTE:]REF`. */
+/**
+ * Split a refspec `[REMOTE:]REF` into its remote (null when none) and ref
+ * (ostree_parse_refspec); throws OSTREE_INVALID_REF when either part is not
+ * a valid name.
+ *
+ * @example
+ * import { parseRefspec } from 'node-ostree';
+ * const { remote, ref } = parseRefspec('origin:exampleos/stable'); // 'origin', 'exampleos/stable'
+ */
 export function parseRefspec(spec: string): { remote: string | null; ref: string } {
   const colon = spec.indexOf(':');
   if (colon >= 0) {
@@ -95,8 +113,17 @@ export interface ResolveOptions {
 }
 
 /**
- * rev-parse: a checksum, a refspec, or either followed by `^` (repeatable) or
- * `~N` to walk parents. A unique checksum prefix is accepted too.
+ * `ostree rev-parse` (ostree_repo_resolve_rev): a checksum, a unique checksum
+ * prefix, a refspec (`ref` or `remote:ref`), or any of them followed by `^`
+ * (repeatable) or `~N` to walk parents. Resolves to the full checksum; a rev
+ * that names nothing throws OSTREE_REF_NOT_FOUND, or resolves to null with
+ * `allowNoent`.
+ *
+ * @example
+ * import { resolveRev } from 'node-ostree';
+ * const head = await resolveRev(repo, 'exampleos/stable');
+ * const previous = await resolveRev(repo, 'exampleos/stable^');
+ * const mirrored = await resolveRev(repo, 'origin:exampleos/stable', { allowNoent: true });
  */
 export async function resolveRev(repo: Repo, rev: string, opts: ResolveOptions = {}): Promise<string | null> {
   let base = rev;
@@ -272,7 +299,16 @@ export interface ListRefsOptions {
   prefix?: string;
 }
 
-/** List local and remote refs (`name` or `remote:name`), sorted by name. */
+/**
+ * `ostree refs`: local and remote refs (`name` or `remote:name`) with the
+ * commits they point at, sorted by name; `prefix` (itself a refspec, e.g.
+ * `exampleos` or `origin:exampleos`) keeps only that ref or those below it,
+ * with their full names. Aliases (symlinked refs) carry `aliasOf`.
+ *
+ * @example
+ * import { listRefs } from 'node-ostree';
+ * for (const r of await listRefs(repo, { prefix: 'exampleos' })) console.log(r.name, r.checksum);
+ */
 export async function listRefs(repo: Repo, opts: ListRefsOptions = {}): Promise<RefEntry[]> {
   const raw = await listRefsRaw(repo, { prefix: opts.prefix ?? null, cutPrefix: false });
   const aliases = new Map(await listRefsRaw(repo, { prefix: opts.prefix ?? null, cutPrefix: false, aliases: true }));

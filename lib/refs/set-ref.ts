@@ -11,6 +11,7 @@ import { checkRefUpdate } from './refs';
  * core.auto-update-summary, the summary follows).
  *
  * @example
+ * import { setRef } from 'node-ostree';
  * await setRef(repo, 'exampleos/stable', checksum);
  * await setRef(repo, 'origin:exampleos/old', null);
  */

@@ -130,7 +130,14 @@ async function loadAllRemotes(repo: Repo): Promise<Map<string, Remote>> {
   return own;
 }
 
-/** Remote names, sorted (strcmp), including those of core.parent repos. */
+/**
+ * `ostree remote list`: remote names, sorted (strcmp), from REPO/config,
+ * the remotes.d directories and core.parent repositories.
+ *
+ * @example
+ * import { listRemotes } from 'node-ostree';
+ * console.log(await listRemotes(repo)); // e.g. [ 'origin' ]
+ */
 export async function listRemotes(repo: Repo): Promise<string[]> {
   return [...(await loadAllRemotes(repo)).keys()].sort((a, b) => (Buffer.from(a) < Buffer.from(b) ? -1 : a === b ? 0 : 1));
 }
@@ -139,6 +146,16 @@ export async function hasRemote(repo: Repo, name: string): Promise<boolean> {
   return (await loadAllRemotes(repo)).has(name);
 }
 
+/**
+ * One remote's configuration (`ostree remote show-url` and friends): its url
+ * and every key of its `[remote "NAME"]` group. Throws
+ * OSTREE_REMOTE_NOT_FOUND when no such remote is configured.
+ *
+ * @example
+ * import { getRemote } from 'node-ostree';
+ * const origin = await getRemote(repo, 'origin');
+ * console.log(origin.url, origin.options['gpg-verify'] ?? 'true');
+ */
 export async function getRemote(repo: Repo, name: string): Promise<Remote> {
   const r = (await loadAllRemotes(repo)).get(name);
   if (!r) throw new OstreeError('OSTREE_REMOTE_NOT_FOUND', `Remote "${name}" not found`, { data: { remote: name } });
@@ -215,9 +232,17 @@ function signVerifyEntries(specs: string[]): Array<[string, string]> {
 }
 
 /**
- * `ostree remote add`: writes url= (or metalink=), branches=, contenturl=,
- * custom-backend=, the --set keys, gpg-verify=false, sign-verify keys and
- * collection-id= in that order, like ostree 2022.7.
+ * `ostree remote add`: write the `[remote "NAME"]` group (url= or metalink=,
+ * branches=, contenturl=, the `set` keys, gpg-verify=false, sign-verify keys,
+ * collection-id=) in ostree 2022.7's order. Throws OSTREE_EXISTS when the
+ * remote exists, unless `ifNotExists` or `force`.
+ *
+ * @example
+ * import { addRemote } from 'node-ostree';
+ * await addRemote(repo, 'origin', 'https://updates.example.com/repo', {
+ *   branches: ['exampleos/stable'],
+ *   set: { 'gpg-verify': 'true' },
+ * });
  */
 export async function addRemote(repo: Repo, name: string, url: string, opts: AddRemoteOptions = {}): Promise<void> {
   validateRemoteName(name);
@@ -271,7 +296,14 @@ export async function addRemote(repo: Repo, name: string, url: string, opts: Add
   }
 }
 
-/** `ostree remote delete`: removes the group (or the remotes.d file) and the remote's keyring. */
+/**
+ * `ostree remote delete`: remove the remote's group (or its remotes.d file)
+ * and its keyring. Throws OSTREE_REMOTE_NOT_FOUND unless `ifExists`.
+ *
+ * @example
+ * import { deleteRemote } from 'node-ostree';
+ * await deleteRemote(repo, 'origin', { ifExists: true });
+ */
 export async function deleteRemote(repo: Repo, name: string, opts: { ifExists?: boolean; keepKeyring?: boolean } = {}): Promise<void> {
   validateRemoteName(name);
   await repo.reloadConfig();

@@ -16,6 +16,18 @@ interface Group {
   lines: Line[];
 }
 
+/**
+ * A GLib key file (`GKeyFile`), as REPO/config and remotes.d files are
+ * written: groups of `key=value` lines, comments and order kept on rewrite.
+ * `repo.config` is one; change it, then save it with `repo.writeConfig()`.
+ *
+ * @example
+ * import { Repo } from 'node-ostree';
+ * const repo = await Repo.open('/srv/repo');
+ * repo.config.set('core', 'min-free-space-percent', '1');
+ * await repo.writeConfig();
+ * console.log(repo.config.getBoolean('core', 'fsync', true));
+ */
 export class KeyFile {
   private groups: Group[] = [];
   private leading: string[] = [];

@@ -74,13 +74,25 @@ export interface ContentObject {
   readPayload(): Promise<Buffer>;
 }
 
+/**
+ * An OSTree repository (`OstreeRepo`): its mode and config, locking and
+ * reading objects. Everything else is a free function taking the Repo first
+ * (`commit(repo, …)`, `pull(repo, …)`). Open one with {@link Repo.open} or make
+ * one with {@link Repo.create} (`ostree init`).
+ *
+ * @example
+ * import { Repo, resolveRev } from 'node-ostree';
+ * const repo = await Repo.create('/srv/repo', { mode: 'archive' });
+ * const head = await resolveRev(repo, 'exampleos/stable', { allowNoent: true });
+ * if (head) console.log((await repo.readCommit(head)).subject);
+ */
 export class Repo {
   readonly path: string;
   readonly mode: RepoMode;
   config: KeyFile;
   /** core.parent repo, consulted read-only. */
   parent: Repo | null = null;
-  /** Lock state shared by every operation on this Repo object. */
+  /** @internal Lock state shared by every operation on this Repo object. */
   lockState: RepoLock | null = null;
   private _writable: boolean | null = null;
 
@@ -158,6 +170,7 @@ export class Repo {
 
   // ------------------------------------------------------------ config
 
+  /** Re-read REPO/config from disk (after another process changed it). */
   async reloadConfig(): Promise<void> {
     this.config = KeyFile.parse(await fsp.readFile(path.join(this.path, 'config'), 'utf8'));
   }
@@ -168,6 +181,7 @@ export class Repo {
     this.config = kf;
   }
 
+  /** core.collection-id, or null when the repository has none. */
   get collectionId(): string | null {
     return this.config.get('core', 'collection-id')?.trim() || null;
   }
@@ -177,10 +191,12 @@ export class Repo {
     return this.config.getBoolean('core', 'fsync', true);
   }
 
+  /** core.disable-xattrs (default false): commits and checkouts ignore extended attributes. */
   get disableXattrs(): boolean {
     return this.config.getBoolean('core', 'disable-xattrs', false);
   }
 
+  /** archive.zlib-level (default 6): the compression level of archive-mode content objects. */
   get zlibLevel(): number {
     return this.config.getInteger('archive', 'zlib-level', 6);
   }
@@ -224,10 +240,12 @@ export class Repo {
     return `objects/${checksum.slice(0, 2)}/${checksum.slice(2)}.${ext}`;
   }
 
+  /** Absolute path of the loose object `checksum` of `type` in this repository. */
   objectPath(checksum: string, type: ObjectType): string {
     return path.join(this.path, Repo.relObjectPath(checksum, type, this.mode));
   }
 
+  /** Whether the object is stored here or, unless includeParent is false, in a core.parent repo (ostree_repo_has_object). */
   async hasObject(type: ObjectType, checksum: string, opts: { includeParent?: boolean } = {}): Promise<boolean> {
     try {
       await fsp.lstat(this.objectPath(checksum, type));
@@ -258,15 +276,18 @@ export class Repo {
     });
   }
 
+  /** Load and parse a commit object (ostree_repo_load_commit); OSTREE_OBJECT_NOT_FOUND when absent. */
   async readCommit(checksum: string): Promise<Commit> {
     const b = (await this.loadMetadata(ObjectType.Commit, checksum)) as Buffer;
     return parseCommit(b);
   }
 
+  /** Load and parse a dirtree object: the files and subdirectories of one directory. */
   async readDirTree(checksum: string): Promise<DirTree> {
     return parseDirTree((await this.loadMetadata(ObjectType.DirTree, checksum)) as Buffer);
   }
 
+  /** Load and parse a dirmeta object: a directory's uid, gid, mode and xattrs. */
   async readDirMeta(checksum: string): Promise<DirMeta> {
     return parseDirMeta((await this.loadMetadata(ObjectType.DirMeta, checksum)) as Buffer);
   }

@@ -68,6 +68,19 @@ export interface MetadataItem {
   checksum?: string;
 }
 
+/**
+ * An open write transaction on a repository (what ostree_repo_prepare_transaction
+ * starts): it holds the shared repo lock, writes objects (staged under tmp/ and
+ * linked into objects/), queues ref updates and applies them on `commit()`.
+ * Get one through {@link withTransaction}, which commits or aborts it for you.
+ *
+ * @example
+ * import { withTransaction } from 'node-ostree';
+ * const stats = await withTransaction(repo, async (tx) => {
+ *   tx.setRef('exampleos/stable', checksum);
+ *   return tx.stats;
+ * });
+ */
 export class Transaction {
   readonly repo: Repo;
   private refs = new Map<string, string | null>();
@@ -627,7 +640,19 @@ function asciiStrtoull(s: string): bigint {
   return m[1] === '-' ? (max + 1n - v) & max : v;
 }
 
-/** Run `fn` inside a transaction; commits on success, aborts on error. */
+/**
+ * Run `fn` inside a transaction (ostree_repo_prepare_transaction … commit_transaction):
+ * it holds the repo's shared lock, objects written are synced, and ref updates
+ * queued with `tx.setRef` are applied at the end. If `fn` throws, the
+ * transaction is aborted and nothing it queued becomes visible.
+ *
+ * @example
+ * import { withTransaction } from 'node-ostree';
+ * await withTransaction(repo, async (tx) => {
+ *   tx.setRef('exampleos/stable', checksum);
+ *   tx.setRef('exampleos/old', null);
+ * }, { fsync: false });
+ */
 export async function withTransaction<T>(repo: Repo, fn: (tx: Transaction) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
   const tx = await Transaction.begin(repo, opts);
   try {

@@ -35,7 +35,16 @@ export function decodeSecretKey(s: string | Buffer): Buffer {
   return b;
 }
 
-/** A new key pair, base64 like `ostree sign` expects. */
+/**
+ * A new ed25519 key pair, base64 as `ostree sign` and remotes'
+ * verification-ed25519-key expect (the secret key is libsodium's 64 bytes:
+ * seed then public key).
+ *
+ * @example
+ * import { generateEd25519KeyPair, addRemote } from 'node-ostree';
+ * const { publicKey, secretKey } = generateEd25519KeyPair();
+ * await addRemote(repo, 'origin', 'https://updates.example.com/repo', { signVerify: [`ed25519=inline:${publicKey}`] });
+ */
 export function generateKeyPair(): { publicKey: string; secretKey: string } {
   const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
   const jwk = privateKey.export({ format: 'jwk' }) as { d: string; x: string };
@@ -157,7 +166,15 @@ export function verifySignatures(data: Buffer, sigs: Buffer[], publicKeys: strin
   throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', 'ed25519: no signatures found', { data: { keys, reason: 'no-signature' } });
 }
 
-/** Append an ed25519 signature by each secret key to the commit's detached metadata (`ostree sign`). */
+/**
+ * `ostree sign`: append an ed25519 signature by each secret key (base64,
+ * libsodium's 64-byte form) to the commit's detached metadata.
+ *
+ * @example
+ * import { generateEd25519KeyPair, signCommitEd25519 } from 'node-ostree';
+ * const { secretKey } = generateEd25519KeyPair();
+ * await signCommitEd25519(repo, checksum, [secretKey]);
+ */
 export async function signCommitEd25519(repo: Repo, commitChecksum: string, secretKeys: string[]): Promise<void> {
   const { dictRebuild, writeDetachedMetadata } = await import('../gpg/sign');
   const commitBytes = (await repo.loadMetadata(ObjectType.Commit, commitChecksum)) as Buffer;
@@ -199,7 +216,17 @@ export async function remoteEd25519Keys(repo: Repo, remote: string): Promise<{ t
   return { trusted, revoked: [] };
 }
 
-/** Verify `ostree.sign.ed25519` in detached metadata with the remote's verification-ed25519-key/-file; throws OSTREE_SIGN_VERIFY_FAILED. */
+/**
+ * Verify `ostree.sign.ed25519` in a commit's detached metadata with the
+ * remote's verification-ed25519-key / -file (else ostree's default key
+ * files), as a pull does; throws OSTREE_SIGN_VERIFY_FAILED when no signature
+ * is valid.
+ *
+ * @example
+ * import { verifyCommitEd25519, ObjectType } from 'node-ostree';
+ * const bytes = (await repo.loadMetadata(ObjectType.Commit, checksum))!;
+ * await verifyCommitEd25519(repo, 'origin', bytes, await repo.readDetachedMetadata(checksum));
+ */
 export async function verifyCommitEd25519(repo: Repo, remote: string, commitBytes: Buffer, detached: Metadata | null): Promise<void> {
   const { trusted, revoked } = await remoteEd25519Keys(repo, remote);
   try {

@@ -107,14 +107,6 @@ struct Span {
   size_t n = 0;
 };
 
-size_t ReadWidth(size_t total) {
-  if (total == 0) return 0;
-  if (total <= 0xffu) return 1;
-  if (total <= 0xffffu) return 2;
-  if (total <= 0xffffffffu) return 4;
-  return 8;
-}
-
 uint64_t LE(const uint8_t* p, size_t w) {
   uint64_t v = 0;
   for (size_t i = 0; i < w; i++) v |= uint64_t(p[i]) << (8 * i);

@@ -3,6 +3,14 @@
 
 namespace ostree {
 
+size_t ReadWidth(size_t total) {
+  if (total == 0) return 0;
+  if (total <= 0xffu) return 1;
+  if (total <= 0xffffu) return 2;
+  if (total <= 0xffffffffu) return 4;
+  return 8;
+}
+
 namespace {
 
 // Framing-offset width for a container whose body is `body` bytes and that
@@ -12,15 +20,6 @@ size_t OffsetWidth(size_t body, size_t n) {
   if (body + n <= 0xffu) return 1;
   if (body + 2 * n <= 0xffffu) return 2;
   if (body + 4 * n <= 0xffffffffu) return 4;
-  return 8;
-}
-
-// Width a reader derives from a container's total size.
-size_t ReadWidth(size_t total) {
-  if (total == 0) return 0;
-  if (total <= 0xffu) return 1;
-  if (total <= 0xffffu) return 2;
-  if (total <= 0xffffffffu) return 4;
   return 8;
 }
 

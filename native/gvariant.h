@@ -76,4 +76,8 @@ bool ParseDirTree(const std::string& data, DirTreeEntries* out);
 // ParseDirTree.
 bool ValidDirMeta(const std::string& data);
 bool ValidCommit(const std::string& data);
+
+// The width of the framing offsets a reader derives from a container's total
+// size (FORMATS.md §1.3): 0 for an empty container, else 1, 2, 4 or 8 bytes.
+size_t ReadWidth(size_t total);
 }  // namespace ostree

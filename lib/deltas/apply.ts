@@ -12,12 +12,10 @@ import type { Progress } from '../progress';
 import { ObjectType, COMMITMETA_TYPE } from '../objects/formats';
 import { serialize } from '../gvariant/codec';
 import { describeErrno } from '../read/local-file';
-import { Superblock, parseSuperblock, unwrapSignedSuperblock, inlinePart, superblockCommitMeta, PartHeader } from './superblock';
-import { executePart } from './part';
+import { Superblock, parseSuperblock, unwrapSignedSuperblock, inlinePart, superblockCommitMeta } from './superblock';
+import { executePart, partComplete, checkPartVersion } from './part';
 import { DeltaSignEngine, verifySignedSuperblock } from './sign';
 
-/** The part format version this implementation executes (ostree's OSTREE_DELTAPART_VERSION). */
-export const DELTAPART_VERSION = 0;
 /** A superblock read from disk larger than this is refused (pull uses the same cap). */
 const MAX_SUPERBLOCK_FILE = 64 * 1024 * 1024;
 
@@ -132,11 +130,6 @@ export async function readSuperblock(repo: Repo, bytes: Buffer, sign?: DeltaSign
   return { sb: parseSuperblock(signed.superblock), signed: true };
 }
 
-async function haveAll(repo: Repo, part: PartHeader): Promise<boolean> {
-  for (const o of part.objects) if (!(await repo.hasObject(o.type, o.checksum))) return false;
-  return true;
-}
-
 /** Everything ostree checks, and what it leaves unchecked, before anything is written. */
 async function checkSuperblock(repo: Repo, sb: Superblock): Promise<void> {
   if (sb.from && !(await repo.hasObject(ObjectType.Commit, sb.from))) {
@@ -147,7 +140,7 @@ async function checkSuperblock(repo: Repo, sb: Superblock): Promise<void> {
     throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Cannot execute delta offline: contains nonempty http fallback entries');
   }
   sb.parts.forEach((p, i) => {
-    if (p.version > DELTAPART_VERSION) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Delta part has too new version ${p.version}`);
+    checkPartVersion(p);
     // The target commit comes from the superblock, last; a part must not write it early.
     if (p.objects.some((o) => o.type === ObjectType.Commit && o.checksum === sb.to)) {
       throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Delta part ${i} lists the target commit ${sb.to}`);
@@ -172,7 +165,7 @@ export async function executeDelta(
   const report = () => opts.onProgress?.({ phase: 'delta-parts', loaded: result.partsApplied + result.partsSkipped, total, unit: 'parts', written: result.objectsWritten });
   const one = async (i: number): Promise<void> => {
     const header = sb.parts[i];
-    if (await haveAll(repo, header)) {
+    if (await partComplete(repo, header)) {
       result.partsSkipped++;
       report();
       return;

@@ -35,6 +35,20 @@ function repoChain(repo: Repo): Repo[] {
   return chain;
 }
 
+/** The part format version this implementation executes (ostree's OSTREE_DELTAPART_VERSION). */
+export const DELTAPART_VERSION = 0;
+
+/** ostree's check of a part header's version, before anything of the delta is written. */
+export function checkPartVersion(header: PartHeader): void {
+  if (header.version > DELTAPART_VERSION) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Delta part has too new version ${header.version}`);
+}
+
+/** Whether every object part `header` creates is already in `repo` (ostree's _ostree_repo_static_delta_part_have_all_objects): then it need not run. */
+export async function partComplete(repo: Repo, header: PartHeader): Promise<boolean> {
+  for (const o of header.objects) if (!(await repo.hasObject(o.type, o.checksum))) return false;
+  return true;
+}
+
 export interface PartExecuteOptions {
   /** Check the part file's SHA-256 against the header (not for inline parts). */
   verifyChecksum: boolean;

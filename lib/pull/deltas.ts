@@ -18,9 +18,8 @@ import { ObjectType, OBJECT_TYPE_NAMES, COMMITMETA_TYPE, Metadata } from '../obj
 import { deserialize, serialize } from '../gvariant/codec';
 import { resolveRev } from '../refs/refs';
 import { formatSize } from '../format-size';
-import { Superblock, SignedSuperblock, parseSuperblock, unwrapSignedSuperblock, deltaName, parseDeltaName, deltaRelDir, deltaIndexRelPath, inlinePart, superblockCommitMeta, MAX_SUPERBLOCK_SIZE, PartHeader } from '../deltas/superblock';
-import { executePart } from '../deltas/part';
-import { DELTAPART_VERSION } from '../deltas/apply';
+import { Superblock, SignedSuperblock, parseSuperblock, unwrapSignedSuperblock, deltaName, parseDeltaName, deltaRelDir, deltaIndexRelPath, inlinePart, superblockCommitMeta, MAX_SUPERBLOCK_SIZE } from '../deltas/superblock';
+import { executePart, partComplete, checkPartVersion } from '../deltas/part';
 import type { Summary } from '../summary';
 import type { PullContext } from './context';
 import type { PullSource } from './source';
@@ -234,11 +233,6 @@ async function fetchSuperblock(ctx: DeltaPlanContext, from: string | null, to: s
   return { from, to, superblock, detached: meta ? serialize(COMMITMETA_TYPE, meta) : null };
 }
 
-async function haveAll(repo: Repo, part: PartHeader): Promise<boolean> {
-  for (const o of part.objects) if (!(await repo.hasObject(o.type, o.checksum))) return false;
-  return true;
-}
-
 /**
  * process_one_static_delta's accounting, for every planned delta: totals of
  * parts, fallbacks and sizes as ostree counts them, with parts whose objects
@@ -261,10 +255,10 @@ export async function accountDeltas(repo: Repo, plans: Map<string, PlannedDelta>
     const parts: number[] = [];
     for (let i = 0; i < sb.parts.length; i++) {
       const p = sb.parts[i];
-      if (p.version > DELTAPART_VERSION) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Delta part has too new version ${p.version}`);
+      checkPartVersion(p);
       c.deltaBytesTotal += Number(p.size);
       c.deltaUsizeTotal += Number(p.usize);
-      if (await haveAll(repo, p)) {
+      if (await partComplete(repo, p)) {
         c.deltaPartsFetched++;
         c.deltaBytesFetched += Number(p.size);
       } else parts.push(i);

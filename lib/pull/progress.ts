@@ -6,13 +6,38 @@ import type { Progress } from '../progress';
 
 export type PullPhase = 'metadata' | 'content' | 'writing' | 'done';
 
+/** What a pull's static deltas add up to (all 0 when it uses none). */
+export interface DeltaCounts {
+  /** Parts executed or found complete, of the planned deltas' parts. */
+  deltaPartsFetched: number;
+  deltaPartsTotal: number;
+  /** Fallback objects of the planned deltas (fetched loose). */
+  deltaFallbacksTotal: number;
+  /** Compressed bytes of parts and fallbacks done / planned, and their uncompressed total. */
+  deltaBytesFetched: number;
+  deltaBytesTotal: number;
+  deltaUsizeTotal: number;
+}
+
+/** The delta counters of `c`, copied (or zero for a new pull). */
+export function deltaCounts(c?: DeltaCounts): DeltaCounts {
+  return {
+    deltaPartsFetched: c?.deltaPartsFetched ?? 0,
+    deltaPartsTotal: c?.deltaPartsTotal ?? 0,
+    deltaFallbacksTotal: c?.deltaFallbacksTotal ?? 0,
+    deltaBytesFetched: c?.deltaBytesFetched ?? 0,
+    deltaBytesTotal: c?.deltaBytesTotal ?? 0,
+    deltaUsizeTotal: c?.deltaUsizeTotal ?? 0,
+  };
+}
+
 /**
  * A pull's progress: with static deltas, `loaded`/`total` are the compressed
  * bytes of parts and fallbacks (known from the superblocks up front);
  * otherwise objects fetched of objects to fetch, that total known once every
  * commit and directory has been scanned (null before). Plus ostree's counters.
  */
-export interface PullProgress extends Progress<PullPhase> {
+export interface PullProgress extends Progress<PullPhase>, DeltaCounts {
   /** Metadata objects (commits, commitmeta, dirtrees, dirmetas) downloaded / asked for. */
   metadataFetched: number;
   metadataRequested: number;
@@ -34,19 +59,10 @@ export interface PullProgress extends Progress<PullPhase> {
   /** Requests in flight (objects being fetched or written). */
   outstanding: number;
   elapsedMs: number;
-  /** Static deltas: parts done / total (0 when the pull uses none), and their compressed bytes done / total. */
-  deltaPartsFetched: number;
-  deltaPartsTotal: number;
-  /** Fallback objects of the planned deltas (fetched loose). */
-  deltaFallbacksTotal: number;
-  deltaBytesFetched: number;
-  deltaBytesTotal: number;
-  /** Uncompressed size of the planned deltas. */
-  deltaUsizeTotal: number;
 }
 
 /** What a pull counts while it runs; the walk and the write queue update these. */
-export interface PullCounters {
+export interface PullCounters extends DeltaCounts {
   metadataFetched: number;
   metadataRequested: number;
   contentFetched: number;
@@ -61,15 +77,6 @@ export interface PullCounters {
   scansPending: number;
   /** Payload bytes of content objects written. */
   contentBytesWritten: number;
-  /** Static delta parts executed (or found complete) / in the planned deltas. */
-  deltaPartsFetched: number;
-  deltaPartsTotal: number;
-  /** Fallback objects of the planned deltas (fetched loose). */
-  deltaFallbacksTotal: number;
-  /** Compressed bytes of delta parts and fallbacks done / planned, and their uncompressed total. */
-  deltaBytesFetched: number;
-  deltaBytesTotal: number;
-  deltaUsizeTotal: number;
 }
 
 /** The counters of one pull and the onProgress calls made from them. */
@@ -86,12 +93,7 @@ export class PullProgressReporter {
     outstandingMeta: 0,
     scansPending: 0,
     contentBytesWritten: 0,
-    deltaPartsFetched: 0,
-    deltaPartsTotal: 0,
-    deltaFallbacksTotal: 0,
-    deltaBytesFetched: 0,
-    deltaBytesTotal: 0,
-    deltaUsizeTotal: 0,
+    ...deltaCounts(),
   };
   private phase: PullPhase = 'metadata';
   private source: PullSource | null = null;
@@ -145,12 +147,7 @@ export class PullProgressReporter {
       bytesPerSecond: elapsedMs > 0 ? Math.round((bytes * 1000) / elapsedMs) : 0,
       outstanding: c.outstanding,
       elapsedMs,
-      deltaPartsFetched: c.deltaPartsFetched,
-      deltaPartsTotal: c.deltaPartsTotal,
-      deltaFallbacksTotal: c.deltaFallbacksTotal,
-      deltaBytesFetched: c.deltaBytesFetched,
-      deltaBytesTotal: c.deltaBytesTotal,
-      deltaUsizeTotal: c.deltaUsizeTotal,
+      ...deltaCounts(c),
     };
   }
 

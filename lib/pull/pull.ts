@@ -22,7 +22,7 @@ import type { VerifyResult } from '../gpg/result';
 import { fetcherOptionsFromRemote } from './fetcher';
 import { HttpSource, LocalSource, PullSource } from './source';
 import { withPullTransaction } from './common';
-import { PullProgress, PullProgressReporter, formatPullStatus } from './progress';
+import { PullProgress, PullProgressReporter, formatPullStatus, deltaCounts, type DeltaCounts } from './progress';
 import { verifyPolicy, metaValue } from './verify';
 import { fetchRemoteSummary } from './summary-fetch';
 import { resolvePullTargets } from './targets';
@@ -98,7 +98,8 @@ export interface PullOptions {
   onGpgVerifyResult?: (commit: string, result: VerifyResult) => void;
 }
 
-export interface PullResult {
+/** What a pull did; with static deltas, their counters (DeltaCounts). */
+export interface PullResult extends DeltaCounts {
   /** Refs written or confirmed: refspec -> commit. */
   refs: Record<string, string>;
   /** Commits visited, roots first. */
@@ -112,14 +113,6 @@ export interface PullResult {
   bytesTransferred: number;
   /** Payload bytes of content objects written. */
   contentBytesWritten: number;
-  /** Static delta parts executed or found complete; with deltaPartsTotal, their compressed bytes and uncompressed size. */
-  deltaPartsFetched: number;
-  deltaPartsTotal: number;
-  /** Fallback objects of the deltas (fetched loose). */
-  deltaFallbacksTotal: number;
-  deltaBytesFetched: number;
-  deltaBytesTotal: number;
-  deltaUsizeTotal: number;
   /** HTTP requests made (retries included). */
   requests: number;
   elapsedMs: number;
@@ -299,12 +292,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       contentImported: 0,
       bytesTransferred: 0,
       contentBytesWritten: 0,
-      deltaPartsFetched: 0,
-      deltaPartsTotal: 0,
-      deltaFallbacksTotal: 0,
-      deltaBytesFetched: 0,
-      deltaBytesTotal: 0,
-      deltaUsizeTotal: 0,
+      ...deltaCounts(),
       requests: 0,
       elapsedMs: 0,
       status: '',
@@ -318,12 +306,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       result.contentImported = c.contentImported;
       result.bytesTransferred = progress.objectBytes();
       result.contentBytesWritten = c.contentBytesWritten;
-      result.deltaPartsFetched = c.deltaPartsFetched;
-      result.deltaPartsTotal = c.deltaPartsTotal;
-      result.deltaFallbacksTotal = c.deltaFallbacksTotal;
-      result.deltaBytesFetched = c.deltaBytesFetched;
-      result.deltaBytesTotal = c.deltaBytesTotal;
-      result.deltaUsizeTotal = c.deltaUsizeTotal;
+      Object.assign(result, deltaCounts(c));
       result.requests = src.requests;
       result.elapsedMs = Date.now() - started;
       result.status = formatPullStatus({ ...result, localRemote: src.kind === 'local' }, formatSize);

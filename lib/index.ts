@@ -44,6 +44,7 @@ export type { PruneOptions, PruneResult, PruneProgress } from './prune';
 // Replication
 export { pull } from './pull/pull';
 export type { PullOptions, PullResult, PullProgress, PullPhase } from './pull/pull';
+export type { DeltaCounts } from './pull/progress';
 export { pullLocal } from './pull-local';
 export type { PullLocalOptions, PullLocalResult, PullLocalProgress } from './pull-local';
 export { serveRepo } from './httpd';

@@ -75,3 +75,6 @@ export { reindexDeltas } from './deltas/indexes';
 // GVariant, for reading metadata values (ostree's text form and the codec).
 export { printVariant, parseVariant } from './gvariant/text';
 export * as gvariant from './gvariant/codec';
+
+// Sysroot parts: kernel arguments, the /etc merge, bootloader backends.
+export { KernelArgs } from './sysroot/kargs';

@@ -78,3 +78,5 @@ export * as gvariant from './gvariant/codec';
 
 // Sysroot parts: kernel arguments, the /etc merge, bootloader backends.
 export { KernelArgs } from './sysroot/kargs';
+export { mergeEtc, configDiff, formatConfigDiff } from './sysroot/etc-merge';
+export type { ConfigDiff, ConfigDiffOptions, MergeEtcOptions, MergeEtcResult } from './sysroot/etc-merge';

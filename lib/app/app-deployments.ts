@@ -111,6 +111,8 @@ export class AppDeployments {
   readonly repo: Repo;
   private readonly lock: RepoLock;
   private readonly refPrefix: string;
+  /** Serialises this object's own operations (the file lock is recursive within one object). */
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(installDir: string, repo: Repo, lock: RepoLock, refPrefix: string) {
     this.installDir = installDir;
@@ -171,10 +173,25 @@ export class AppDeployments {
     return app;
   }
 
-  /** Run `fn` holding the install directory's lock, on the repaired state. */
-  private async locked<T>(fn: (state: AppState) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    throwAborted(signal);
-    return this.lock.with('exclusive', async () => fn((await this.repair()).state), { signal });
+  /**
+   * Run `fn` holding the install directory's lock, on the repaired state,
+   * after this object's earlier operations.
+   */
+  private locked<T>(fn: (state: AppState, leftovers: number) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const run = async () => {
+      throwAborted(signal);
+      return this.lock.with(
+        'exclusive',
+        async () => {
+          const r = await this.repair();
+          return fn(r.state, r.leftovers);
+        },
+        { signal },
+      );
+    };
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
   }
 
   /** The state reconciled with the disk (read-only: nothing is written). */
@@ -398,10 +415,8 @@ export class AppDeployments {
     if (!Number.isInteger(keep) || keep < 0) throw new RangeError(`Invalid keep ${String(keep)}: expected an integer ≥ 0`);
     const removed: string[] = [];
     let leftovers = 0;
-    await this.lock.with('exclusive', async () => {
-      const r = await this.repair();
-      leftovers = r.leftovers;
-      const state = r.state;
+    await this.locked(async (state, tidied) => {
+      leftovers = tidied;
       const kept = state.deployments.filter((d, i) => i < keep || d.pinned || d.name === state.current || d.name === state.previous);
       if (kept.length === state.deployments.length) return;
       const gone = state.deployments.filter((d) => !kept.includes(d));
@@ -413,7 +428,7 @@ export class AppDeployments {
         await this.removeVersionDir(d.name);
         removed.push(d.name);
       }
-    }, { signal: opts.signal });
+    }, opts.signal);
     const pruned = opts.prune ? await prune(this.repo, { refsOnly: true, signal: opts.signal }) : null;
     return { removed, leftovers, pruned };
   }

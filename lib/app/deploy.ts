@@ -15,7 +15,7 @@
 // complete version.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { OstreeError, isErrno, throwAborted } from '../errors';
+import { OstreeError, throwAborted } from '../errors';
 import type { Repo } from '../repo/repo';
 import { checkout, resolveSubpath } from '../checkout/checkout';
 import { resolveRev } from '../refs/refs';
@@ -27,7 +27,7 @@ import { CURRENT_LINK, TMP_PREFIX, VERSIONS_DIR } from './layout';
 import { breakHardlinks, removeTree } from './tree-ops';
 import { mergeUserDir } from './merge-dirs';
 
-/** Deploy progress: `checkout` counts files placed, then `merge` (directories), `sync` and `switch` (steps). */
+/** Deploy progress: `checkout` counts files placed; `merge` (one step per user-data directory), `sync` and `switch` count steps. */
 export type AppDeployProgress = Progress<'checkout' | 'merge' | 'sync' | 'switch'>;
 
 export interface AppDeployOptions {
@@ -104,7 +104,7 @@ async function mergeUserDirs(ctx: DeployContext, tmp: string, dirs: string[], op
         if (pristine) await removeTree(pristine);
       }
     }
-    opts.onProgress?.({ phase: 'merge', loaded: ++done, total: dirs.length, unit: 'files' });
+    opts.onProgress?.({ phase: 'merge', loaded: ++done, total: dirs.length, unit: 'steps' });
   }
 }
 
@@ -152,14 +152,14 @@ export async function deployVersion(ctx: DeployContext, rev: string, opts: AppDe
     if (mergeDirs.length) await mergeUserDirs(ctx, tmp, mergeDirs, opts);
     faultAt('merged');
     throwAborted(opts.signal);
-    opts.onProgress?.({ phase: 'sync', loaded: 0, total: 1, unit: 'files' });
+    opts.onProgress?.({ phase: 'sync', loaded: 0, total: 1, unit: 'steps' });
     await native().fs_syncfs(tmp);
     throwAborted(opts.signal);
     faultAt('synced');
     await fsp.rename(tmp, final);
     renamed = true;
     await native().fs_fsync(path.join(installDir, VERSIONS_DIR));
-    opts.onProgress?.({ phase: 'sync', loaded: 1, total: 1, unit: 'files' });
+    opts.onProgress?.({ phase: 'sync', loaded: 1, total: 1, unit: 'steps' });
   } catch (err) {
     if (!renamed) {
       await removeTree(tmp).catch(() => undefined);
@@ -177,9 +177,9 @@ export async function deployVersion(ctx: DeployContext, rev: string, opts: AppDe
 
   // Phase 6: switched.
   if (opts.switch ?? true) {
-    opts.onProgress?.({ phase: 'switch', loaded: 0, total: 1, unit: 'files' });
+    opts.onProgress?.({ phase: 'switch', loaded: 0, total: 1, unit: 'steps' });
     state = await switchTo(installDir, state, name);
-    opts.onProgress?.({ phase: 'switch', loaded: 1, total: 1, unit: 'files' });
+    opts.onProgress?.({ phase: 'switch', loaded: 1, total: 1, unit: 'steps' });
   }
   return { record, state };
 }
@@ -192,15 +192,4 @@ export async function switchTo(installDir: string, state: AppState, name: string
   const next: AppState = { ...state, current: name, previous: state.current };
   await writeState(installDir, next);
   return next;
-}
-
-/** Whether a path exists (lstat). */
-export async function exists(p: string): Promise<boolean> {
-  try {
-    await fsp.lstat(p);
-    return true;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return false;
-    throw err;
-  }
 }

@@ -59,6 +59,10 @@ export { verifyCommitEd25519, signCommitEd25519, generateKeyPair as generateEd25
 export { generateSummary, parseSummary } from './summary';
 export type { Summary, SummaryRef, GenerateSummaryOptions } from './summary';
 
+// Application deployments (an app install directory: versions/, `current`, rollback)
+export { AppDeployments } from './app/app-deployments';
+export type { AppDeploymentsOptions, AppDeployment, AppDeployOptions, AppDeployProgress, AppCleanupOptions, AppCleanupResult } from './app/app-deployments';
+
 // Static deltas
 export { generateStaticDelta as generateDelta } from './deltas/generate';
 export type { GenerateDeltaOptions, GenerateDeltaResult, GenerateDeltaProgress } from './deltas/generate';

@@ -9,11 +9,11 @@
 // does not move, objects/ holds exactly what it held, tmp/ holds no spilled
 // part or temp object, and the real `ostree fsck` passes.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { SKIP_INTEROP, tmpdir, cleanupTmp, makeTree, ostree, ours, ok } from './helpers/interop';
-import { objectSet, refsOf } from './helpers/pull';
+import { objectSet, ostreeA } from './helpers/pull';
 import { serveHostile, oursMeasured } from './helpers/hostile';
 import { serveRepo, type RepoServer } from '../lib/httpd';
 import { Repo } from '../lib/repo/repo';
@@ -123,7 +123,11 @@ SUITE('hostile static deltas', () => {
   /** What must not change when a delta is refused. */
   function state(repo: string) {
     const tmp = readdirSync(path.join(repo, 'tmp')).filter((f) => f !== 'cache');
-    return { refs: refsOf(repo), objects: objectSet(repo), tmp };
+    const refs = (readdirSync(path.join(repo, 'refs'), { recursive: true }) as string[])
+      .filter((f) => statSync(path.join(repo, 'refs', f)).isFile())
+      .map((f) => `${f} ${readFileSync(path.join(repo, 'refs', f), 'utf8').trim()}`)
+      .sort();
+    return { refs, objects: objectSet(repo), tmp };
   }
   /**
    * Apply-offline: nothing at all. A pull (as ostree's) verifies and writes the target
@@ -216,6 +220,15 @@ SUITE('hostile static deltas', () => {
       expect(err.code).toBe('OSTREE_HTTP');
       expect(err.message).toMatch(/exceeded maximum size of \d+ bytes/);
       unchanged(repo, before, { pulled: true });
+      // ostree leaves the same refs and the same partial marker; its target commit waits in
+      // its staging directory (tmp/staging-*) where ours is in objects/, marked partial.
+      const theirs = client(server.url);
+      const r = await ostreeA([`--repo=${theirs}`, 'pull', '--require-static-deltas', 'origin', 'main']);
+      expect(r.status).toBe(1);
+      const [a, b] = [state(repo), state(theirs)];
+      expect(b.refs).toEqual(a.refs);
+      expect(b.objects).toEqual(a.objects.filter((o) => o !== `${v2.slice(0, 2)}/${v2.slice(2)}.commit`));
+      expect(b.tmp.every((t) => t.startsWith('staging-'))).toBe(true);
     });
 
     it('a part whose declared size is absurd is refused before it is requested', async () => {
@@ -384,7 +397,7 @@ SUITE('hostile static deltas', () => {
       const added = objectSet(repo).filter((o) => !before.objects.includes(o));
       expect(added.every((o) => o === `${good.slice(0, 2)}/${good.slice(2)}.content`)).toBe(true);
       expect(objectSet(repo)).not.toContain(`ef/${'ef'.repeat(31)}.content`);
-      expect(refsOf(repo)).toBe(before.refs);
+      expect(state(repo).refs).toEqual(before.refs);
       ok(ostree([`--repo=${repo}`, 'fsck']));
     });
   });

@@ -171,7 +171,10 @@ bool CopyFdContents(int src_fd, int dst_fd, const std::string& src_path,
   return CopyReadWrite(src_fd, dst_fd, src_path, dst_path, err);
 }
 
-bool ReadToEnd(int fd, size_t size_hint, std::string* out) {
+namespace {
+
+template <class S>
+bool ReadToEndInto(int fd, size_t size_hint, S* out) {
   out->resize(size_hint);
   size_t got = 0;
   for (;;) {
@@ -187,6 +190,12 @@ bool ReadToEnd(int fd, size_t size_hint, std::string* out) {
   out->resize(got);
   return true;
 }
+
+}  // namespace
+
+bool ReadToEnd(int fd, size_t size_hint, std::string* out) { return ReadToEndInto(fd, size_hint, out); }
+
+bool ReadToEnd(int fd, size_t size_hint, PageString* out) { return ReadToEndInto(fd, size_hint, out); }
 
 bool ReadLink(const std::string& path, std::string* target, SysError* err) {
   std::vector<char> buf(256);

@@ -23,6 +23,16 @@ export function partBodyLimit(header: PartHeader): number {
   return Math.min(MAX_PART_BODY, declared * 2 + 64 * 1024 * 1024);
 }
 
+/**
+ * The largest part file accepted for `header` (the executor refuses a larger
+ * one): its body limit plus xz's worst-case expansion of incompressible data.
+ * A pull refuses a part declaring more before fetching it.
+ */
+export function partFileLimit(header: PartHeader): number {
+  const body = partBodyLimit(header);
+  return body + Math.floor(body / 64) + 65536;
+}
+
 /** The part header's object list as the executor takes it: 33-byte records. */
 export function partObjectRecords(header: PartHeader): Buffer {
   return Buffer.concat(header.objects.map((o) => Buffer.concat([Buffer.from([o.type]), csumToBytes(o.checksum)])));

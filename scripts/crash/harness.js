@@ -48,6 +48,7 @@ function runChild(args, env, killAfterMs) {
 }
 
 async function lockFree(repo) {
+  const problems = [];
   // Ours: the library's lock (dist/), exclusive, no waiting, in this process.
   const { Repo } = require(path.join(ROOT, 'dist', 'repo', 'repo'));
   const { repoLock } = require(path.join(ROOT, 'dist', 'lock'));
@@ -56,11 +57,12 @@ async function lockFree(repo) {
     await lock.push('exclusive', { timeout: 0 });
     await lock.pop('exclusive');
   } catch (e) {
-    return `our exclusive lock: ${e.message}`;
+    problems.push(`our exclusive lock: ${e.message}`);
   }
+  // ostree's: its prune takes the lock exclusively (waiting core.lock-timeout-secs, 30 s by default).
   const o = spawnSync('ostree', ['prune', '--no-prune', '--refs-only', `--repo=${repo}`], { encoding: 'utf8', timeout: 10000 });
-  if (o.status !== 0) return `ostree prune --no-prune (exclusive lock): ${o.error ? o.error.message : o.stderr.trim()}`;
-  return null;
+  if (o.status !== 0) problems.push(`ostree prune --no-prune (exclusive lock): ${o.error ? o.error.message : o.stderr.trim()}`);
+  return problems;
 }
 
 function refsResolve(repo) {
@@ -90,8 +92,7 @@ async function checkRepo(repo) {
   const f2 = spawnSync('ostree', ['fsck', `--repo=${repo}`], { encoding: 'utf8' });
   if (f2.status !== 0) failures.push(`ostree fsck: exit ${f2.status}: ${(f2.stderr || f2.stdout).trim().split('\n').slice(-3).join(' | ')}`);
   failures.push(...refsResolve(repo));
-  const l = await lockFree(repo);
-  if (l) failures.push(l);
+  failures.push(...(await lockFree(repo)));
   return failures;
 }
 

@@ -147,13 +147,28 @@ async function buildFixtures(work) {
   return { t1, t2, src, c1, c2, deltaClient, deltaDir, server };
 }
 
+/**
+ * The repos the operations write do not sync (core.fsync=false): a SIGKILL
+ * loses nothing the kernel has (only power loss needs the syncs), and syncfs
+ * on a busy machine costs seconds per run.
+ */
+function initRepo(repo, modeArg) {
+  ours(['init', `--repo=${repo}`, modeArg]);
+  return noFsync(repo);
+}
+
+function noFsync(repo) {
+  ours(['config', `--repo=${repo}`, 'set', 'core.fsync', 'false']);
+  return repo;
+}
+
 /** The scenarios over the fixtures. Each `init(dir)` makes the template state in dir. */
 function scenarios(fx) {
   const commitScenario = (mode) => ({
     name: `commit-${mode}`,
     init(dir) {
       const repo = path.join(dir, 'repo');
-      ours(['init', `--repo=${repo}`, `--mode=${mode}`]);
+      initRepo(repo, `--mode=${mode}`);
       ours(['commit', `--repo=${repo}`, '-b', 'main', '-s', 'one', `--timestamp=${TS1}`, fx.t1]);
     },
     // --skip-if-unchanged: a rerun after the ref moved makes no second commit.
@@ -163,6 +178,7 @@ function scenarios(fx) {
   const bareUserCopy = (dir) => {
     const repo = path.join(dir, 'repo');
     ours(['init', `--repo=${repo}`, '--mode=bare-user']);
+    noFsync(repo);
     ours(['pull-local', `--repo=${repo}`, fx.src, fx.c1]);
     ours(['refs', `--repo=${repo}`, `--create=main`, fx.c1]);
     return repo;
@@ -174,7 +190,7 @@ function scenarios(fx) {
       name: 'pull-http',
       init(dir) {
         const repo = path.join(dir, 'repo');
-        ours(['init', `--repo=${repo}`, '--mode=bare-user']);
+        initRepo(repo, '--mode=bare-user');
         ours(['remote', 'add', `--repo=${repo}`, '--no-gpg-verify', 'origin', fx.server.url]);
       },
       args: (dir) => ['pull', `--repo=${path.join(dir, 'repo')}`, '--disable-static-deltas', 'origin', 'main'],
@@ -184,6 +200,7 @@ function scenarios(fx) {
       name: 'pull-http-delta',
       init(dir) {
         copyDir(fx.deltaClient, path.join(dir, 'repo'));
+        noFsync(path.join(dir, 'repo'));
       },
       args: (dir) => ['pull', `--repo=${path.join(dir, 'repo')}`, '--require-static-deltas', 'origin', 'main'],
       target: (dir) => path.join(dir, 'repo'),
@@ -191,7 +208,7 @@ function scenarios(fx) {
     {
       name: 'pull-local',
       init(dir) {
-        ours(['init', `--repo=${path.join(dir, 'repo')}`, '--mode=archive']);
+        initRepo(path.join(dir, 'repo'), '--mode=archive');
       },
       args: (dir) => ['pull-local', `--repo=${path.join(dir, 'repo')}`, fx.src, 'main'],
       target: (dir) => path.join(dir, 'repo'),
@@ -210,7 +227,7 @@ function scenarios(fx) {
       name: 'prune',
       init(dir) {
         const repo = path.join(dir, 'repo');
-        ours(['init', `--repo=${repo}`, '--mode=archive']);
+        initRepo(repo, '--mode=archive');
         ours(['pull-local', `--repo=${repo}`, '--depth=1', fx.src, 'main']);
       },
       args: (dir) => ['prune', `--repo=${path.join(dir, 'repo')}`, '--refs-only', '--depth=0'],

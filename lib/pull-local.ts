@@ -17,6 +17,7 @@ import { ObjectType, sha256Hex, isValidChecksum, parseCommit, parseDirTree, pars
 import { markCommitPartial, clearCommitPartial } from './repo/commit-partial';
 import type { Progress } from './progress';
 import { withPullTransaction, importContentFromRepo } from './pull/common';
+import { crashPoint } from './crash-point';
 
 const CONTENT_BATCH = 64;
 const CONTENT_PARALLEL = 4;
@@ -119,6 +120,7 @@ async function pullLocked(repo: Repo, src: Repo, refArgs: string[], opts: PullLo
 async function linkObjectFrom(src: Repo, repo: Repo, checksum: string, type: ObjectType): Promise<boolean> {
   const to = repo.objectPath(checksum, type);
   await fsp.mkdir(path.dirname(to), { recursive: true });
+  crashPoint();
   try {
     await fsp.link(src.objectPath(checksum, type), to);
     return true;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "args.h"
+#include "crash_point.h"
 #include "worker.h"
 
 #ifndef RENAME_NOREPLACE
@@ -213,6 +214,7 @@ bool ReadLink(const std::string& path, std::string* target, SysError* err) {
 bool RenameNoReplace(const std::string& tmp, const std::string& dest,
                      bool* existed, SysError* err) {
   *existed = false;
+  CrashPoint();
 #ifdef SYS_renameat2
   if (syscall(SYS_renameat2, AT_FDCWD, tmp.c_str(), AT_FDCWD, dest.c_str(),
               RENAME_NOREPLACE) == 0) {

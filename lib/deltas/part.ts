@@ -7,6 +7,7 @@ import { native, DeltaPartResult } from '../binding';
 import type { Repo } from '../repo/repo';
 import { csumToBytes } from '../objects/formats';
 import type { PartHeader } from './superblock';
+import { crashPoint } from '../crash-point';
 
 /**
  * The largest decompressed part body accepted. The part header's
@@ -76,6 +77,7 @@ export type PartStats = Extract<DeltaPartResult, { ok: true }>;
  */
 export async function executePart(repo: Repo, part: Buffer | string, header: PartHeader, opts: PartExecuteOptions): Promise<PartStats> {
   const chain = repoChain(repo);
+  crashPoint();
   const r = await native().delta_part_execute(
     chain.map((x) => x.path),
     chain.map((x) => x.mode),

@@ -28,6 +28,7 @@ import { native, ImportEntry, ContentModeOverride, StoreFilezBatchResult } from 
 import { repoLock, LockOptions } from '../lock';
 import { writeRef, checkRefUpdate } from '../refs/refs';
 import { cleanupTmpdir } from './tmpdir';
+import { crashPoint } from '../crash-point';
 
 /** A content object whose checksum and metadata are known, to be stored from a file or buffer. */
 export interface ContentSource {
@@ -194,6 +195,7 @@ export class Transaction {
     await fsp.mkdir(path.dirname(dest), { recursive: true });
     const tmp = path.join(this.repo.path, 'tmp', tmpName('commitmeta'));
     await fsp.writeFile(tmp, data, { mode: 0o644 });
+    crashPoint();
     await fsp.rename(tmp, dest);
     this.touchedDirs.add(path.dirname(dest));
   }
@@ -308,6 +310,7 @@ export class Transaction {
     const tmp = path.join(this.repo.path, 'tmp', tmpName('obj'));
     await fsp.writeFile(tmp, data, { mode });
     if (this.perObjectFsync) await fsyncPath(tmp);
+    crashPoint();
     await linkNoReplace(tmp, dest);
     this.touchedDirs.add(dir);
   }
@@ -526,6 +529,7 @@ export class Transaction {
         await native().fs_syncfs(path.join(this.repo.path, 'objects'));
       }
       await cleanupTmpdir(this.repo);
+      crashPoint();
       for (const [spec, csum] of this.refs) await writeRef(this.repo, spec, csum, { fsync: false });
       if (this.fsync && this.refs.size) await native().fs_syncfs(path.join(this.repo.path, 'refs'));
       if (this.refs.size) await (await import('../summary')).maybeRegenerateSummary(this.repo);

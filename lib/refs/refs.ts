@@ -65,7 +65,7 @@ export interface RefEntry {
   aliasOf?: string;
 }
 
-async function readRefFile(file: string): Promise<string | null> {
+export async function readRefFile(file: string): Promise<string | null> {
   let text: string;
   try {
     text = await fsp.readFile(file, 'utf8');
@@ -194,8 +194,8 @@ async function resolvePrefix(repo: Repo, prefix: string): Promise<string | null>
   return hits.length ? hits[0] : null;
 }
 
-/** Walk a refs directory in raw readdir order (ostree's enumeration order). */
-async function walkRefs(dir: string, prefix: string, out: Array<[string, string, string | null]>): Promise<void> {
+/** Walk a refs directory in raw readdir order (ostree's enumeration order): [name, path, symlink target or null]. */
+export async function walkRefs(dir: string, prefix: string, out: Array<[string, string, string | null]>): Promise<void> {
   let d;
   try {
     d = await fsp.opendir(dir);
@@ -357,12 +357,21 @@ export function checkRefUpdate(spec: string, checksum: string | null): { remote:
  */
 export async function writeRef(repo: Repo, spec: string, checksum: string | null, opts: { fsync?: boolean } = {}): Promise<void> {
   const { remote, ref } = checkRefUpdate(spec, checksum);
-  const file = refFile(repo, remote, ref);
+  await writeRefAt(repo, refFile(repo, remote, ref), spec, checksum, { ...opts, missingOk: false });
+}
+
+/**
+ * Write (or delete) the ref file `file` under REPO/refs, named `spec` in
+ * errors; the shared tail of writeRef and writeCollectionRef. Deleting a
+ * missing ref throws OSTREE_REF_NOT_FOUND unless `missingOk`.
+ */
+export async function writeRefAt(repo: Repo, file: string, spec: string, checksum: string | null, opts: { fsync?: boolean; missingOk?: boolean }): Promise<void> {
   if (checksum === null) {
     try {
       await fsp.unlink(file);
     } catch (err) {
-      if (isErrno(err, 'ENOENT')) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) {
+        if (opts.missingOk) return;
         throw new OstreeError('OSTREE_REF_NOT_FOUND', `Refspec '${spec}' not found`, { data: { ref: spec } });
       }
       throw err;
@@ -435,11 +444,11 @@ export async function setRefAlias(repo: Repo, alias: string, target: string): Pr
 }
 
 async function pruneEmptyDirs(dir: string, stop: string): Promise<void> {
-  // Keep the standard directories; remove empty intermediate ones under heads/ and remotes/X/.
+  // Keep the standard directories; remove empty intermediate ones under heads/, remotes/X/ and mirrors/C/.
   const keep = new Set(['heads', 'remotes', 'mirrors'].map((d) => path.join(stop, d)));
   let d = dir;
   while (d.startsWith(stop + path.sep) && !keep.has(d)) {
-    if (path.dirname(d) === path.join(stop, 'remotes')) break;
+    if (path.dirname(d) === path.join(stop, 'remotes') || path.dirname(d) === path.join(stop, 'mirrors')) break;
     try {
       await fsp.rmdir(d);
     } catch {

@@ -35,12 +35,7 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   }
   if (args.opts.json) return listJson(repo, args, ctx);
   if (args.opts.collections) {
-    const cid = repo.collectionId;
-    const entries: string[] = [];
-    const local = await refs.listRefsRaw(repo, { prefix: args.positional[0] ?? null, cutPrefix: false });
-    for (const [name] of local) if (!name.includes(':')) entries.push(`(${cid ?? '(null)'}, ${name})`);
-    for (const m of await refs.listMirrorRefs(repo)) entries.push(`(${m.collectionId}, ${m.ref})`);
-    for (const e of ghashOrder(entries)) ctx.out(e + '\n');
+    for (const prefix of args.positional.length ? args.positional : [null]) await refsWithCollections(repo, prefix, { create, del, force: !!args.opts.force }, ctx);
     return 0;
   }
   const prefixes = args.positional.length ? args.positional : [null];
@@ -115,4 +110,41 @@ async function listJson(repo: import('../../repo/repo').Repo, args: ParsedArgs, 
   list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : (a.collectionId ?? '') < (b.collectionId ?? '') ? -1 : 1));
   printJson(ctx, { refs: list });
   return 0;
+}
+
+/**
+ * `refs --collections` (do_ref_with_collections): PREFIX is a collection ID;
+ * lists `(collection, ref)` in GHashTable order, deletes every ref of the
+ * collection with --delete, or with --create=COLLECTION:REF makes a
+ * collection ref (refs/mirrors/, or refs/heads/ for the repo's own).
+ */
+async function refsWithCollections(
+  repo: import('../../repo/repo').Repo,
+  prefix: string | null,
+  o: { create?: string; del: boolean; force: boolean },
+  ctx: Ctx,
+): Promise<void> {
+  const { create, del } = o;
+  const cr = await import('../../refs/collection-refs');
+  const refs = await import('../../refs/refs');
+  const list = await cr.listCollectionRefs(repo, { collectionId: create ? null : prefix });
+  if (create) {
+    const existing = await refs.resolveRev(repo, create, { allowNoent: true });
+    if (existing && !o.force) throw new OstreeError('OSTREE_EXISTS', `--create specified but ref ${create} already exists`);
+    const csum = (await refs.resolveRev(repo, prefix as string)) as string;
+    // An abuse of the refspec syntax, as ostree's: COLLECTION-ID:REF.
+    const colon = create.indexOf(':');
+    const cref = { collectionId: colon >= 0 ? create.slice(0, colon) : create, ref: colon >= 0 ? create.slice(colon + 1) : '' };
+    await cr.setCollectionRef(repo, cref, csum);
+    return;
+  }
+  if (del) {
+    if (list.length === 0) return;
+    const { withTransaction } = await import('../../repo/transaction');
+    await withTransaction(repo, async (tx) => {
+      for (const e of list) tx.setCollectionRef(e, null);
+    });
+    return;
+  }
+  for (const e of cr.collectionRefHashOrder(list)) ctx.out(`(${e.collectionId}, ${e.ref})\n`);
 }

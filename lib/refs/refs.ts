@@ -83,7 +83,7 @@ function refFile(repo: Repo, remote: string | null, ref: string): string {
 }
 
 /** Resolve a refspec (no parent syntax) to a checksum, or null. */
-async function resolveRefspec(repo: Repo, spec: string): Promise<string | null> {
+async function resolveRefspec(repo: Repo, spec: string, fallbackRemote: boolean): Promise<string | null> {
   const { remote, ref } = parseRefspec(spec);
   if (remote) {
     const c = await readRefFile(refFile(repo, remote, ref));
@@ -91,6 +91,8 @@ async function resolveRefspec(repo: Repo, spec: string): Promise<string | null> 
   } else {
     const c = await readRefFile(refFile(repo, null, ref));
     if (c) return c;
+  }
+  if (!remote && fallbackRemote) {
     // Fallbacks: refs/remotes/REF (i.e. "remote/ref"), then mirrors.
     const r = await readRefFile(path.join(repo.path, 'refs', 'remotes', ref));
     if (r) return r;
@@ -104,12 +106,17 @@ async function resolveRefspec(repo: Repo, spec: string): Promise<string | null> 
     const m = await readRefFile(path.join(repo.path, 'refs', 'mirrors', ref));
     if (m) return m;
   }
-  if (repo.parent) return resolveRefspec(repo.parent, spec);
+  if (repo.parent) return resolveRefspec(repo.parent, spec, fallbackRemote);
   return null;
 }
 
 export interface ResolveOptions {
   allowNoent?: boolean;
+  /**
+   * Look for a plain REF under the remotes when refs/heads has none (default
+   * true, ostree_repo_resolve_rev); false as ostree_repo_resolve_rev_ext.
+   */
+  fallbackRemote?: boolean;
 }
 
 /**
@@ -143,7 +150,7 @@ export async function resolveRev(repo: Repo, rev: string, opts: ResolveOptions =
     if (/^[0-9a-f]{1,63}$/.test(base)) csum = await resolvePrefix(repo, base);
     if (!csum) {
       try {
-        csum = await resolveRefspec(repo, base);
+        csum = await resolveRefspec(repo, base, opts.fallbackRemote ?? true);
       } catch (err) {
         if (!(err instanceof OstreeError && err.code === 'OSTREE_INVALID_REF')) throw err;
         csum = null;
@@ -249,6 +256,14 @@ export async function listRefsRaw(repo: Repo, o: RawRefsOptions = {}): Promise<A
     }
   };
   if (o.prefix) {
+    // `REMOTE:` and `REMOTE:.` (flatpak's form) list all of REMOTE's refs.
+    const whole = /^(.*):\.?$/.exec(o.prefix);
+    if (whole && REMOTE_RE.test(whole[1])) {
+      const items: Array<[string, string, string | null]> = [];
+      await walkRefs(path.join(repo.path, 'refs', 'remotes', whole[1]), '', items);
+      await add(items, whole[1]);
+      return out;
+    }
     const { remote, ref } = parseRefspec(o.prefix);
     const base = remote ? path.join(repo.path, 'refs', 'remotes', remote) : path.join(repo.path, 'refs', 'heads');
     const p = path.join(base, ref);

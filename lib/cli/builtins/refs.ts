@@ -41,25 +41,36 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const prefixes = args.positional.length ? args.positional : [null];
   for (const prefix of prefixes) {
     if (create) {
-      const existing = await refs.resolveRev(repo, create, { allowNoent: true }).catch(() => null);
+      // As ostree_repo_resolve_rev_ext: no fallback to remote refs of the same name.
+      const existing = await refs.resolveRev(repo, create, { allowNoent: true, fallbackRemote: false });
       const aliasMap = new Map(await refs.listRefsRaw(repo, { aliases: true }));
       const replacingAlias = alias && aliasMap.has(create);
       if (!replacingAlias && existing && !args.opts.force) {
         throw new OstreeError('OSTREE_EXISTS', `--create specified but ref ${create} already exists`);
       }
+      const target = refs.parseRefspec(create);
       if (alias) {
+        if (target.remote) throw new OstreeError('OSTREE_INVALID_REF', `Cannot create alias to remote ref: ${target.remote}`);
+        const all = new Map(await refs.listRefsRaw(repo, {}));
+        if (!all.has(prefix as string)) throw new OstreeError('OSTREE_REF_NOT_FOUND', `Cannot create alias to non-existent ref: ${prefix}`);
         await refs.setRefAlias(repo, create, prefix as string);
+        await (await import('../../summary')).maybeRegenerateSummary(repo);
       } else {
         const csum = (await refs.resolveRev(repo, prefix as string)) as string;
         // In a transaction of its own: locked, and the summary follows (core.auto-update-summary).
         await (await import('../../refs/set-ref')).setRef(repo, create, csum);
-        continue;
       }
-      await (await import('../../summary')).maybeRegenerateSummary(repo);
       continue;
     }
     const list = await refs.listRefsRaw(repo, { prefix, cutPrefix: !(del || args.opts.list || alias), aliases: alias && !del });
     if (del) {
+      // A ref an alias points at stays (ostree checks the ref name, whatever the remote).
+      const aliasTargets = await refs.listRefsRaw(repo, { aliases: true });
+      for (const [name] of list) {
+        const { ref } = refs.parseRefspec(name);
+        const a = aliasTargets.find(([, target]) => target === ref);
+        if (a) throw new OstreeError('OSTREE_INVALID_REF', `Ref '${ref}' has an active alias: '${a[0]}'`);
+      }
       if (list.length) {
         const { withTransaction } = await import('../../repo/transaction');
         await withTransaction(repo, async (tx) => {

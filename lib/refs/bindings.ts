@@ -29,8 +29,9 @@ export function collectionBinding(metadata: Metadata): string | null {
  * collection ID. Throws OSTREE_INVALID_REF with ostree's message otherwise.
  *
  * @example
- * import { verifyBindings, parseCommit } from 'node-ostree';
- * verifyBindings('org.example.Os', 'os/stable', parseCommit(bytes).metadata);
+ * import { verifyBindings } from 'node-ostree';
+ * const commit = await repo.readCommit(checksum);
+ * verifyBindings('org.example.Os', 'os/stable', commit.metadata);
  */
 export function verifyBindings(collectionId: string | null, refName: string | null, metadata: Metadata): void {
   const fail = (message: string) => new OstreeError('OSTREE_INVALID_REF', message, { data: { collectionId, ref: refName } });

@@ -25,6 +25,9 @@ export type { Commit, DirMeta, DirTree, FileHeader, Metadata, Xattrs } from './o
 export { resolveRev, listRefs, parseRefspec, isValidRefName } from './refs/refs';
 export type { RefEntry } from './refs/refs';
 export { setRef } from './refs/set-ref';
+export { listCollectionRefs, setCollectionRef } from './refs/collection-refs';
+export type { CollectionRef, CollectionRefEntry, ListCollectionRefsOptions } from './refs/collection-refs';
+export { verifyBindings } from './refs/bindings';
 
 // Commit, checkout, diff
 export { commit } from './commit/commit';

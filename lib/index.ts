@@ -84,3 +84,5 @@ export { selectBootloader, BOOTLOADER_CONFIGS } from './sysroot/bootloader/index
 export type { Bootloader, BootloaderConfig, BootloaderName, BootEntry, WriteConfigOptions } from './sysroot/bootloader/index';
 export { generateGrub2Config } from './sysroot/bootloader/grub2';
 export type { Grub2GenerateOptions } from './sysroot/bootloader/grub2';
+export { instutilSetKargs, kargsEditInPlace } from './sysroot/instutil';
+export type { SetKargsOptions } from './sysroot/instutil';

@@ -8,7 +8,7 @@ import { spawnSync, execFileSync } from 'node:child_process';
 import { lstatSync, writeFileSync, mkdirSync, chmodSync, symlinkSync, rmSync, chownSync, existsSync, unlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { SKIP_INTEROP, IS_ROOT, cleanupTmp, ostree, ok, tmpdir } from './helpers/interop';
-import { makeSysroot, TestSysroot, OSNAME } from './helpers/sysroot';
+import { makeSysroot, TestSysroot, OSNAME, BRANCH } from './helpers/sysroot';
 import { mergeEtc, configDiff, formatConfigDiff } from '../lib/sysroot/etc-merge';
 import { OstreeError } from '../lib/errors';
 
@@ -96,6 +96,18 @@ describe.skipIf(SKIP_INTEROP || !IS_ROOT)('mergeEtc against ostree admin deploy'
     const copied = [...d.modified, ...d.added];
     expect(describeTree(ourEtc, copied)).toBe(describeTree(path.join(newDep, 'etc'), copied));
     expect(existsSync(path.join(ourEtc, 'fifo-to-ignore'))).toBe(false);
+  });
+
+  it('fails on a special file inside an added directory with ostree\'s message', async () => {
+    const [dep] = t.deployments();
+    sh('mkdir newdir && mkfifo newdir/fifo && echo x > newdir/file', path.join(dep, 'etc'));
+    const r = ostree(['admin', 'deploy', `--os=${OSNAME}`, BRANCH], { env: t.env });
+    expect(r.status).toBe(1);
+    const ourEtc = path.join(tmpdir(), 'etc');
+    execFileSync('cp', ['-a', path.join(dep, 'usr/etc'), ourEtc]);
+    const err = await mergeEtc(path.join(dep, 'usr/etc'), path.join(dep, 'etc'), ourEtc).catch((e) => e);
+    expect(err).toBeInstanceOf(OstreeError);
+    expect(r.stderr.trim()).toBe(`error: ${err.message}`);
   });
 });
 

@@ -3,13 +3,13 @@
 // wrote are fed to our writer (with the old config ostree read, for
 // syslinux) and the config files are compared byte for byte.
 import { describe, it, expect, afterAll } from 'vitest';
-import { readFileSync, writeFileSync, mkdirSync, renameSync, readlinkSync, chmodSync, existsSync, symlinkSync } from 'node:fs';
+import { truncateSync, readFileSync, writeFileSync, mkdirSync, renameSync, readlinkSync, chmodSync, existsSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { SKIP_INTEROP, IS_ROOT, cleanupTmp, ostree, ok, tmpdir } from './helpers/interop';
 import { makeSysroot, readBlsEntries, TestSysroot } from './helpers/sysroot';
 import { selectBootloader, syslinux, uboot, grub2 } from '../lib/sysroot/bootloader';
 import { buildSyslinuxConfig } from '../lib/sysroot/bootloader/syslinux';
-import { joinLines } from '../lib/sysroot/bootloader/lines';
+import { joinLines, MAX_BOOTLOADER_FILE_SIZE } from '../lib/sysroot/bootloader/lines';
 import { generateGrub2Config, queryGrub2 } from '../lib/sysroot/bootloader/grub2';
 import { OstreeError } from '../lib/errors';
 
@@ -70,6 +70,20 @@ describe('syslinux config text', () => {
   it('a block without KERNEL inherits the previous block\'s kernel; (Untitled) for no title', () => {
     const text = buildSyslinuxConfig('LABEL a\n\tKERNEL /boot/ostree/x\nLABEL b\n\tAPPEND z\nLABEL c\n\tKERNEL /vmlinuz\n', [{ linux: '/k' }]);
     expect(text).toBe('LABEL c\n\tKERNEL /vmlinuz\n\nDEFAULT (Untitled)\nLABEL (Untitled)\n\tKERNEL /boot/k\n');
+  });
+
+  it('refuses an old config that is not UTF-8 (ostree: "Invalid UTF-8") or too large, writing nothing', async () => {
+    const d = tmpdir();
+    mkdirSync(path.join(d, 'boot/syslinux'), { recursive: true });
+    mkdirSync(path.join(d, 'boot/loader.1'), { recursive: true });
+    writeFileSync(path.join(d, 'boot/syslinux/syslinux.cfg'), Buffer.from('PROMPT 1\n\xff\xfe\n', 'latin1'));
+    let err = await syslinux.writeConfig(d, 1, [entry]).catch((e) => e);
+    expect([err.code, err.message]).toEqual(['OSTREE_INVALID_ARGUMENT', 'Invalid UTF-8']);
+    writeFileSync(path.join(d, 'boot/syslinux/syslinux.cfg'), '');
+    truncateSync(path.join(d, 'boot/syslinux/syslinux.cfg'), MAX_BOOTLOADER_FILE_SIZE + 1);
+    err = await syslinux.writeConfig(d, 1, [entry]).catch((e) => e);
+    expect(err.code).toBe('OSTREE_INVALID_ARGUMENT');
+    expect(existsSync(path.join(d, 'boot/loader.1/syslinux.cfg'))).toBe(false);
   });
 
   it('joinLines drops a leading empty line and every empty line after the first kept one', () => {

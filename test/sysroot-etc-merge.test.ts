@@ -90,8 +90,13 @@ describe.skipIf(SKIP_INTEROP || !IS_ROOT)('mergeEtc against ostree admin deploy'
 
     const ourEtc = path.join(tmpdir(), 'etc');
     execFileSync('cp', ['-a', path.join(newDep, 'usr/etc'), ourEtc]);
-    const r = await mergeEtc(path.join(oldDep, 'usr/etc'), path.join(oldDep, 'etc'), ourEtc);
+    const progress: string[] = [];
+    const r = await mergeEtc(path.join(oldDep, 'usr/etc'), path.join(oldDep, 'etc'), ourEtc, {
+      onProgress: (p) => progress.push(`${p.phase} ${p.loaded}/${p.total}`),
+    });
     expect(out).toContain(r.message);
+    const n = r.modified + r.added;
+    expect(progress).toEqual([`remove 0/${r.removed}`, ...Array.from({ length: r.removed }, (_, i) => `remove ${i + 1}/${r.removed}`), `copy 0/${n}`, `copy ${n}/${n}`]);
     const d = await configDiff(path.join(oldDep, 'usr/etc'), path.join(oldDep, 'etc'));
     const copied = [...d.modified, ...d.added];
     expect(describeTree(ourEtc, copied)).toBe(describeTree(path.join(newDep, 'etc'), copied));

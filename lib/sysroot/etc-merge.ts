@@ -15,6 +15,7 @@ import { native, CheckoutOp } from '../binding';
 import { diffDirs, formatDiff, DiffResult } from '../diff';
 import { LocalFile } from '../read/local-file';
 import { OstreeError, isErrno, throwAborted, withContext } from '../errors';
+import type { Progress } from '../progress';
 
 /** What an /etc differs from its defaults by, as paths relative to the /etc roots. */
 export interface ConfigDiff {
@@ -29,8 +30,12 @@ export interface ConfigDiffOptions {
   signal?: AbortSignal;
 }
 
+/** `remove`: paths removed locally, deleted from the new /etc; `copy`: modified and added paths copied over (one batch). */
+export type MergeEtcProgress = Progress<'remove' | 'copy'>;
+
 export interface MergeEtcOptions {
   signal?: AbortSignal;
+  onProgress?: (p: MergeEtcProgress) => void;
   /** Copy no xattrs (ostree's OSTREE_SYSROOT_DEBUG=no-xattrs). */
   noXattrs?: boolean;
 }
@@ -241,13 +246,19 @@ export async function mergeEtc(
       throw withContext('While computing configuration diff', err);
     }
     const message = `Copying /etc changes: ${d.modified.length} modified, ${d.removed.length} removed, ${d.added.length} added`;
-    for (const rel of d.removed) {
+    const report = (phase: 'remove' | 'copy', loaded: number, total: number) => opts.onProgress?.({ phase, loaded, total, unit: 'files' });
+    report('remove', 0, d.removed.length);
+    for (let i = 0; i < d.removed.length; i++) {
       throwAborted(opts.signal);
-      await fsp.rm(path.join(newEtc, rel), { recursive: true, force: true });
+      await fsp.rm(path.join(newEtc, d.removed[i]), { recursive: true, force: true });
+      report('remove', i + 1, d.removed.length);
     }
+    const copied = [...d.modified, ...d.added];
+    report('copy', 0, copied.length);
     const plan: Plan = { dirs: [], files: [], order: [] };
-    for (const rel of [...d.modified, ...d.added]) await planModified(plan, modifiedEtc, newEtc, rel, opts.signal);
+    for (const rel of copied) await planModified(plan, modifiedEtc, newEtc, rel, opts.signal);
     await executePlan(plan, opts);
+    report('copy', copied.length, copied.length);
     return { modified: d.modified.length, removed: d.removed.length, added: d.added.length, message };
   } catch (err) {
     if (err instanceof OstreeError && err.code === 'OSTREE_ABORTED') throw err;

@@ -5,7 +5,7 @@
 // /etc is compared with what mergeEtc makes of a copy of v2's /usr/etc.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync, execFileSync } from 'node:child_process';
-import { lstatSync, writeFileSync, mkdirSync, chmodSync, symlinkSync, rmSync, chownSync, existsSync, unlinkSync } from 'node:fs';
+import { lstatSync, readFileSync, writeFileSync, mkdirSync, chmodSync, symlinkSync, rmSync, chownSync, existsSync, unlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { SKIP_INTEROP, IS_ROOT, cleanupTmp, ostree, ok, tmpdir } from './helpers/interop';
 import { makeSysroot, TestSysroot, OSNAME, BRANCH } from './helpers/sysroot';
@@ -146,6 +146,20 @@ describe.skipIf(!IS_ROOT)('mergeEtc corner cases', () => {
     expect(r).toMatchObject({ modified: 1, removed: 0, added: 1 });
     expect(existsSync(path.join(neu, 'initially-empty/mynewfile'))).toBe(true);
     expect(describeTree(neu)).toBe(describeTree(mod));
+  });
+
+  it('never deletes through a parent that the new defaults made a symlink', async () => {
+    const { mod, orig, neu } = trees();
+    const outside = path.join(path.dirname(neu), 'outside');
+    mkdirSync(path.join(outside), { recursive: true });
+    writeFileSync(path.join(outside, 'b'), 'not in /etc\n');
+    mkdirSync(path.join(orig, 'a'));
+    writeFileSync(path.join(orig, 'a/b'), 'default\n');
+    mkdirSync(path.join(mod, 'a')); // a/b removed locally
+    symlinkSync(outside, path.join(neu, 'a'));
+    const r = await mergeEtc(orig, mod, neu);
+    expect(r.removed).toBe(1);
+    expect(readFileSync(path.join(outside, 'b'), 'utf8')).toBe('not in /etc\n');
   });
 
   it('stops on an aborted signal', async () => {

@@ -99,6 +99,22 @@ async function lstatOrNull(p: string): Promise<Stats | null> {
   }
 }
 
+/**
+ * Whether every parent of `rel` inside `root` is a real directory. A removal
+ * under a parent that is now a symlink is skipped: ostree would follow it
+ * (with an absolute target, outside the deployment) and delete there.
+ */
+async function parentsAreDirs(root: string, rel: string): Promise<boolean> {
+  const parts = rel.split('/');
+  let p = root;
+  for (const part of parts.slice(0, -1)) {
+    p = path.join(p, part);
+    const st = await lstatOrNull(p);
+    if (!st?.isDirectory()) return false;
+  }
+  return true;
+}
+
 function addDir(plan: Plan, src: string, dest: string): void {
   plan.order.push(['d', plan.dirs.push([src, dest]) - 1]);
 }
@@ -250,7 +266,7 @@ export async function mergeEtc(
     report('remove', 0, d.removed.length);
     for (let i = 0; i < d.removed.length; i++) {
       throwAborted(opts.signal);
-      await fsp.rm(path.join(newEtc, d.removed[i]), { recursive: true, force: true });
+      if (await parentsAreDirs(newEtc, d.removed[i])) await fsp.rm(path.join(newEtc, d.removed[i]), { recursive: true, force: true });
       report('remove', i + 1, d.removed.length);
     }
     const copied = [...d.modified, ...d.added];

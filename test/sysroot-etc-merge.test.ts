@@ -162,6 +162,20 @@ describe.skipIf(!IS_ROOT)('mergeEtc corner cases', () => {
     expect(readFileSync(path.join(outside, 'b'), 'utf8')).toBe('not in /etc\n');
   });
 
+  it('never writes or unlinks through a parent that the new defaults made a symlink', async () => {
+    const { mod, orig, neu } = trees();
+    const outside = path.join(path.dirname(neu), 'outside');
+    mkdirSync(outside);
+    writeFileSync(path.join(outside, 'b'), 'not in /etc\n');
+    mkdirSync(path.join(orig, 'a'));
+    mkdirSync(path.join(mod, 'a'));
+    writeFileSync(path.join(mod, 'a/b'), 'added locally\n');
+    symlinkSync(outside, path.join(neu, 'a'));
+    const err = await mergeEtc(orig, mod, neu).catch((e) => e);
+    expect(err.code).toBe('ENOTDIR');
+    expect(readFileSync(path.join(outside, 'b'), 'utf8')).toBe('not in /etc\n');
+  });
+
   it('stops on an aborted signal', async () => {
     const { mod, orig, neu } = trees();
     writeFileSync(path.join(mod, 'x'), 'x');

@@ -178,6 +178,13 @@ async function ensureDirFromTemplate(plan: Plan, modifiedEtc: string, newEtc: st
       await ensureDirFromTemplate(plan, modifiedEtc, newEtc, parent);
     }
   }
+  // ostree opens it following symlinks; a symlink here is refused, so that
+  // nothing is written or unlinked outside the new /etc.
+  if (!(await fsp.lstat(dest)).isDirectory()) {
+    const e = new Error(`ENOTDIR: not a directory, opendir '${dest}'`) as NodeJS.ErrnoException;
+    e.code = 'ENOTDIR';
+    throw e;
+  }
   addDir(plan, src, dest);
 }
 

@@ -84,8 +84,8 @@ export function formatConfigDiff(diff: ConfigDiff): string {
 interface Plan {
   /** Directories whose owner, mode and xattrs are copied: [source, destination]. */
   dirs: Array<[string, string]>;
-  /** Regular files and symlinks to copy: [source, destination, source stat]. */
-  files: Array<[string, string, Stats]>;
+  /** Regular files and symlinks to copy: [source, destination]. */
+  files: Array<[string, string]>;
   /** ops in ostree's order, as indices into dirs (d) or files (f). */
   order: Array<['d' | 'f', number]>;
 }
@@ -119,8 +119,15 @@ function addDir(plan: Plan, src: string, dest: string): void {
   plan.order.push(['d', plan.dirs.push([src, dest]) - 1]);
 }
 
-function addFile(plan: Plan, src: string, dest: string, st: Stats): void {
-  plan.order.push(['f', plan.files.push([src, dest, st]) - 1]);
+function addFile(plan: Plan, src: string, dest: string): void {
+  plan.order.push(['f', plan.files.push([src, dest]) - 1]);
+}
+
+function notDir(p: string): NodeJS.ErrnoException {
+  const e = new Error(`ENOTDIR: not a directory, opendir '${p}'`) as NodeJS.ErrnoException;
+  e.code = 'ENOTDIR';
+  e.path = p;
+  return e;
 }
 
 function unsupported(name: string): OstreeError {
@@ -140,7 +147,7 @@ async function planCopyDir(plan: Plan, src: string, dest: string, signal?: Abort
     const d = path.join(dest, name);
     const st = await fsp.lstat(s);
     if (st.isDirectory()) await planCopyDir(plan, s, d, signal);
-    else if (st.isFile() || st.isSymbolicLink()) addFile(plan, s, d, st);
+    else if (st.isFile() || st.isSymbolicLink()) addFile(plan, s, d);
     else throw unsupported(name);
   }
 }
@@ -161,11 +168,7 @@ async function mkdirIfMissing(p: string): Promise<void> {
 async function ensureDirFromTemplate(plan: Plan, modifiedEtc: string, newEtc: string, rel: string): Promise<void> {
   const src = path.join(modifiedEtc, rel);
   const st = await fsp.stat(src);
-  if (!st.isDirectory()) {
-    const e = new Error(`ENOTDIR: not a directory, opendir '${src}'`) as NodeJS.ErrnoException;
-    e.code = 'ENOTDIR';
-    throw e;
-  }
+  if (!st.isDirectory()) throw notDir(src);
   const dest = path.join(newEtc, rel);
   for (;;) {
     try {
@@ -180,11 +183,7 @@ async function ensureDirFromTemplate(plan: Plan, modifiedEtc: string, newEtc: st
   }
   // ostree opens it following symlinks; a symlink here is refused, so that
   // nothing is written or unlinked outside the new /etc.
-  if (!(await fsp.lstat(dest)).isDirectory()) {
-    const e = new Error(`ENOTDIR: not a directory, opendir '${dest}'`) as NodeJS.ErrnoException;
-    e.code = 'ENOTDIR';
-    throw e;
-  }
+  if (!(await fsp.lstat(dest)).isDirectory()) throw notDir(dest);
   addDir(plan, src, dest);
 }
 
@@ -211,7 +210,7 @@ async function planModified(plan: Plan, modifiedEtc: string, newEtc: string, rel
   }
   if (existing) await fsp.unlink(dest);
   if (st.isDirectory()) await planCopyDir(plan, src, dest, signal);
-  else if (st.isFile() || st.isSymbolicLink()) addFile(plan, src, dest, st);
+  else if (st.isFile() || st.isSymbolicLink()) addFile(plan, src, dest);
   // Anything else (fifos, sockets, devices) is ignored, as ostree does.
 }
 
@@ -244,9 +243,13 @@ async function executePlan(plan: Plan, opts: MergeEtcOptions): Promise<void> {
  * modified and added files, symlinks and directories are copied over with
  * owner, mode, xattrs (and file times); the local version always wins.
  * Directories that are new in `newEtc` keep their new defaults' attributes
- * unless a path below them is copied; fifos and other special files are
- * skipped. A locally modified file where the new defaults have a directory
- * fails with OSTREE_EXISTS. Errors are prefixed `During /etc merge: `.
+ * unless a path below them is copied. A changed fifo, socket or device is
+ * skipped, but one inside a copied directory fails the merge
+ * (OSTREE_UNSUPPORTED_FILE_TYPE), as in ostree. A locally modified file where
+ * the new defaults have a directory fails with OSTREE_EXISTS. Unlike ostree,
+ * nothing is written, unlinked or deleted through a parent directory that is
+ * a symlink in `newEtc` (ENOTDIR, or the removal is skipped). Errors are
+ * prefixed `During /etc merge: `.
  *
  * @example
  * import { mergeEtc } from 'node-ostree';

@@ -3,7 +3,7 @@
 // wrote are fed to our writer (with the old config ostree read, for
 // syslinux) and the config files are compared byte for byte.
 import { describe, it, expect, afterAll } from 'vitest';
-import { truncateSync, readFileSync, writeFileSync, mkdirSync, renameSync, readlinkSync, chmodSync, existsSync, symlinkSync } from 'node:fs';
+import { rmSync, truncateSync, readFileSync, writeFileSync, mkdirSync, renameSync, readlinkSync, chmodSync, existsSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { SKIP_INTEROP, IS_ROOT, cleanupTmp, ostree, ok, tmpdir } from './helpers/interop';
 import { makeSysroot, readBlsEntries, TestSysroot } from './helpers/sysroot';
@@ -100,12 +100,17 @@ describe.skipIf(SKIP)('u-boot against ostree', () => {
     writeFileSync(path.join(t.osdata, 'usr/lib/modules/3.6.0/devicetree'), 'a device tree\n');
     t.commit('1.0');
     t.deploy(['--karg=root=LABEL=root']);
+    // 2.0 ships a dtb/ directory instead: its entry gets fdtdir, 1.0's keeps devicetree
+    rmSync(path.join(t.osdata, 'usr/lib/modules/3.6.0/devicetree'));
+    mkdirSync(path.join(t.osdata, 'usr/lib/modules/3.6.0/dtb/vendor'), { recursive: true });
+    writeFileSync(path.join(t.osdata, 'usr/lib/modules/3.6.0/dtb/vendor/board.dtb'), 'a dtb\n');
     t.commit('2.0');
     t.deploy(['--karg-append=quiet']);
     const v = t.bootversion() as 0 | 1;
     const file = path.join(t.sysroot, `boot/loader.${v}/uEnv.txt`);
     const theirs = readFileSync(file, 'utf8');
     expect(theirs).toContain('myuenv=1\n\n\nx=2\n\n');
+    expect(theirs).toMatch(/^fdtdir=\/boot\/ostree\/testos-\w+\/dtb$/m);
     expect(theirs).toContain('fdt_file2=');
     writeFileSync(file, 'placeholder\n'); // boot/loader/uEnv.txt must stay readable
     await uboot.writeConfig(t.sysroot, v, readBlsEntries(t.sysroot, v));

@@ -43,8 +43,10 @@ describe.skipIf(SKIP)('syslinux against ostree', () => {
     const t = makeSysroot('syslinux');
     expect((await selectBootloader(t.sysroot)).name).toBe('syslinux');
     writeFileSync(path.join(t.sysroot, 'boot/loader/syslinux.cfg'), '\nPROMPT 1\n\n\nDEFAULT foo\nLABEL foo\n\tKERNEL /vmlinuz-foo\n\tAPPEND quiet\n\n\nTIMEOUT 50\n');
+    writeFileSync(path.join(t.osdata, 'usr/lib/modules/3.6.0/devicetree'), 'a device tree\n');
     t.commit('1.0');
     const first = await deployAndCompareSyslinux(t, ['--karg=root=LABEL=root']);
+    expect(first).toMatch(/^\tDEVICETREE \/boot\/ostree\/testos-\w+\/devicetree-3\.6\.0$/m);
     expect(first).toContain('LABEL foo\n');
     expect(first).not.toContain('DEFAULT');
     t.commit('2.0');

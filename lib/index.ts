@@ -86,8 +86,10 @@ export * as gvariant from './gvariant/codec';
 // Sysroot parts: kernel arguments, the /etc merge, bootloader backends.
 export { KernelArgs } from './sysroot/kargs';
 export { mergeEtc, configDiff, formatConfigDiff } from './sysroot/etc-merge';
-export type { ConfigDiff, ConfigDiffOptions, MergeEtcOptions, MergeEtcResult } from './sysroot/etc-merge';
-export { selectBootloader, BOOTLOADER_CONFIGS } from './sysroot/bootloader';
-export type { Bootloader, BootloaderConfig, BootloaderName, BootEntry, WriteConfigOptions } from './sysroot/bootloader';
+export type { ConfigDiff, ConfigDiffOptions, MergeEtcOptions, MergeEtcResult, MergeEtcProgress } from './sysroot/etc-merge';
+export { selectBootloader, BOOTLOADER_CONFIGS } from './sysroot/bootloader/index';
+export type { Bootloader, BootloaderConfig, BootloaderName, BootEntry, WriteConfigOptions } from './sysroot/bootloader/index';
 export { generateGrub2Config } from './sysroot/bootloader/grub2';
 export type { Grub2GenerateOptions } from './sysroot/bootloader/grub2';
+export { instutilSetKargs, kargsEditInPlace } from './sysroot/instutil';
+export type { SetKargsOptions } from './sysroot/instutil';

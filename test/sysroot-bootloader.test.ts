@@ -3,13 +3,13 @@
 // wrote are fed to our writer (with the old config ostree read, for
 // syslinux) and the config files are compared byte for byte.
 import { describe, it, expect, afterAll } from 'vitest';
-import { readFileSync, writeFileSync, mkdirSync, renameSync, readlinkSync, chmodSync, existsSync, symlinkSync } from 'node:fs';
+import { rmSync, truncateSync, readFileSync, writeFileSync, mkdirSync, renameSync, readlinkSync, chmodSync, existsSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { SKIP_INTEROP, IS_ROOT, cleanupTmp, ostree, ok, tmpdir } from './helpers/interop';
 import { makeSysroot, readBlsEntries, TestSysroot } from './helpers/sysroot';
 import { selectBootloader, syslinux, uboot, grub2 } from '../lib/sysroot/bootloader';
 import { buildSyslinuxConfig } from '../lib/sysroot/bootloader/syslinux';
-import { joinLines } from '../lib/sysroot/bootloader/lines';
+import { joinLines, MAX_BOOTLOADER_FILE_SIZE } from '../lib/sysroot/bootloader/lines';
 import { generateGrub2Config, queryGrub2 } from '../lib/sysroot/bootloader/grub2';
 import { OstreeError } from '../lib/errors';
 
@@ -43,8 +43,10 @@ describe.skipIf(SKIP)('syslinux against ostree', () => {
     const t = makeSysroot('syslinux');
     expect((await selectBootloader(t.sysroot)).name).toBe('syslinux');
     writeFileSync(path.join(t.sysroot, 'boot/loader/syslinux.cfg'), '\nPROMPT 1\n\n\nDEFAULT foo\nLABEL foo\n\tKERNEL /vmlinuz-foo\n\tAPPEND quiet\n\n\nTIMEOUT 50\n');
+    writeFileSync(path.join(t.osdata, 'usr/lib/modules/3.6.0/devicetree'), 'a device tree\n');
     t.commit('1.0');
     const first = await deployAndCompareSyslinux(t, ['--karg=root=LABEL=root']);
+    expect(first).toMatch(/^\tDEVICETREE \/boot\/ostree\/testos-\w+\/devicetree-3\.6\.0$/m);
     expect(first).toContain('LABEL foo\n');
     expect(first).not.toContain('DEFAULT');
     t.commit('2.0');
@@ -72,6 +74,20 @@ describe('syslinux config text', () => {
     expect(text).toBe('LABEL c\n\tKERNEL /vmlinuz\n\nDEFAULT (Untitled)\nLABEL (Untitled)\n\tKERNEL /boot/k\n');
   });
 
+  it('refuses an old config that is not UTF-8 (ostree: "Invalid UTF-8") or too large, writing nothing', async () => {
+    const d = tmpdir();
+    mkdirSync(path.join(d, 'boot/syslinux'), { recursive: true });
+    mkdirSync(path.join(d, 'boot/loader.1'), { recursive: true });
+    writeFileSync(path.join(d, 'boot/syslinux/syslinux.cfg'), Buffer.from('PROMPT 1\n\xff\xfe\n', 'latin1'));
+    let err = await syslinux.writeConfig(d, 1, [entry]).catch((e) => e);
+    expect([err.code, err.message]).toEqual(['OSTREE_INVALID_ARGUMENT', 'Invalid UTF-8']);
+    writeFileSync(path.join(d, 'boot/syslinux/syslinux.cfg'), '');
+    truncateSync(path.join(d, 'boot/syslinux/syslinux.cfg'), MAX_BOOTLOADER_FILE_SIZE + 1);
+    err = await syslinux.writeConfig(d, 1, [entry]).catch((e) => e);
+    expect(err.code).toBe('OSTREE_INVALID_ARGUMENT');
+    expect(existsSync(path.join(d, 'boot/loader.1/syslinux.cfg'))).toBe(false);
+  });
+
   it('joinLines drops a leading empty line and every empty line after the first kept one', () => {
     expect(joinLines(['', 'a', '', '', 'b', '', 'c'])).toBe('a\n\nb\nc\n');
   });
@@ -86,12 +102,17 @@ describe.skipIf(SKIP)('u-boot against ostree', () => {
     writeFileSync(path.join(t.osdata, 'usr/lib/modules/3.6.0/devicetree'), 'a device tree\n');
     t.commit('1.0');
     t.deploy(['--karg=root=LABEL=root']);
+    // 2.0 ships a dtb/ directory instead: its entry gets fdtdir, 1.0's keeps devicetree
+    rmSync(path.join(t.osdata, 'usr/lib/modules/3.6.0/devicetree'));
+    mkdirSync(path.join(t.osdata, 'usr/lib/modules/3.6.0/dtb/vendor'), { recursive: true });
+    writeFileSync(path.join(t.osdata, 'usr/lib/modules/3.6.0/dtb/vendor/board.dtb'), 'a dtb\n');
     t.commit('2.0');
     t.deploy(['--karg-append=quiet']);
     const v = t.bootversion() as 0 | 1;
     const file = path.join(t.sysroot, `boot/loader.${v}/uEnv.txt`);
     const theirs = readFileSync(file, 'utf8');
     expect(theirs).toContain('myuenv=1\n\n\nx=2\n\n');
+    expect(theirs).toMatch(/^fdtdir=\/boot\/ostree\/testos-\w+\/dtb$/m);
     expect(theirs).toContain('fdt_file2=');
     writeFileSync(file, 'placeholder\n'); // boot/loader/uEnv.txt must stay readable
     await uboot.writeConfig(t.sysroot, v, readBlsEntries(t.sysroot, v));

@@ -5,10 +5,10 @@
 // /etc is compared with what mergeEtc makes of a copy of v2's /usr/etc.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync, execFileSync } from 'node:child_process';
-import { lstatSync, writeFileSync, mkdirSync, chmodSync, symlinkSync, rmSync, chownSync, existsSync, unlinkSync } from 'node:fs';
+import { lstatSync, readFileSync, writeFileSync, mkdirSync, chmodSync, symlinkSync, rmSync, chownSync, existsSync, unlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { SKIP_INTEROP, IS_ROOT, cleanupTmp, ostree, ok, tmpdir } from './helpers/interop';
-import { makeSysroot, TestSysroot, OSNAME } from './helpers/sysroot';
+import { makeSysroot, TestSysroot, OSNAME, BRANCH } from './helpers/sysroot';
 import { mergeEtc, configDiff, formatConfigDiff } from '../lib/sysroot/etc-merge';
 import { OstreeError } from '../lib/errors';
 
@@ -90,12 +90,29 @@ describe.skipIf(SKIP_INTEROP || !IS_ROOT)('mergeEtc against ostree admin deploy'
 
     const ourEtc = path.join(tmpdir(), 'etc');
     execFileSync('cp', ['-a', path.join(newDep, 'usr/etc'), ourEtc]);
-    const r = await mergeEtc(path.join(oldDep, 'usr/etc'), path.join(oldDep, 'etc'), ourEtc);
+    const progress: string[] = [];
+    const r = await mergeEtc(path.join(oldDep, 'usr/etc'), path.join(oldDep, 'etc'), ourEtc, {
+      onProgress: (p) => progress.push(`${p.phase} ${p.loaded}/${p.total}`),
+    });
     expect(out).toContain(r.message);
+    const n = r.modified + r.added;
+    expect(progress).toEqual([`remove 0/${r.removed}`, ...Array.from({ length: r.removed }, (_, i) => `remove ${i + 1}/${r.removed}`), `copy 0/${n}`, `copy ${n}/${n}`]);
     const d = await configDiff(path.join(oldDep, 'usr/etc'), path.join(oldDep, 'etc'));
     const copied = [...d.modified, ...d.added];
     expect(describeTree(ourEtc, copied)).toBe(describeTree(path.join(newDep, 'etc'), copied));
     expect(existsSync(path.join(ourEtc, 'fifo-to-ignore'))).toBe(false);
+  });
+
+  it('fails on a special file inside an added directory with ostree\'s message', async () => {
+    const [dep] = t.deployments();
+    sh('mkdir newdir && mkfifo newdir/fifo && echo x > newdir/file', path.join(dep, 'etc'));
+    const r = ostree(['admin', 'deploy', `--os=${OSNAME}`, BRANCH], { env: t.env });
+    expect(r.status).toBe(1);
+    const ourEtc = path.join(tmpdir(), 'etc');
+    execFileSync('cp', ['-a', path.join(dep, 'usr/etc'), ourEtc]);
+    const err = await mergeEtc(path.join(dep, 'usr/etc'), path.join(dep, 'etc'), ourEtc).catch((e) => e);
+    expect(err).toBeInstanceOf(OstreeError);
+    expect(r.stderr.trim()).toBe(`error: ${err.message}`);
   });
 });
 
@@ -129,6 +146,34 @@ describe.skipIf(!IS_ROOT)('mergeEtc corner cases', () => {
     expect(r).toMatchObject({ modified: 1, removed: 0, added: 1 });
     expect(existsSync(path.join(neu, 'initially-empty/mynewfile'))).toBe(true);
     expect(describeTree(neu)).toBe(describeTree(mod));
+  });
+
+  it('never deletes through a parent that the new defaults made a symlink', async () => {
+    const { mod, orig, neu } = trees();
+    const outside = path.join(path.dirname(neu), 'outside');
+    mkdirSync(path.join(outside), { recursive: true });
+    writeFileSync(path.join(outside, 'b'), 'not in /etc\n');
+    mkdirSync(path.join(orig, 'a'));
+    writeFileSync(path.join(orig, 'a/b'), 'default\n');
+    mkdirSync(path.join(mod, 'a')); // a/b removed locally
+    symlinkSync(outside, path.join(neu, 'a'));
+    const r = await mergeEtc(orig, mod, neu);
+    expect(r.removed).toBe(1);
+    expect(readFileSync(path.join(outside, 'b'), 'utf8')).toBe('not in /etc\n');
+  });
+
+  it('never writes or unlinks through a parent that the new defaults made a symlink', async () => {
+    const { mod, orig, neu } = trees();
+    const outside = path.join(path.dirname(neu), 'outside');
+    mkdirSync(outside);
+    writeFileSync(path.join(outside, 'b'), 'not in /etc\n');
+    mkdirSync(path.join(orig, 'a'));
+    mkdirSync(path.join(mod, 'a'));
+    writeFileSync(path.join(mod, 'a/b'), 'added locally\n');
+    symlinkSync(outside, path.join(neu, 'a'));
+    const err = await mergeEtc(orig, mod, neu).catch((e) => e);
+    expect(err.code).toBe('ENOTDIR');
+    expect(readFileSync(path.join(outside, 'b'), 'utf8')).toBe('not in /etc\n');
   });
 
   it('stops on an aborted signal', async () => {

@@ -1,8 +1,16 @@
-// KernelArgs: the cases of ostree's tests/test-kargs.c (2022.7), plus the
-// parsing and ordering details of ostree-kernel-args.c that the CLI relies on.
-import { describe, it, expect } from 'vitest';
+// KernelArgs: the cases of ostree's tests/test-kargs.c (2022.7), the parsing
+// and ordering details of ostree-kernel-args.c that the CLI relies on, and
+// the options real `ostree admin deploy` / `instutil set-kargs` / `kargs
+// edit-in-place` write, recomputed with KernelArgs and the instutil helpers.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { KernelArgs } from '../lib/sysroot/kargs';
+import { instutilSetKargs, kargsEditInPlace } from '../lib/sysroot/instutil';
 import { OstreeError } from '../lib/errors';
+import { SKIP_INTEROP, IS_ROOT, cleanupTmp, ostree, ok } from './helpers/interop';
+import { makeSysroot, readBlsEntries, TestSysroot, OSNAME, BRANCH } from './helpers/sysroot';
+
+afterAll(() => cleanupTmp());
 
 function words(k: KernelArgs): string[] {
   return k.toString().split(' ');
@@ -129,5 +137,79 @@ describe('KernelArgs (ostree-kernel-args.c details)', () => {
     expect(k.toString()).toBe('a=1 b');
     k.deleteIfPresent('c').deleteIfPresent('a');
     expect(k.toString()).toBe('b');
+  });
+});
+
+describe.skipIf(SKIP_INTEROP || !IS_ROOT)('KernelArgs against ostree admin', () => {
+  let t: TestSysroot;
+  /** The options of the default deployment's BLS entry. */
+  const options = (): string => readBlsEntries(t.sysroot, t.bootversion())[0].options;
+  const allOptions = (): string[] => readBlsEntries(t.sysroot, t.bootversion()).map((e) => e.options);
+  /** What a deploy writes for argv: appended, then ostree= replaced in place (install_deployment_kernel). */
+  const written = (k: KernelArgs, theirs: string): string =>
+    KernelArgs.fromArgv(k.toArgv()).replace(`ostree=${KernelArgs.parse(theirs).get('ostree')}`).toString();
+
+  beforeAll(() => {
+    t = makeSysroot();
+    t.commit('1.0');
+  });
+
+  it('deploy --karg, --karg-append and --karg-delete give the options KernelArgs computes', () => {
+    t.deploy(['--karg=root=LABEL=root', '--karg=quiet', '--karg-append=console=tty0', '--karg-append=console=ttyS0']);
+    let prev = options();
+    expect(written(new KernelArgs().replaceArgv(['root=LABEL=root', 'quiet']).appendArgv(['console=tty0', 'console=ttyS0']), prev)).toBe(prev);
+
+    t.deploy(['--karg=console=hvc0', '--karg-append=rd.debug', '--karg-delete=quiet']);
+    let expected = KernelArgs.parse(prev).replaceArgv(['console=hvc0']).appendArgv(['rd.debug']).delete('quiet');
+    expect(written(expected, options())).toBe(options());
+    expect(options()).toMatch(/^root=LABEL=root console=hvc0 ostree=\S+ rd\.debug$/);
+
+    prev = options();
+    t.deploy(['--karg-append=console=ttyS1', '--karg-delete=console=hvc0']);
+    expected = KernelArgs.parse(prev).appendArgv(['console=ttyS1']).delete('console=hvc0');
+    expect(written(expected, options())).toBe(options());
+  });
+
+  it('a --karg-delete ostree refuses fails the same way in KernelArgs', () => {
+    const prev = options();
+    for (const bad of ['nosuchkey', 'root=LABEL=other']) {
+      const r = ostree(['admin', 'deploy', `--os=${OSNAME}`, `--karg-delete=${bad}`, BRANCH], { env: t.env });
+      expect(r.status).toBe(1);
+      const ours = (() => {
+        try {
+          KernelArgs.parse(prev).delete(bad);
+          return '';
+        } catch (e) {
+          return (e as Error).message;
+        }
+      })();
+      expect(r.stderr.trim()).toBe(`error: ${ours}`);
+    }
+  });
+
+  it('instutil set-kargs (--merge, --replace, --append, args, --import-proc-cmdline) matches instutilSetKargs', () => {
+    let prev = options();
+    ok(ostree(['admin', 'instutil', 'set-kargs', '--merge', '--replace=root=LABEL=new', '--append=console=ttyS0', 'extra', 'x=1'], { env: t.env }), 'set-kargs');
+    let k = instutilSetKargs(prev, { merge: true, replace: ['root=LABEL=new'], append: ['console=ttyS0'], args: ['extra', 'x=1'] });
+    expect(written(k, options())).toBe(options());
+
+    prev = options();
+    ok(ostree(['admin', 'instutil', 'set-kargs', '--replace=a=1', 'b'], { env: t.env }), 'set-kargs');
+    k = instutilSetKargs(prev, { replace: ['a=1'], args: ['b'] });
+    expect(written(k, options())).toBe(options());
+    expect(options()).toMatch(/^a=1 b ostree=/);
+
+    ok(ostree(['admin', 'instutil', 'set-kargs', '--import-proc-cmdline', '--append=z'], { env: t.env }), 'set-kargs');
+    k = instutilSetKargs(null, { procCmdline: readFileSync('/proc/cmdline', 'utf8'), append: ['z'] });
+    expect(written(k, options())).toBe(options());
+  });
+
+  it('kargs edit-in-place --append-if-missing matches kargsEditInPlace for every deployment', () => {
+    const before = allOptions();
+    expect(before.length).toBeGreaterThan(1);
+    ok(ostree(['admin', 'kargs', 'edit-in-place', '--append-if-missing=TESTARG=TESTVALUE', '--append-if-missing=b=2', '--append-if-missing=NOKEY'], { env: t.env }), 'edit-in-place');
+    const after = allOptions();
+    expect(after).toEqual(before.map((o) => kargsEditInPlace(o, ['TESTARG=TESTVALUE', 'b=2', 'NOKEY'])));
+    expect(after[0]).toMatch(/ z ostree=\S+ TESTARG=TESTVALUE b=2 NOKEY$/);
   });
 });

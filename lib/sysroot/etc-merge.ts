@@ -15,6 +15,7 @@ import { native, CheckoutOp } from '../binding';
 import { diffDirs, formatDiff, DiffResult } from '../diff';
 import { LocalFile } from '../read/local-file';
 import { OstreeError, isErrno, throwAborted, withContext } from '../errors';
+import type { Progress } from '../progress';
 
 /** What an /etc differs from its defaults by, as paths relative to the /etc roots. */
 export interface ConfigDiff {
@@ -29,8 +30,12 @@ export interface ConfigDiffOptions {
   signal?: AbortSignal;
 }
 
+/** `remove`: paths removed locally, deleted from the new /etc; `copy`: modified and added paths copied over (one batch). */
+export type MergeEtcProgress = Progress<'remove' | 'copy'>;
+
 export interface MergeEtcOptions {
   signal?: AbortSignal;
+  onProgress?: (p: MergeEtcProgress) => void;
   /** Copy no xattrs (ostree's OSTREE_SYSROOT_DEBUG=no-xattrs). */
   noXattrs?: boolean;
 }
@@ -79,8 +84,8 @@ export function formatConfigDiff(diff: ConfigDiff): string {
 interface Plan {
   /** Directories whose owner, mode and xattrs are copied: [source, destination]. */
   dirs: Array<[string, string]>;
-  /** Regular files and symlinks to copy: [source, destination, source stat]. */
-  files: Array<[string, string, Stats]>;
+  /** Regular files and symlinks to copy: [source, destination]. */
+  files: Array<[string, string]>;
   /** ops in ostree's order, as indices into dirs (d) or files (f). */
   order: Array<['d' | 'f', number]>;
 }
@@ -94,12 +99,35 @@ async function lstatOrNull(p: string): Promise<Stats | null> {
   }
 }
 
+/**
+ * Whether every parent of `rel` inside `root` is a real directory. A removal
+ * under a parent that is now a symlink is skipped: ostree would follow it
+ * (with an absolute target, outside the deployment) and delete there.
+ */
+async function parentsAreDirs(root: string, rel: string): Promise<boolean> {
+  const parts = rel.split('/');
+  let p = root;
+  for (const part of parts.slice(0, -1)) {
+    p = path.join(p, part);
+    const st = await lstatOrNull(p);
+    if (!st?.isDirectory()) return false;
+  }
+  return true;
+}
+
 function addDir(plan: Plan, src: string, dest: string): void {
   plan.order.push(['d', plan.dirs.push([src, dest]) - 1]);
 }
 
-function addFile(plan: Plan, src: string, dest: string, st: Stats): void {
-  plan.order.push(['f', plan.files.push([src, dest, st]) - 1]);
+function addFile(plan: Plan, src: string, dest: string): void {
+  plan.order.push(['f', plan.files.push([src, dest]) - 1]);
+}
+
+function notDir(p: string): NodeJS.ErrnoException {
+  const e = new Error(`ENOTDIR: not a directory, opendir '${p}'`) as NodeJS.ErrnoException;
+  e.code = 'ENOTDIR';
+  e.path = p;
+  return e;
 }
 
 function unsupported(name: string): OstreeError {
@@ -119,7 +147,7 @@ async function planCopyDir(plan: Plan, src: string, dest: string, signal?: Abort
     const d = path.join(dest, name);
     const st = await fsp.lstat(s);
     if (st.isDirectory()) await planCopyDir(plan, s, d, signal);
-    else if (st.isFile() || st.isSymbolicLink()) addFile(plan, s, d, st);
+    else if (st.isFile() || st.isSymbolicLink()) addFile(plan, s, d);
     else throw unsupported(name);
   }
 }
@@ -140,11 +168,7 @@ async function mkdirIfMissing(p: string): Promise<void> {
 async function ensureDirFromTemplate(plan: Plan, modifiedEtc: string, newEtc: string, rel: string): Promise<void> {
   const src = path.join(modifiedEtc, rel);
   const st = await fsp.stat(src);
-  if (!st.isDirectory()) {
-    const e = new Error(`ENOTDIR: not a directory, opendir '${src}'`) as NodeJS.ErrnoException;
-    e.code = 'ENOTDIR';
-    throw e;
-  }
+  if (!st.isDirectory()) throw notDir(src);
   const dest = path.join(newEtc, rel);
   for (;;) {
     try {
@@ -157,6 +181,9 @@ async function ensureDirFromTemplate(plan: Plan, modifiedEtc: string, newEtc: st
       await ensureDirFromTemplate(plan, modifiedEtc, newEtc, parent);
     }
   }
+  // ostree opens it following symlinks; a symlink here is refused, so that
+  // nothing is written or unlinked outside the new /etc.
+  if (!(await fsp.lstat(dest)).isDirectory()) throw notDir(dest);
   addDir(plan, src, dest);
 }
 
@@ -183,7 +210,7 @@ async function planModified(plan: Plan, modifiedEtc: string, newEtc: string, rel
   }
   if (existing) await fsp.unlink(dest);
   if (st.isDirectory()) await planCopyDir(plan, src, dest, signal);
-  else if (st.isFile() || st.isSymbolicLink()) addFile(plan, src, dest, st);
+  else if (st.isFile() || st.isSymbolicLink()) addFile(plan, src, dest);
   // Anything else (fifos, sockets, devices) is ignored, as ostree does.
 }
 
@@ -216,9 +243,13 @@ async function executePlan(plan: Plan, opts: MergeEtcOptions): Promise<void> {
  * modified and added files, symlinks and directories are copied over with
  * owner, mode, xattrs (and file times); the local version always wins.
  * Directories that are new in `newEtc` keep their new defaults' attributes
- * unless a path below them is copied; fifos and other special files are
- * skipped. A locally modified file where the new defaults have a directory
- * fails with OSTREE_EXISTS. Errors are prefixed `During /etc merge: `.
+ * unless a path below them is copied. A changed fifo, socket or device is
+ * skipped, but one inside a copied directory fails the merge
+ * (OSTREE_UNSUPPORTED_FILE_TYPE), as in ostree. A locally modified file where
+ * the new defaults have a directory fails with OSTREE_EXISTS. Unlike ostree,
+ * nothing is written, unlinked or deleted through a parent directory that is
+ * a symlink in `newEtc` (ENOTDIR, or the removal is skipped). Errors are
+ * prefixed `During /etc merge: `.
  *
  * @example
  * import { mergeEtc } from 'node-ostree';
@@ -241,13 +272,19 @@ export async function mergeEtc(
       throw withContext('While computing configuration diff', err);
     }
     const message = `Copying /etc changes: ${d.modified.length} modified, ${d.removed.length} removed, ${d.added.length} added`;
-    for (const rel of d.removed) {
+    const report = (phase: 'remove' | 'copy', loaded: number, total: number) => opts.onProgress?.({ phase, loaded, total, unit: 'files' });
+    report('remove', 0, d.removed.length);
+    for (let i = 0; i < d.removed.length; i++) {
       throwAborted(opts.signal);
-      await fsp.rm(path.join(newEtc, rel), { recursive: true, force: true });
+      if (await parentsAreDirs(newEtc, d.removed[i])) await fsp.rm(path.join(newEtc, d.removed[i]), { recursive: true, force: true });
+      report('remove', i + 1, d.removed.length);
     }
+    const copied = [...d.modified, ...d.added];
+    report('copy', 0, copied.length);
     const plan: Plan = { dirs: [], files: [], order: [] };
-    for (const rel of [...d.modified, ...d.added]) await planModified(plan, modifiedEtc, newEtc, rel, opts.signal);
+    for (const rel of copied) await planModified(plan, modifiedEtc, newEtc, rel, opts.signal);
     await executePlan(plan, opts);
+    report('copy', copied.length, copied.length);
     return { modified: d.modified.length, removed: d.removed.length, added: d.added.length, message };
   } catch (err) {
     if (err instanceof OstreeError && err.code === 'OSTREE_ABORTED') throw err;

@@ -36,23 +36,6 @@ export interface DiffOptions {
   signal?: AbortSignal;
 }
 
-function isNotFound(err: unknown): boolean {
-  return err instanceof OstreeError && err.code === 'OSTREE_NOT_FOUND';
-}
-
-async function infoOrNull(f: DiffFile): Promise<FileInfo | null> {
-  try {
-    return await f.queryInfo();
-  } catch (err) {
-    if (isNotFound(err)) return null;
-    throw err;
-  }
-}
-
-function childOf(f: DiffFile, name: string): DiffFile {
-  return f.child(name);
-}
-
 function nameOf(f: DiffFile): string {
   if (f instanceof LocalFile) return f.rel.slice(f.rel.lastIndexOf('/') + 1);
   return f.name as string;
@@ -106,16 +89,19 @@ async function diffInto(a: DiffFile, b: DiffFile, opts: DiffOptions, skipXattrs:
   const gid = opts.ownerGid !== undefined && opts.ownerGid >= 0 ? opts.ownerGid : undefined;
 
   const aKids = await a.children();
-  // Pair each of a's entries with b's entry of the same name.
+  // Both listings once: entries are paired by name (no lookup per entry).
+  const bKids = await b.children();
+  const bByName = new Map(bKids.map((bk) => [nameOf(bk.file), bk]));
   const pairs: Array<{ a: { file: DiffFile; info: FileInfo }; b: { file: DiffFile; info: FileInfo } | null }> = [];
   for (const ak of aKids) {
-    const bf = childOf(b, nameOf(ak.file));
-    const bi = await infoOrNull(bf);
-    if (bi) {
+    const bk = bByName.get(nameOf(ak.file));
+    let bi: FileInfo | null = null;
+    if (bk) {
+      bi = { ...bk.info };
       if (uid !== undefined) bi.uid = uid;
       if (gid !== undefined) bi.gid = gid;
     }
-    pairs.push({ a: ak, b: bi ? { file: bf, info: bi } : null });
+    pairs.push({ a: ak, b: bk && bi ? { file: bk.file, info: bi } : null });
   }
   const same = pairs.filter((p) => p.b && p.a.info.type === p.b.info.type);
   const aSums = await checksums(same.map((p) => p.a), { skipXattrs });
@@ -138,9 +124,9 @@ async function diffInto(a: DiffFile, b: DiffFile, opts: DiffOptions, skipXattrs:
     if (p.a.info.type === 'directory') await diffInto(p.a.file, p.b.file, opts, skipXattrs, res);
   }
 
-  for (const bk of await b.children()) {
-    const ai = await infoOrNull(childOf(a, nameOf(bk.file)));
-    if (ai) continue;
+  const aNames = new Set(aKids.map((ak) => nameOf(ak.file)));
+  for (const bk of bKids) {
+    if (aNames.has(nameOf(bk.file))) continue;
     res.added.push(bk.file);
     if (bk.info.type === 'directory') await addRecursive(bk.file, res.added);
   }

@@ -7,7 +7,7 @@ import { rmSync, truncateSync, readFileSync, writeFileSync, mkdirSync, renameSyn
 import * as path from 'node:path';
 import { SKIP_INTEROP, IS_ROOT, cleanupTmp, ostree, ok, tmpdir } from './helpers/interop';
 import { makeSysroot, readBlsEntries, TestSysroot } from './helpers/sysroot';
-import { selectBootloader, syslinux, uboot, grub2 } from '../lib/sysroot/bootloader';
+import { selectBootloader, syslinux, uboot, grub2, zipl } from '../lib/sysroot/bootloader/index';
 import { buildSyslinuxConfig } from '../lib/sysroot/bootloader/syslinux';
 import { joinLines, MAX_BOOTLOADER_FILE_SIZE } from '../lib/sysroot/bootloader/lines';
 import { generateGrub2Config, queryGrub2 } from '../lib/sysroot/bootloader/grub2';
@@ -205,6 +205,24 @@ describe.skipIf(SKIP)('grub2 against ostree', () => {
       .writeConfig(d, 1, [{ linux: '/k', options: 'ostree=/ostree/boot.1/os/c/0' }], { env: { ...process.env, OSTREE_GRUB2_EXEC: '/bin/false' } })
       .catch((e) => e);
     expect(err.message).toBe('/bin/false: Child process exited with code 1');
+  });
+});
+
+describe('zipl', () => {
+  it('leaves the stamp on writeConfig; postBlsSync runs zipl only when booted', async () => {
+    const d = tmpdir();
+    mkdirSync(path.join(d, 'boot'));
+    await zipl.writeConfig(d, 1, []);
+    expect(readFileSync(path.join(d, 'boot/ostree-bootloader-update.stamp'), 'utf8')).toBe('');
+    const err = await zipl.postBlsSync!(d, 1, {}).catch((e) => e);
+    expect(err.code).toBe('OSTREE_INVALID_ARGUMENT');
+    const bin = path.join(d, 'bin');
+    mkdirSync(bin);
+    writeFileSync(path.join(bin, 'zipl'), `#!/bin/sh\ntouch "${d}/ran"\n`);
+    chmodSync(path.join(bin, 'zipl'), 0o755);
+    await zipl.postBlsSync!(d, 1, { booted: true, env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    expect(existsSync(path.join(d, 'ran'))).toBe(true);
+    expect(existsSync(path.join(d, 'boot/ostree-bootloader-update.stamp'))).toBe(false);
   });
 });
 

@@ -84,6 +84,8 @@ export function formatConfigDiff(diff: ConfigDiff): string {
 interface Plan {
   /** Directories whose owner, mode and xattrs are copied: [source, destination]. */
   dirs: Array<[string, string]>;
+  /** Parents already made by ensureDirFromTemplate (relative paths): done once each. */
+  ensured: Set<string>;
   /** Regular files and symlinks to copy: [source, destination]. */
   files: Array<[string, string]>;
   /** ops in ostree's order, as indices into dirs (d) or files (f). */
@@ -111,6 +113,18 @@ async function parentsAreDirs(root: string, rel: string): Promise<boolean> {
     p = path.join(p, part);
     const st = await lstatOrNull(p);
     if (!st?.isDirectory()) return false;
+  }
+  return true;
+}
+
+/** Unlink a non-directory (missing is fine); false when `p` is a directory. */
+async function unlinkUnlessDir(p: string): Promise<boolean> {
+  try {
+    await fsp.unlink(p);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return true;
+    if (isErrno(err, 'EISDIR') || ((isErrno(err, 'EPERM') || isErrno(err, 'EACCES')) && (await lstatOrNull(p))?.isDirectory())) return false;
+    throw err;
   }
   return true;
 }
@@ -166,6 +180,8 @@ async function mkdirIfMissing(p: string): Promise<void> {
  * parents further up are left alone.
  */
 async function ensureDirFromTemplate(plan: Plan, modifiedEtc: string, newEtc: string, rel: string): Promise<void> {
+  // ostree repeats this for every file below the directory, with the same result.
+  if (plan.ensured.has(rel)) return;
   const src = path.join(modifiedEtc, rel);
   const st = await fsp.stat(src);
   if (!st.isDirectory()) throw notDir(src);
@@ -185,6 +201,7 @@ async function ensureDirFromTemplate(plan: Plan, modifiedEtc: string, newEtc: st
   // nothing is written or unlinked outside the new /etc.
   if (!(await fsp.lstat(dest)).isDirectory()) throw notDir(dest);
   addDir(plan, src, dest);
+  plan.ensured.add(rel);
 }
 
 /** copy_modified_config_file for one path relative to the /etc roots. */
@@ -199,8 +216,8 @@ async function planModified(plan: Plan, modifiedEtc: string, newEtc: string, rel
   }
   if (rel.includes('/')) await ensureDirFromTemplate(plan, modifiedEtc, newEtc, path.posix.dirname(rel));
   const dest = path.join(newEtc, rel);
-  const existing = await lstatOrNull(dest);
-  if (existing?.isDirectory()) {
+  // What is there goes, unless it is a directory (unlink: EISDIR).
+  if (!(await unlinkUnlessDir(dest))) {
     if (!st.isDirectory()) {
       throw new OstreeError('OSTREE_EXISTS', `Modified config file newly defaults to directory '${rel}', cannot merge`, {
         data: { path: rel },
@@ -208,7 +225,6 @@ async function planModified(plan: Plan, modifiedEtc: string, newEtc: string, rel
     }
     return; // the directory was copied with its parent already
   }
-  if (existing) await fsp.unlink(dest);
   if (st.isDirectory()) await planCopyDir(plan, src, dest, signal);
   else if (st.isFile() || st.isSymbolicLink()) addFile(plan, src, dest);
   // Anything else (fifos, sockets, devices) is ignored, as ostree does.
@@ -281,7 +297,7 @@ export async function mergeEtc(
     }
     const copied = [...d.modified, ...d.added];
     report('copy', 0, copied.length);
-    const plan: Plan = { dirs: [], files: [], order: [] };
+    const plan: Plan = { dirs: [], ensured: new Set(), files: [], order: [] };
     for (const rel of copied) await planModified(plan, modifiedEtc, newEtc, rel, opts.signal);
     await executePlan(plan, opts);
     report('copy', copied.length, copied.length);

@@ -1,6 +1,7 @@
 // zipl (ostree-bootloader-zipl.c, s390x): never probed. writeConfig only
 // leaves a stamp; after the BLS entries are synced `zipl` runs if the stamp
-// is there, and removes it. (Secure Execution setups are not handled.)
+// is there (booted systems only), and removes it. (Secure Execution setups
+// are not handled.)
 import { promises as fsp } from 'node:fs';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
@@ -21,6 +22,11 @@ export const zipl: Bootloader = {
     await writeFileAtomic(path.join(sysrootPath, ZIPL_STAMP_PATH), '', { mode: 0o644 });
   },
   async postBlsSync(sysrootPath: string, _bootversion: 0 | 1, opts: WriteConfigOptions = {}) {
+    // ostree asserts a booted deployment here (and aborts without one): zipl
+    // only ever updates the running system's boot device.
+    if (!opts.booted) {
+      throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'zipl: not booted from this sysroot; refusing to run zipl');
+    }
     const stamp = path.join(sysrootPath, ZIPL_STAMP_PATH);
     if (!(await lexists(stamp))) return;
     const status = await new Promise<number | string>((resolve, reject) => {

@@ -22,7 +22,7 @@ import { prune, PruneResult } from '../prune';
 import type { Metadata } from '../objects/formats';
 import { AppState, DeploymentRecord, STATE_FORMAT, readState, writeState } from './state';
 import { CURRENT_LINK, LOCK_FILE, TMP_PREFIX, VERSIONS_DIR, readDisk, reconcile, sameState } from './layout';
-import { AppDeployOptions, deployVersion, switchTo } from './deploy';
+import { AppDeployOptions, checkMergeDir, deployVersion, switchTo } from './deploy';
 import { removeTree } from './tree-ops';
 
 export type { AppDeployOptions, AppDeployProgress } from './deploy';
@@ -327,6 +327,7 @@ export class AppDeployments {
    */
   async deploy(rev: string, opts: AppDeployOptions = {}): Promise<AppDeployment> {
     if (typeof rev !== 'string' || rev === '') throw new TypeError('deploy needs a rev (a ref or a commit checksum)');
+    opts = { ...opts, mergeDirs: (opts.mergeDirs ?? []).map(checkMergeDir) };
     return this.locked(async (state) => {
       const ctx = { installDir: this.installDir, repo: this.repo, state, setRefs: (c: Array<[string, string | null]>) => this.setRefs(c) };
       const { record, state: next } = await deployVersion(ctx, rev, opts);

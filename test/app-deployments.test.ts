@@ -172,6 +172,23 @@ describe.skipIf(SKIP_INTEROP)('AppDeployments: pins and cleanup', () => {
   });
 });
 
+describe.skipIf(SKIP_INTEROP)('AppDeployments: two install directories on one repo', () => {
+  it('keep their refs apart, also when one prefix lies below the other', async () => {
+    const f = await fixture([1, 2]);
+    const a = await AppDeployments.open(path.join(f.base, 'a'), { repo: f.repo, refPrefix: 'apps' });
+    const b = await AppDeployments.open(path.join(f.base, 'b'), { repo: f.repo, refPrefix: 'apps/b' });
+    const c = await AppDeployments.open(path.join(f.base, 'c'), { repo: f.repo });
+    for (const app of [a, b, c]) await app.deploy(f.commits[0]);
+    await a.deploy(f.commits[1]);
+    await a.cleanup({ keep: 0 });
+    await AppDeployments.open(path.join(f.base, 'a'), { repo: f.repo });
+    const refs = (await listRefs(f.repo)).map((r) => r.ref).filter((r) => r !== 'app/stable');
+    expect(refs.filter((r) => r.startsWith('apps/b/'))).toEqual([`apps/b/${f.commits[0]}.0`]);
+    expect(refs.filter((r) => r.startsWith('app-deployments/'))).toHaveLength(1);
+    expect(refs.filter((r) => /^apps\/[0-9a-f]{64}/.test(r)).sort()).toEqual([`apps/${f.commits[0]}.0`, `apps/${f.commits[1]}.0`].sort());
+  });
+});
+
 describe.skipIf(SKIP_INTEROP)('AppDeployments: user-data directories', () => {
   it('merges the user changes three-way (modified, added, removed) onto the new version, as /etc', async () => {
     const f = await fixture([1]);

@@ -58,7 +58,7 @@ export interface ImportResult { written: number; existed: number }
 export type CheckoutOp =
   | { op: 'mkdir'; path: string; mode: number }
   | { op: 'link'; src: string; dest: string }
-  | { op: 'copy'; src: string; dest: string; mode: number; uid?: number; gid?: number; xattrs?: XattrList }
+  | { op: 'copy'; src: string; dest: string; mode: number; uid?: number; gid?: number; xattrs?: XattrList; keepTimes?: boolean }
   | { op: 'symlink'; target: string; dest: string; uid?: number; gid?: number; xattrs?: XattrList }
   | { op: 'dirmeta'; path: string; mode: number; uid?: number; gid?: number; xattrs?: XattrList; mtimeZero?: boolean };
 
@@ -244,6 +244,8 @@ export interface StoreFilezResult {
 
 export interface NativeBinding {
   version(): string;
+  /** Crash-test hook (lib/crash-point.ts): counts a kill point, SIGKILLs at the NODE_OSTREE_CRASH_AT-th; `true`: the count so far. */
+  crash_point(query?: boolean): number | undefined;
   /** Hands the addon Node's errno names and messages (util.getSystemErrorMap()); native() calls it once. */
   errors_init(map: Map<number, [string, string]>): number;
   /** Tests and benchmarks only: SHA-256 of the chunks, fed `repeat` times, by the chosen block function. */

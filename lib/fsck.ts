@@ -12,7 +12,10 @@ import { promisify } from 'node:util';
 import { isErrno, throwAborted } from './errors';
 import type { Repo } from './repo/repo';
 import { withRepoLock } from './lock';
-import { listRefs, listMirrorRefs } from './refs/refs';
+import { listRefs, resolveRev } from './refs/refs';
+import { listCollectionRefs } from './refs/collection-refs';
+import * as bindings from './refs/bindings';
+import { OstreeError } from './errors';
 import { isNormalForm } from './gvariant/codec';
 import {
   ObjectType,
@@ -75,6 +78,18 @@ export interface FsckOptions {
   onIssue?: (issue: FsckIssue) => void;
   /** Native jobs in flight (default 4; 1 = single-threaded). */
   parallelism?: number;
+  /**
+   * Check each ref's commit is bound to it (ostree.ref-binding, and for
+   * collection refs ostree.collection-binding): fsck --verify-bindings.
+   * A mismatch rejects with OSTREE_INVALID_REF.
+   */
+  verifyBindings?: boolean;
+  /**
+   * Check every ref a commit is bound to exists and points at it (fsck
+   * --verify-back-refs; implies verifyBindings). A mismatch rejects with
+   * OSTREE_INVALID_REF.
+   */
+  verifyBackRefs?: boolean;
 }
 
 export interface FsckResult {
@@ -413,6 +428,24 @@ export async function fsck(repo: Repo, opts: FsckOptions = {}): Promise<FsckResu
   return withRepoLock(repo, opts.delete ? 'exclusive' : 'shared', run, { signal: opts.signal });
 }
 
+/**
+ * fsck --verify-back-refs for one commit: every ref in its ostree.ref-binding
+ * (of its ostree.collection-binding collection, when it has one) must exist
+ * and point at it.
+ */
+async function checkBackRefs(repo: Repo, csum: string): Promise<void> {
+  const md = parseCommit((await repo.loadMetadata(ObjectType.Commit, csum)) as Buffer).metadata;
+  const cid = bindings.collectionBinding(md);
+  for (const ref of bindings.refBindings(md) ?? []) {
+    let target: string | null;
+    if (cid !== null) target = (await listCollectionRefs(repo, { collectionId: cid })).find((e) => e.ref === ref)?.checksum ?? null;
+    else target = (await resolveRev(repo, ref, { allowNoent: true })) ?? null;
+    const what = cid !== null ? `Collection–ref (${cid}, ${ref})` : `Ref ‘${ref}’`;
+    if (target === null) throw new OstreeError('OSTREE_INVALID_REF', `${what} in bindings for commit ${csum} does not exist`, { data: { checksum: csum, ref } });
+    if (target !== csum) throw new OstreeError('OSTREE_INVALID_REF', `${what} in bindings for commit ${csum} does not resolve to that commit`, { data: { checksum: csum, ref } });
+  }
+}
+
 async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
   const { signal, onProgress } = opts;
   const parallelism = Math.max(1, Math.floor(opts.parallelism ?? DEFAULT_PARALLELISM));
@@ -458,11 +491,26 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
     }
     return true;
   };
+  const verifyBindings = !!(opts.verifyBindings || opts.verifyBackRefs);
+  const checkBindings = async (collectionId: string | null, ref: string, csum: string) => {
+    if (!verifyBindings) return;
+    const bytes = (await repo.loadMetadata(ObjectType.Commit, csum)) as Buffer;
+    try {
+      bindings.verifyBindings(collectionId, ref, parseCommit(bytes).metadata);
+    } catch (err) {
+      (err as Error).message = `Commit ${csum}: ${(err as Error).message}`;
+      throw err;
+    }
+  };
   onProgress?.({ phase: 'refs', loaded: 0, total: null, unit: 'refs' });
-  for (const r of await listRefs(repo)) if (!(await checkRefCommit(r.name, r.checksum))) return result;
+  for (const r of await listRefs(repo)) {
+    if (!(await checkRefCommit(r.name, r.checksum))) return result;
+    await checkBindings(null, r.ref, r.checksum);
+  }
   onProgress?.({ phase: 'collection-refs', loaded: 0, total: null, unit: 'refs' });
-  for (const m of await listMirrorRefs(repo)) {
+  for (const m of await listCollectionRefs(repo, { excludeRemotes: true })) {
     if (!(await checkRefCommit(`(${m.collectionId}, ${m.ref})`, m.checksum))) return result;
+    await checkBindings(m.collectionId, m.ref, m.checksum);
   }
 
   // --- every commit object; partial ones are not verified.
@@ -470,6 +518,7 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
   const commits: string[] = [];
   for (const [csum, type] of await listObjectsFast(repo, { parallelism, only: ObjectType.Commit })) {
     if (type !== ObjectType.Commit) continue;
+    if (opts.verifyBackRefs) await checkBackRefs(repo, csum);
     const st = await commitPartialState(repo, csum);
     if (st === 'none') commits.push(csum);
     else {

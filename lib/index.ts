@@ -25,6 +25,9 @@ export type { Commit, DirMeta, DirTree, FileHeader, Metadata, Xattrs } from './o
 export { resolveRev, listRefs, parseRefspec, isValidRefName } from './refs/refs';
 export type { RefEntry } from './refs/refs';
 export { setRef } from './refs/set-ref';
+export { listCollectionRefs, setCollectionRef } from './refs/collection-refs';
+export type { CollectionRef, CollectionRefEntry, ListCollectionRefsOptions } from './refs/collection-refs';
+export { verifyBindings } from './refs/bindings';
 
 // Commit, checkout, diff
 export { commit } from './commit/commit';
@@ -79,3 +82,14 @@ export { reindexDeltas } from './deltas/indexes';
 // GVariant, for reading metadata values (ostree's text form and the codec).
 export { printVariant, parseVariant } from './gvariant/text';
 export * as gvariant from './gvariant/codec';
+
+// Sysroot parts: kernel arguments, the /etc merge, bootloader backends.
+export { KernelArgs } from './sysroot/kargs';
+export { mergeEtc, configDiff, formatConfigDiff } from './sysroot/etc-merge';
+export type { ConfigDiff, ConfigDiffOptions, MergeEtcOptions, MergeEtcResult, MergeEtcProgress } from './sysroot/etc-merge';
+export { selectBootloader, BOOTLOADER_CONFIGS } from './sysroot/bootloader/index';
+export type { Bootloader, BootloaderConfig, BootloaderName, BootEntry, WriteConfigOptions } from './sysroot/bootloader/index';
+export { generateGrub2Config } from './sysroot/bootloader/grub2';
+export type { Grub2GenerateOptions } from './sysroot/bootloader/grub2';
+export { instutilSetKargs, kargsEditInPlace } from './sysroot/instutil';
+export type { SetKargsOptions } from './sysroot/instutil';

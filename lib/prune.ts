@@ -15,6 +15,7 @@ import { clearCommitPartial } from './repo/commit-partial';
 import type { Progress } from './progress';
 import { native } from './binding';
 import { mapLimit, chunk } from './repo/transaction';
+import { crashPoint } from './crash-point';
 
 /** Objects per native unlink job. */
 const UNLINK_BATCH = 1024;
@@ -74,6 +75,7 @@ const PRUNABLE = new Set<number>([ObjectType.File, ObjectType.DirTree, ObjectTyp
  */
 export async function deleteObject(repo: Repo, checksum: string, type: ObjectType): Promise<void> {
   const rel = path.relative(path.join(repo.path, 'objects'), repo.objectPath(checksum, type));
+  crashPoint();
   if (type === ObjectType.Commit) await fsp.rm(repo.objectPath(checksum, ObjectType.CommitMeta), { force: true });
   try {
     await fsp.unlink(repo.objectPath(checksum, type));
@@ -325,6 +327,7 @@ async function pruneLocked(repo: Repo, opts: PruneOptions, cutoff: number | null
     const rels = batch.map(([c, t]) => Repo.relObjectPath(c, t, repo.mode).slice('objects/'.length));
     let sizes: Float64Array;
     try {
+      crashPoint();
       sizes = await native().objects_unlink_batch(repo.path, rels, { dryRun: !!opts.noPrune });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;

@@ -13,10 +13,12 @@ import { Repo } from './repo/repo';
 import { Transaction, mapLimit, chunk } from './repo/transaction';
 import { withRepoLock } from './lock';
 import { listRefs, resolveRev } from './refs/refs';
+import { verifyBindings } from './refs/bindings';
 import { ObjectType, sha256Hex, isValidChecksum, parseCommit, parseDirTree, parseDirMeta, validateDirTree, validateDirMeta } from './objects/formats';
 import { markCommitPartial, clearCommitPartial } from './repo/commit-partial';
 import type { Progress } from './progress';
 import { withPullTransaction, importContentFromRepo } from './pull/common';
+import { crashPoint } from './crash-point';
 
 const CONTENT_BATCH = 64;
 const CONTENT_PARALLEL = 4;
@@ -43,6 +45,11 @@ export interface PullLocalOptions {
   bareuseronlyFiles?: boolean;
   /** Skip fsync/syncfs for this pull (the repo configuration is unchanged). */
   disableFsync?: boolean;
+  /**
+   * Do not check that each commit is bound to the ref it is pulled by and,
+   * when the source has a core.collection-id, to that collection.
+   */
+  disableVerifyBindings?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: PullLocalProgress) => void;
 }
@@ -119,6 +126,7 @@ async function pullLocked(repo: Repo, src: Repo, refArgs: string[], opts: PullLo
 async function linkObjectFrom(src: Repo, repo: Repo, checksum: string, type: ObjectType): Promise<boolean> {
   const to = repo.objectPath(checksum, type);
   await fsp.mkdir(path.dirname(to), { recursive: true });
+  crashPoint();
   try {
     await fsp.link(src.objectPath(checksum, type), to);
     return true;
@@ -196,9 +204,10 @@ async function pullObjects(
     }
   };
 
-  const pullCommit = async (checksum: string, depth: number, isRoot: boolean) => {
+  const pullCommit = async (checksum: string, ref: string | null, depth: number, isRoot: boolean) => {
     let csum: string | null = checksum;
     let left = depth;
+    let boundRef = ref;
     while (csum && !seenCommits.has(csum)) {
       seenCommits.add(csum);
       throwAborted(signal);
@@ -206,6 +215,16 @@ async function pullObjects(
       if (!bytes) break; // history the source never had
       isRoot = false;
       const commit = parseCommit(bytes);
+      // As a pull from a file:// remote: the source's collection ID binds its commits.
+      if (!opts.disableVerifyBindings) {
+        try {
+          verifyBindings(src.collectionId, boundRef, commit.metadata);
+        } catch (err) {
+          (err as Error).message = `Commit ${csum}: ${(err as Error).message}`;
+          throw err;
+        }
+      }
+      boundRef = null; // parents are reached by checksum
       const had = await repo.hasObject(ObjectType.Commit, csum, { includeParent: false });
       const wasPartial = had && (await repo.isCommitPartial(csum));
       if (!had) {
@@ -226,7 +245,7 @@ async function pullObjects(
     }
   };
 
-  for (const r of roots) await pullCommit(r.checksum, opts.depth ?? 0, true);
+  for (const r of roots) await pullCommit(r.checksum, r.ref, opts.depth ?? 0, true);
 
   // Content the destination lacks.
   const missing: string[] = [];

@@ -132,7 +132,8 @@ function deltaDir(repo: Repo, name: string): string {
 
 /** The summary bytes ostree would generate now (does not write). */
 export async function buildSummary(repo: Repo, opts: GenerateSummaryOptions = {}): Promise<Buffer> {
-  const { listRefsRaw, listMirrorRefs } = await import('./refs/refs');
+  const { listRefsRaw } = await import('./refs/refs');
+  const { listCollectionRefs } = await import('./refs/collection-refs');
   const extra = new VDict();
   for (const [k, v] of opts.addMetadata ?? []) extra.insert(k, v);
   const mainCid = repo.collectionId;
@@ -171,22 +172,7 @@ export async function buildSummary(repo: Repo, opts: GenerateSummaryOptions = {}
     if (!m) byCid.set(cid, (m = new Map()));
     m.set(ref, csum);
   };
-  if (mainCid !== null) for (const [n, c] of await listRefsRaw(repo, {})) if (!n.includes(':')) addC(mainCid, n, c);
-  for (const m of await listMirrorRefs(repo)) addC(m.collectionId, m.ref, m.checksum);
-  {
-    const { getRemote } = await import('./remotes/remotes');
-    for (const [n, c] of await listRefsRaw(repo, {})) {
-      const colon = n.indexOf(':');
-      if (colon < 0) continue;
-      let cid: string | undefined;
-      try {
-        cid = (await getRemote(repo, n.slice(0, colon))).options['collection-id']?.trim();
-      } catch {
-        cid = undefined;
-      }
-      if (cid) addC(cid, n.slice(colon + 1), c);
-    }
-  }
+  for (const e of await listCollectionRefs(repo)) addC(e.collectionId, e.ref, e.checksum);
   const cmap: unknown[] = [];
   for (const cid of [...byCid.keys()].sort(strcmp)) {
     const m = byCid.get(cid) as Map<string, string>;

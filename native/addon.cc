@@ -9,6 +9,7 @@
 #include "checkout_plan.h"
 #include "checksum.h"
 #include "commit.h"
+#include "crash_point.h"
 #include "delta_part.h"
 #include "digest.h"
 #include "errors.h"
@@ -36,6 +37,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   };
   static const Entry kExports[] = {
       {"version", Version},
+      {"crash_point", CrashPointJs},
       {"errors_init", ErrorsInit},
       {"sha256_digest", Sha256Digest},
       {"sha256_info", Sha256Info},

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "args.h"
+#include "crash_point.h"
 #include "fsutil.h"
 #include "objread.h"
 #include "store.h"
@@ -108,6 +109,7 @@ class CheckoutFilesWorker : public PromiseWorker {
     const std::string name(list_->name(i));
     std::string dest = dir + "/" + name;
     cur_index_hint_ = i;
+    CrashPoint();
     // Archive -U with a cache: an entry there is this object's content,
     // already given its mode, and is linked as it is (as ostree links any
     // entry it finds). When the object is in an archive store, the entry is

@@ -349,7 +349,7 @@ class PartExecutor {
     src_set_ = false;
     src_in_mem_ = false;
     src_ = ContentObject();
-    std::string().swap(src_mem_);
+    PageString().swap(src_mem_);
   }
 
   bool Close(PartError* perr, SysError* err) {
@@ -387,7 +387,7 @@ class PartExecutor {
   // ------------------------------------------------------------ read source
 
   bool LoadSourceData(SysError* err) {
-    std::string data;
+    PageString data;
     const ObjectDir& s = (*stores_)[src_.store];
     if (s.mode == RepoMode::kArchive) {
       try {
@@ -727,7 +727,7 @@ class PartExecutor {
   bool src_in_mem_ = false;
   std::string src_csum_;
   ContentObject src_;
-  std::string src_mem_;
+  PageString src_mem_;
   std::vector<uint8_t> scratch_ = std::vector<uint8_t>(kChunk);
 };
 
@@ -856,7 +856,7 @@ class DeltaPartWorker : public PromiseWorker {
         return;
       }
     }
-    std::string decoded;
+    PageString decoded;
     bool streamed = false;
     if (!data_ && file_len > 0) {
       uint8_t comp = 0;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "args.h"
+#include "crash_point.h"
 #include "worker.h"
 
 #ifndef RENAME_NOREPLACE
@@ -171,7 +172,10 @@ bool CopyFdContents(int src_fd, int dst_fd, const std::string& src_path,
   return CopyReadWrite(src_fd, dst_fd, src_path, dst_path, err);
 }
 
-bool ReadToEnd(int fd, size_t size_hint, std::string* out) {
+namespace {
+
+template <class S>
+bool ReadToEndInto(int fd, size_t size_hint, S* out) {
   out->resize(size_hint);
   size_t got = 0;
   for (;;) {
@@ -187,6 +191,12 @@ bool ReadToEnd(int fd, size_t size_hint, std::string* out) {
   out->resize(got);
   return true;
 }
+
+}  // namespace
+
+bool ReadToEnd(int fd, size_t size_hint, std::string* out) { return ReadToEndInto(fd, size_hint, out); }
+
+bool ReadToEnd(int fd, size_t size_hint, PageString* out) { return ReadToEndInto(fd, size_hint, out); }
 
 bool ReadLink(const std::string& path, std::string* target, SysError* err) {
   std::vector<char> buf(256);
@@ -204,6 +214,7 @@ bool ReadLink(const std::string& path, std::string* target, SysError* err) {
 bool RenameNoReplace(const std::string& tmp, const std::string& dest,
                      bool* existed, SysError* err) {
   *existed = false;
+  CrashPoint();
 #ifdef SYS_renameat2
   if (syscall(SYS_renameat2, AT_FDCWD, tmp.c_str(), AT_FDCWD, dest.c_str(),
               RENAME_NOREPLACE) == 0) {

@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "page_alloc.h"
+
 #include "errors.h"
 
 namespace ostree {
@@ -66,6 +68,7 @@ bool CopyFdContents(int src_fd, int dst_fd, const std::string& src_path,
 // buffer of `size_hint` bytes (its st_size, say). On a read error: false with
 // errno set (no SysError: callers word the failure themselves).
 bool ReadToEnd(int fd, size_t size_hint, std::string* out);
+bool ReadToEnd(int fd, size_t size_hint, PageString* out);
 
 // Reads the symlink target of `path`.
 bool ReadLink(const std::string& path, std::string* target, SysError* err);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "args.h"
+#include "crash_point.h"
 #include "fsutil.h"
 #include "gvariant.h"
 #include "objread.h"
@@ -258,6 +259,7 @@ class UnlinkWorker : public PromiseWorker {
         error_.Set(errno, "lstat", objects + "/" + rel);
         return;
       }
+      if (!dry_run_) CrashPoint();
       if (!dry_run_ && unlinkat(dir.get(), rel.c_str(), 0) < 0) {
         error_.Set(errno, "unlink", objects + "/" + rel);
         return;

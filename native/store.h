@@ -13,6 +13,7 @@
 #include <atomic>
 #include <string>
 
+#include "crash_point.h"
 #include "errors.h"
 #include "fsutil.h"
 #include "xattr.h"
@@ -139,6 +140,7 @@ class ObjectStore {
   // Gives the finished temp file its final name without replacing; closes it.
   bool Commit(Tmp* t, const std::string& rel, bool* existed, SysError* err) {
     *existed = false;
+    CrashPoint();
     if (fsync_ && ::fsync(t->fd.get()) < 0) return err->Set(errno, "fsync", objdir_ + "/" + rel);
     bool linked_copy = false;  // named temp linked (not renamed): drop the temp name
     bool tried_mkdir = false;
@@ -192,6 +194,7 @@ class ObjectStore {
                      int64_t gid, const XattrList* xattrs, bool* existed,
                      SysError* err) {
     *existed = false;
+    CrashPoint();
     std::string name;
     for (int attempt = 0;; attempt++) {
       name = TempPathIn("");

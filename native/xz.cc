@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <lzma.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <new>
@@ -58,9 +60,44 @@ uint64_t DeclaredSize(uint64_t len, const ReadAt& read_at) {
 // Supplies input: the next chunk in *p / *n (n == 0 at the end); false on a read error.
 using Refill = std::function<bool(const uint8_t** p, size_t* n)>;
 
-bool Decode(uint64_t declared, const Refill& refill, uint64_t max_out, std::string* out, std::string* msg) {
+// liblzma's allocations (the dictionary is the large one) go through
+// MapPages when large; a header before each block records its size and kind.
+constexpr size_t kAllocHeader = 64;
+
+void* LzmaAlloc(void*, size_t nmemb, size_t size) {
+  if (size != 0 && nmemb > (size_t(-1) - kAllocHeader) / size) return nullptr;
+  size_t total = nmemb * size + kAllocHeader;
+  char* base;
+  if (total >= kPageAllocMin) {
+    void* m = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return nullptr;
+    base = static_cast<char*>(m);
+  } else {
+    base = static_cast<char*>(malloc(total));
+    if (!base) return nullptr;
+  }
+  memcpy(base, &total, sizeof total);
+  return base + kAllocHeader;
+}
+
+void LzmaFree(void*, void* ptr) {
+  if (!ptr) return;
+  char* base = static_cast<char*>(ptr) - kAllocHeader;
+  size_t total;
+  memcpy(&total, base, sizeof total);
+  if (total >= kPageAllocMin) {
+    munmap(base, total);
+  } else {
+    free(base);
+  }
+}
+
+const lzma_allocator kLzmaAllocator = {LzmaAlloc, LzmaFree, nullptr};
+
+bool Decode(uint64_t declared, const Refill& refill, uint64_t max_out, PageString* out, std::string* msg) {
   out->clear();
   lzma_stream s = LZMA_STREAM_INIT;
+  s.allocator = &kLzmaAllocator;
   // Any integrity check type is accepted (and verified when liblzma knows it).
   lzma_ret r = lzma_stream_decoder(&s, kXzMemLimit, 0);
   if (r != LZMA_OK) {
@@ -131,7 +168,7 @@ bool Decode(uint64_t declared, const Refill& refill, uint64_t max_out, std::stri
 
 }  // namespace
 
-bool XzDecode(const uint8_t* in, size_t len, uint64_t max_out, std::string* out, std::string* msg) {
+bool XzDecode(const uint8_t* in, size_t len, uint64_t max_out, PageString* out, std::string* msg) {
   uint64_t declared = DeclaredSize(len, [&](uint64_t off, uint8_t* dst, size_t n) {
     memcpy(dst, in + off, n);
     return true;
@@ -145,7 +182,7 @@ bool XzDecode(const uint8_t* in, size_t len, uint64_t max_out, std::string* out,
   }, max_out, out, msg);
 }
 
-bool XzDecodeFd(int fd, uint64_t start, uint64_t len, uint64_t max_out, std::string* out, std::string* msg) {
+bool XzDecodeFd(int fd, uint64_t start, uint64_t len, uint64_t max_out, PageString* out, std::string* msg) {
   auto pread_all = [fd](uint64_t off, uint8_t* dst, size_t n) {
     while (n > 0) {
       ssize_t k = pread(fd, dst, n, off_t(off));
@@ -199,7 +236,7 @@ class XzDecodeWorker : public PromiseWorker {
   Napi::ObjectReference ref_;
   uint64_t max_out_;
   bool ok_ = false;
-  std::string out_;
+  PageString out_;
   std::string msg_;
 };
 

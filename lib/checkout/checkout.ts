@@ -26,6 +26,7 @@ import type { Progress } from '../progress';
 /** Checkout progress: files (and symlinks) placed, of the tree's total. */
 export type CheckoutProgress = Progress<'checkout'>;
 import { prefetchTrees, readMetadataBatch, repoChain, DEFAULT_PARALLELISM, Prefetched } from '../traverse';
+import { crashPoint } from '../crash-point';
 
 /** Files per native checkout job. */
 const FILES_PER_JOB = 256;
@@ -364,6 +365,7 @@ function queueStepFiles(s: StreamState, step: CheckoutPlanChunk): { started: Pro
       if (j === jobs.length - 1) markStarted();
       if (first || s.failed) return;
       throwAborted(s.opts.signal);
+      crashPoint();
       const r = await n.checkout_files(job, s.nopts);
       s.result.linked += r.linked;
       s.result.copied += r.copied;
@@ -662,6 +664,7 @@ async function checkoutFilesNative(
   await mapLimit(jobs, parallelism, async ({ start, job }) => {
     if (failed.first) return;
     throwAborted(opts.signal);
+    crashPoint();
     const r = await n.checkout_files(job, nopts);
     result.linked += r.linked;
     result.copied += r.copied;

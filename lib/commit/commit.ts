@@ -466,8 +466,8 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
   if (!opts.branch && !opts.orphan) {
     throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'A branch must be specified with --branch, or use --orphan');
   }
-  const { resolveRev, validateRef } = await import('../refs/refs');
-  if (opts.branch) validateRef(opts.branch);
+  const { resolveRev, parseRefspec } = await import('../refs/refs');
+  if (opts.branch) parseRefspec(opts.branch); // a refspec, as ostree: `-b origin:ref` commits to a remote ref
   // Fail on a bad SOURCE_DATE_EPOCH or unusable signing keys before writing anything.
   const commitTime = opts.timestamp ?? defaultCommitTime();
   const gpgKeys = opts.gpgSign?.length ? await Promise.all(opts.gpgSign.map(async (id) => (await import('../gpg/keys')).loadSigningKey(id, opts.gpgHomedir))) : [];

@@ -7,6 +7,7 @@ import { native, DeltaPartResult } from '../binding';
 import type { Repo } from '../repo/repo';
 import { csumToBytes } from '../objects/formats';
 import type { PartHeader } from './superblock';
+import { crashPoint } from '../crash-point';
 
 /**
  * The largest decompressed part body accepted. The part header's
@@ -21,6 +22,16 @@ export function partBodyLimit(header: PartHeader): number {
   const declared = Number(header.usize);
   if (!Number.isFinite(declared) || declared > MAX_PART_BODY) return MAX_PART_BODY;
   return Math.min(MAX_PART_BODY, declared * 2 + 64 * 1024 * 1024);
+}
+
+/**
+ * The largest part file accepted for `header` (the executor refuses a larger
+ * one): its body limit plus xz's worst-case expansion of incompressible data.
+ * A pull refuses a part declaring more before fetching it.
+ */
+export function partFileLimit(header: PartHeader): number {
+  const body = partBodyLimit(header);
+  return body + Math.floor(body / 64) + 65536;
 }
 
 /** The part header's object list as the executor takes it: 33-byte records. */
@@ -66,6 +77,7 @@ export type PartStats = Extract<DeltaPartResult, { ok: true }>;
  */
 export async function executePart(repo: Repo, part: Buffer | string, header: PartHeader, opts: PartExecuteOptions): Promise<PartStats> {
   const chain = repoChain(repo);
+  crashPoint();
   const r = await native().delta_part_execute(
     chain.map((x) => x.path),
     chain.map((x) => x.mode),

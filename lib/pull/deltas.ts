@@ -19,7 +19,7 @@ import { deserialize, serialize } from '../gvariant/codec';
 import { resolveRev } from '../refs/refs';
 import { formatSize } from '../format-size';
 import { Superblock, SignedSuperblock, parseSuperblock, unwrapSignedSuperblock, deltaName, parseDeltaName, deltaRelDir, deltaIndexRelPath, inlinePart, superblockCommitMeta, MAX_SUPERBLOCK_SIZE } from '../deltas/superblock';
-import { executePart, partComplete, checkPartVersion } from '../deltas/part';
+import { executePart, partComplete, checkPartVersion, partFileLimit } from '../deltas/part';
 import type { Summary } from '../summary';
 import type { PullContext } from './context';
 import type { PullSource } from './source';
@@ -261,7 +261,16 @@ export async function accountDeltas(repo: Repo, plans: Map<string, PlannedDelta>
       if (await partComplete(repo, p)) {
         c.deltaPartsFetched++;
         c.deltaBytesFetched += Number(p.size);
-      } else parts.push(i);
+        continue;
+      }
+      // A part declaring more bytes than its objects can need would be downloaded to the
+      // end (ostree fetches up to the declared size): refused before it is requested.
+      if (p.size > BigInt(partFileLimit(p)) && !inlinePart(sb, i)) {
+        throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Delta part ${i} of ${deltaName(d.from, d.to)} declares ${p.size} bytes, more than ${partFileLimit(p)} allowed for ${p.usize} uncompressed`, {
+          data: { part: i, size: Number(p.size), usize: Number(p.usize) },
+        });
+      }
+      parts.push(i);
     }
     todo.set(d.to, parts);
   }

@@ -368,6 +368,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
             remote: remote.name,
             policy,
             disableVerifyBindings: opts.disableVerifyBindings,
+            collectionId: src instanceof LocalSource ? src.repo.collectionId : remote.options['collection-id']?.trim() || null,
             timestampCheckRef: opts.timestampCheck ? refSpec : undefined,
             onGpgVerifyResult: opts.onGpgVerifyResult,
             localSource: src instanceof LocalSource,

@@ -4,6 +4,7 @@
 import { OstreeError } from '../errors';
 import type { Repo } from '../repo/repo';
 import { resolveRev } from '../refs/refs';
+import { verifyBindings } from '../refs/bindings';
 import { deserialize } from '../gvariant/codec';
 import { ObjectType, Commit, Metadata, parseCommit } from '../objects/formats';
 import { remoteBool, remoteList, Remote } from '../remotes/remotes';
@@ -132,6 +133,12 @@ export interface CommitChecks {
   remote: string;
   policy: VerifyPolicy;
   disableVerifyBindings?: boolean;
+  /**
+   * The collection ID commits must be bound to (get_remote_repo_collection_id):
+   * a local source repo's core.collection-id, else the remote's collection-id;
+   * null when there is none.
+   */
+  collectionId?: string | null;
   /** --timestamp-check: the refspec whose current commit must not be newer. */
   timestampCheckRef?: (ref: string) => string;
   onGpgVerifyResult?: (commit: string, result: VerifyResult) => void;
@@ -157,12 +164,12 @@ export async function verifyPulledCommit(c: UnverifiedCommit, checks: CommitChec
     checks.onGpgVerifyResult?.(checksum, res);
   }
   if (policy.signVerify.length) await verifyCommitSign(repo, remote, checksum, c.bytes, c.detached, policy.signVerify, checks.localSource);
-  if (ref && !checks.disableVerifyBindings) {
-    const bound = metaValue(commit.metadata, 'ostree.ref-binding');
-    if (Array.isArray(bound) && !bound.includes(ref)) {
-      throw new OstreeError('OSTREE_INVALID_REF', `Commit ${checksum}: Ref '${ref}' is not in the list of refs bound to the commit (${bound.join(', ')})`, {
-        data: { checksum, ref },
-      });
+  if (!checks.disableVerifyBindings) {
+    try {
+      verifyBindings(checks.collectionId ?? null, ref, commit.metadata);
+    } catch (err) {
+      (err as Error).message = `Commit ${checksum}: ${(err as Error).message}`;
+      throw err;
     }
   }
   if (ref && checks.timestampCheckRef) {

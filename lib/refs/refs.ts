@@ -65,7 +65,7 @@ export interface RefEntry {
   aliasOf?: string;
 }
 
-async function readRefFile(file: string): Promise<string | null> {
+export async function readRefFile(file: string): Promise<string | null> {
   let text: string;
   try {
     text = await fsp.readFile(file, 'utf8');
@@ -83,7 +83,7 @@ function refFile(repo: Repo, remote: string | null, ref: string): string {
 }
 
 /** Resolve a refspec (no parent syntax) to a checksum, or null. */
-async function resolveRefspec(repo: Repo, spec: string): Promise<string | null> {
+async function resolveRefspec(repo: Repo, spec: string, fallbackRemote: boolean): Promise<string | null> {
   const { remote, ref } = parseRefspec(spec);
   if (remote) {
     const c = await readRefFile(refFile(repo, remote, ref));
@@ -91,6 +91,8 @@ async function resolveRefspec(repo: Repo, spec: string): Promise<string | null> 
   } else {
     const c = await readRefFile(refFile(repo, null, ref));
     if (c) return c;
+  }
+  if (!remote && fallbackRemote) {
     // Fallbacks: refs/remotes/REF (i.e. "remote/ref"), then mirrors.
     const r = await readRefFile(path.join(repo.path, 'refs', 'remotes', ref));
     if (r) return r;
@@ -104,12 +106,17 @@ async function resolveRefspec(repo: Repo, spec: string): Promise<string | null> 
     const m = await readRefFile(path.join(repo.path, 'refs', 'mirrors', ref));
     if (m) return m;
   }
-  if (repo.parent) return resolveRefspec(repo.parent, spec);
+  if (repo.parent) return resolveRefspec(repo.parent, spec, fallbackRemote);
   return null;
 }
 
 export interface ResolveOptions {
   allowNoent?: boolean;
+  /**
+   * Look for a plain REF under the remotes when refs/heads has none (default
+   * true, ostree_repo_resolve_rev); false as ostree_repo_resolve_rev_ext.
+   */
+  fallbackRemote?: boolean;
 }
 
 /**
@@ -143,7 +150,7 @@ export async function resolveRev(repo: Repo, rev: string, opts: ResolveOptions =
     if (/^[0-9a-f]{1,63}$/.test(base)) csum = await resolvePrefix(repo, base);
     if (!csum) {
       try {
-        csum = await resolveRefspec(repo, base);
+        csum = await resolveRefspec(repo, base, opts.fallbackRemote ?? true);
       } catch (err) {
         if (!(err instanceof OstreeError && err.code === 'OSTREE_INVALID_REF')) throw err;
         csum = null;
@@ -194,8 +201,8 @@ async function resolvePrefix(repo: Repo, prefix: string): Promise<string | null>
   return hits.length ? hits[0] : null;
 }
 
-/** Walk a refs directory in raw readdir order (ostree's enumeration order). */
-async function walkRefs(dir: string, prefix: string, out: Array<[string, string, string | null]>): Promise<void> {
+/** Walk a refs directory in raw readdir order (ostree's enumeration order): [name, path, symlink target or null]. */
+export async function walkRefs(dir: string, prefix: string, out: Array<[string, string, string | null]>): Promise<void> {
   let d;
   try {
     d = await fsp.opendir(dir);
@@ -249,6 +256,14 @@ export async function listRefsRaw(repo: Repo, o: RawRefsOptions = {}): Promise<A
     }
   };
   if (o.prefix) {
+    // `REMOTE:` and `REMOTE:.` (flatpak's form) list all of REMOTE's refs.
+    const whole = /^(.*):\.?$/.exec(o.prefix);
+    if (whole && REMOTE_RE.test(whole[1])) {
+      const items: Array<[string, string, string | null]> = [];
+      await walkRefs(path.join(repo.path, 'refs', 'remotes', whole[1]), '', items);
+      await add(items, whole[1]);
+      return out;
+    }
     const { remote, ref } = parseRefspec(o.prefix);
     const base = remote ? path.join(repo.path, 'refs', 'remotes', remote) : path.join(repo.path, 'refs', 'heads');
     const p = path.join(base, ref);
@@ -357,12 +372,21 @@ export function checkRefUpdate(spec: string, checksum: string | null): { remote:
  */
 export async function writeRef(repo: Repo, spec: string, checksum: string | null, opts: { fsync?: boolean } = {}): Promise<void> {
   const { remote, ref } = checkRefUpdate(spec, checksum);
-  const file = refFile(repo, remote, ref);
+  await writeRefAt(repo, refFile(repo, remote, ref), spec, checksum, { ...opts, missingOk: false });
+}
+
+/**
+ * Write (or delete) the ref file `file` under REPO/refs, named `spec` in
+ * errors; the shared tail of writeRef and writeCollectionRef. Deleting a
+ * missing ref throws OSTREE_REF_NOT_FOUND unless `missingOk`.
+ */
+export async function writeRefAt(repo: Repo, file: string, spec: string, checksum: string | null, opts: { fsync?: boolean; missingOk?: boolean }): Promise<void> {
   if (checksum === null) {
     try {
       await fsp.unlink(file);
     } catch (err) {
-      if (isErrno(err, 'ENOENT')) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) {
+        if (opts.missingOk) return;
         throw new OstreeError('OSTREE_REF_NOT_FOUND', `Refspec '${spec}' not found`, { data: { ref: spec } });
       }
       throw err;
@@ -435,11 +459,11 @@ export async function setRefAlias(repo: Repo, alias: string, target: string): Pr
 }
 
 async function pruneEmptyDirs(dir: string, stop: string): Promise<void> {
-  // Keep the standard directories; remove empty intermediate ones under heads/ and remotes/X/.
+  // Keep the standard directories; remove empty intermediate ones under heads/, remotes/X/ and mirrors/C/.
   const keep = new Set(['heads', 'remotes', 'mirrors'].map((d) => path.join(stop, d)));
   let d = dir;
   while (d.startsWith(stop + path.sep) && !keep.has(d)) {
-    if (path.dirname(d) === path.join(stop, 'remotes')) break;
+    if (path.dirname(d) === path.join(stop, 'remotes') || path.dirname(d) === path.join(stop, 'mirrors')) break;
     try {
       await fsp.rmdir(d);
     } catch {

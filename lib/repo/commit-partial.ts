@@ -5,11 +5,13 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { isErrno } from '../errors';
 import type { Repo } from './repo';
+import { crashPoint } from '../crash-point';
 
 /** Write state/<commit>.commitpartial; `fsck` content "f" marks FSCK_PARTIAL. */
 export async function markCommitPartial(repo: Repo, commit: string, reason: 'fsck' | 'pull' = 'pull'): Promise<void> {
   const dir = path.join(repo.path, 'state');
   await fsp.mkdir(dir, { recursive: true });
+  crashPoint();
   await fsp.writeFile(path.join(dir, `${commit}.commitpartial`), reason === 'fsck' ? 'f' : '', { mode: 0o644 });
 }
 

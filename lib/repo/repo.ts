@@ -24,6 +24,7 @@ import {
 import { deserialize } from '../gvariant/codec';
 import { native } from '../binding';
 import type { RepoLock, RepoLockHold, LockType, LockOptions } from '../lock';
+import { crashPoint } from '../crash-point';
 
 // zlib and the lock module are loaded on first use: most CLI commands need
 // neither, and every module loaded counts in start-up time.
@@ -467,6 +468,7 @@ export async function writeFileAtomic(dest: string, data: string | Buffer, opts:
     } finally {
       await fh.close();
     }
+    crashPoint();
     await fsp.rename(tmp, dest);
   } catch (err) {
     await fsp.rm(tmp, { force: true });

@@ -27,7 +27,10 @@ import { formatSize } from '../format-size';
 import { native, ImportEntry, ContentModeOverride, StoreFilezBatchResult } from '../binding';
 import { repoLock, LockOptions } from '../lock';
 import { writeRef, checkRefUpdate } from '../refs/refs';
+import { writeCollectionRef, checkCollectionRefUpdate } from '../refs/collection-refs';
+import type { CollectionRef } from '../refs/collection-refs';
 import { cleanupTmpdir } from './tmpdir';
+import { crashPoint } from '../crash-point';
 
 /** A content object whose checksum and metadata are known, to be stored from a file or buffer. */
 export interface ContentSource {
@@ -84,6 +87,8 @@ export interface MetadataItem {
 export class Transaction {
   readonly repo: Repo;
   private refs = new Map<string, string | null>();
+  /** Queued collection ref updates, keyed `COLLECTION-ID\0REF`. */
+  private collectionRefs = new Map<string, { cref: CollectionRef; checksum: string | null }>();
   private touchedDirs = new Set<string>();
   private done = false;
   private wroteObjects = false;
@@ -194,6 +199,7 @@ export class Transaction {
     await fsp.mkdir(path.dirname(dest), { recursive: true });
     const tmp = path.join(this.repo.path, 'tmp', tmpName('commitmeta'));
     await fsp.writeFile(tmp, data, { mode: 0o644 });
+    crashPoint();
     await fsp.rename(tmp, dest);
     this.touchedDirs.add(path.dirname(dest));
   }
@@ -308,6 +314,7 @@ export class Transaction {
     const tmp = path.join(this.repo.path, 'tmp', tmpName('obj'));
     await fsp.writeFile(tmp, data, { mode });
     if (this.perObjectFsync) await fsyncPath(tmp);
+    crashPoint();
     await linkNoReplace(tmp, dest);
     this.touchedDirs.add(dir);
   }
@@ -518,17 +525,27 @@ export class Transaction {
     this.refs.set(spec, checksum);
   }
 
+  /** Queue a collection ref update (null deletes), applied at commit (ostree_repo_transaction_set_collection_ref). */
+  setCollectionRef(cref: CollectionRef, checksum: string | null): void {
+    this.checkAlive();
+    checkCollectionRefUpdate(cref, checksum);
+    this.collectionRefs.set(`${cref.collectionId}\0${cref.ref}`, { cref: { ...cref }, checksum });
+  }
+
   /** commit_transaction: sync, clean tmp/ (lib/repo/tmpdir.ts), then move refs, then release the lock. */
   async commit(): Promise<void> {
     this.checkAlive();
     try {
-      if (this.fsync && (this.touchedDirs.size || this.wroteObjects || this.refs.size)) {
+      const refsMoved = this.refs.size + this.collectionRefs.size;
+      if (this.fsync && (this.touchedDirs.size || this.wroteObjects || refsMoved)) {
         await native().fs_syncfs(path.join(this.repo.path, 'objects'));
       }
       await cleanupTmpdir(this.repo);
+      crashPoint();
       for (const [spec, csum] of this.refs) await writeRef(this.repo, spec, csum, { fsync: false });
-      if (this.fsync && this.refs.size) await native().fs_syncfs(path.join(this.repo.path, 'refs'));
-      if (this.refs.size) await (await import('../summary')).maybeRegenerateSummary(this.repo);
+      for (const { cref, checksum } of this.collectionRefs.values()) await writeCollectionRef(this.repo, cref, checksum, { fsync: false });
+      if (this.fsync && refsMoved) await native().fs_syncfs(path.join(this.repo.path, 'refs'));
+      if (refsMoved) await (await import('../summary')).maybeRegenerateSummary(this.repo);
     } finally {
       await this.finish();
     }

@@ -52,6 +52,25 @@ describe('checkout_batch', () => {
     expect(fs.readdirSync(co).filter((x) => x.startsWith('.ostree-tmp-'))).toEqual([]);
   });
 
+  it('copy keeps the source\'s atime and mtime (ns) only with keepTimes', async () => {
+    const co = fresh();
+    fs.mkdirSync(co);
+    const src = path.join(co, 'src');
+    fs.writeFileSync(src, 'timed');
+    fs.utimesSync(src, new Date(1_000_000_123), new Date(2_000_000_456));
+    const before = fs.statSync(src, { bigint: true });
+    await addon.checkout_batch(
+      [
+        { op: 'copy', src, dest: path.join(co, 'kept'), mode: 0o644, keepTimes: true },
+        { op: 'copy', src, dest: path.join(co, 'fresh'), mode: 0o644 },
+      ],
+      {},
+    );
+    const kept = fs.statSync(path.join(co, 'kept'), { bigint: true });
+    expect([kept.mtimeNs, kept.atimeNs]).toEqual([before.mtimeNs, before.atimeNs]);
+    expect(fs.statSync(path.join(co, 'fresh'), { bigint: true }).mtimeNs).not.toBe(before.mtimeNs);
+  });
+
   it('mkdir creates 0700 until dirmeta applies the final mode', async () => {
     const co = fresh();
     await addon.checkout_batch([{ op: 'mkdir', path: co, mode: 0o755 }], {});

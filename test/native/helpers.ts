@@ -18,6 +18,18 @@ export function rmrf(dir: string): void {
 
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
+/**
+ * The environment for programs other than node that the tests run (ostree,
+ * xz, setfattr): without the sanitizer runtimes `npm run test:asan` preloads
+ * for node. Under them ostree never exits (its p11-kit destructor waits on
+ * the locale lock at exit), and they are of no use to uninstrumented tools.
+ */
+export function hostEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.LD_PRELOAD;
+  return env;
+}
+
 /** The real ostree CLI, when installed. */
 export const OSTREE = ['/usr/bin/ostree', '/usr/local/bin/ostree'].find((p) => fs.existsSync(p));
 
@@ -27,7 +39,7 @@ export const skipInterop = !OSTREE && !process.env.CI;
 export function ostreeChecksum(file: string, ignoreXattrs = false): string {
   if (!OSTREE) throw new Error('ostree CLI not installed');
   const args = ['checksum', ...(ignoreXattrs ? ['--ignore-xattrs'] : []), file];
-  return execFileSync(OSTREE, args, { encoding: 'utf8' }).trim();
+  return execFileSync(OSTREE, args, { encoding: 'utf8', env: hostEnv() }).trim();
 }
 
 /** setfattr through the addon (xattrs_set is itself under test elsewhere). */
@@ -44,7 +56,7 @@ export function xattrsSupported(): boolean {
   try {
     const f = path.join(d, 'probe');
     fs.writeFileSync(f, '');
-    execFileSync('setfattr', ['-n', 'user.probe', '-v', '1', f], { stdio: 'ignore' });
+    execFileSync('setfattr', ['-n', 'user.probe', '-v', '1', f], { stdio: 'ignore', env: hostEnv() });
     return true;
   } catch {
     return false;

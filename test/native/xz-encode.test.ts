@@ -1,17 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { addon } from './helpers';
+import { addon, hostEnv } from './helpers';
 
 // xz(1) is the independent decoder: it checks the container, the CRC64 and the data.
 function xzDecode(b: Buffer): Buffer {
-  return execFileSync('xz', ['-dc'], { input: b, maxBuffer: 1 << 28 });
+  return execFileSync('xz', ['-dc'], { input: b, maxBuffer: 1 << 28, env: hostEnv() });
 }
 function xzList(b: Buffer): string {
   const f = `/tmp/xz-encode-${process.pid}-${crypto.randomBytes(4).toString('hex')}.xz`;
   require('node:fs').writeFileSync(f, b);
   try {
-    return execFileSync('xz', ['--robot', '-lvv', f]).toString();
+    return execFileSync('xz', ['--robot', '-lvv', f], { env: hostEnv() }).toString();
   } finally {
     require('node:fs').unlinkSync(f);
   }
@@ -40,9 +40,9 @@ describe('xz_encode', () => {
   it('uses preset 8 by default (same bytes as xz -8 --check=crc64)', async () => {
     const input = Buffer.from(Array.from({ length: 20000 }, (_, i) => `line ${i % 977}\n`).join(''));
     const ours = await addon.xz_encode(input);
-    const theirs = execFileSync('xz', ['-8', '--check=crc64', '-c'], { input });
+    const theirs = execFileSync('xz', ['-8', '--check=crc64', '-c'], { input, env: hostEnv() });
     expect(ours.equals(theirs)).toBe(true);
-    expect((await addon.xz_encode(input, { preset: 1 })).equals(execFileSync('xz', ['-1', '--check=crc64', '-c'], { input }))).toBe(true);
+    expect((await addon.xz_encode(input, { preset: 1 })).equals(execFileSync('xz', ['-1', '--check=crc64', '-c'], { input, env: hostEnv() }))).toBe(true);
   });
 
   it('rejects bad arguments', () => {

@@ -46,6 +46,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const result = await fsck(repo, {
     all: !!args.opts.all,
     delete: !!args.opts.delete,
+    verifyBindings: !!args.opts['verify-bindings'],
+    verifyBackRefs: !!args.opts['verify-back-refs'],
     onIssue,
     onProgress: (p) => {
       switch (p.phase) {

@@ -71,6 +71,7 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     commitMetadataOnly: !!args.opts['commit-metadata-only'],
     bareuseronlyFiles: !!args.opts['bareuseronly-files'],
     disableFsync: !!args.opts['disable-fsync'],
+    disableVerifyBindings: !!args.opts['disable-verify-bindings'],
     onProgress: status.onProgress,
   }).finally(() => status.line.end());
   ctx.out(

@@ -35,36 +35,42 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   }
   if (args.opts.json) return listJson(repo, args, ctx);
   if (args.opts.collections) {
-    const cid = repo.collectionId;
-    const entries: string[] = [];
-    const local = await refs.listRefsRaw(repo, { prefix: args.positional[0] ?? null, cutPrefix: false });
-    for (const [name] of local) if (!name.includes(':')) entries.push(`(${cid ?? '(null)'}, ${name})`);
-    for (const m of await refs.listMirrorRefs(repo)) entries.push(`(${m.collectionId}, ${m.ref})`);
-    for (const e of ghashOrder(entries)) ctx.out(e + '\n');
+    for (const prefix of args.positional.length ? args.positional : [null]) await refsWithCollections(repo, prefix, { create, del, force: !!args.opts.force }, ctx);
     return 0;
   }
   const prefixes = args.positional.length ? args.positional : [null];
   for (const prefix of prefixes) {
     if (create) {
-      const existing = await refs.resolveRev(repo, create, { allowNoent: true }).catch(() => null);
+      // As ostree_repo_resolve_rev_ext: no fallback to remote refs of the same name.
+      const existing = await refs.resolveRev(repo, create, { allowNoent: true, fallbackRemote: false });
       const aliasMap = new Map(await refs.listRefsRaw(repo, { aliases: true }));
       const replacingAlias = alias && aliasMap.has(create);
       if (!replacingAlias && existing && !args.opts.force) {
         throw new OstreeError('OSTREE_EXISTS', `--create specified but ref ${create} already exists`);
       }
+      const target = refs.parseRefspec(create);
       if (alias) {
+        if (target.remote) throw new OstreeError('OSTREE_INVALID_REF', `Cannot create alias to remote ref: ${target.remote}`);
+        const all = new Map(await refs.listRefsRaw(repo, {}));
+        if (!all.has(prefix as string)) throw new OstreeError('OSTREE_REF_NOT_FOUND', `Cannot create alias to non-existent ref: ${prefix}`);
         await refs.setRefAlias(repo, create, prefix as string);
+        await (await import('../../summary')).maybeRegenerateSummary(repo);
       } else {
         const csum = (await refs.resolveRev(repo, prefix as string)) as string;
         // In a transaction of its own: locked, and the summary follows (core.auto-update-summary).
         await (await import('../../refs/set-ref')).setRef(repo, create, csum);
-        continue;
       }
-      await (await import('../../summary')).maybeRegenerateSummary(repo);
       continue;
     }
     const list = await refs.listRefsRaw(repo, { prefix, cutPrefix: !(del || args.opts.list || alias), aliases: alias && !del });
     if (del) {
+      // A ref an alias points at stays (ostree checks the ref name, whatever the remote).
+      const aliasTargets = await refs.listRefsRaw(repo, { aliases: true });
+      for (const [name] of list) {
+        const { ref } = refs.parseRefspec(name);
+        const a = aliasTargets.find(([, target]) => target === ref);
+        if (a) throw new OstreeError('OSTREE_INVALID_REF', `Ref '${ref}' has an active alias: '${a[0]}'`);
+      }
       if (list.length) {
         const { withTransaction } = await import('../../repo/transaction');
         await withTransaction(repo, async (tx) => {
@@ -115,4 +121,41 @@ async function listJson(repo: import('../../repo/repo').Repo, args: ParsedArgs, 
   list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : (a.collectionId ?? '') < (b.collectionId ?? '') ? -1 : 1));
   printJson(ctx, { refs: list });
   return 0;
+}
+
+/**
+ * `refs --collections` (do_ref_with_collections): PREFIX is a collection ID;
+ * lists `(collection, ref)` in GHashTable order, deletes every ref of the
+ * collection with --delete, or with --create=COLLECTION:REF makes a
+ * collection ref (refs/mirrors/, or refs/heads/ for the repo's own).
+ */
+async function refsWithCollections(
+  repo: import('../../repo/repo').Repo,
+  prefix: string | null,
+  o: { create?: string; del: boolean; force: boolean },
+  ctx: Ctx,
+): Promise<void> {
+  const { create, del } = o;
+  const cr = await import('../../refs/collection-refs');
+  const refs = await import('../../refs/refs');
+  const list = await cr.listCollectionRefs(repo, { collectionId: create ? null : prefix });
+  if (create) {
+    const existing = await refs.resolveRev(repo, create, { allowNoent: true });
+    if (existing && !o.force) throw new OstreeError('OSTREE_EXISTS', `--create specified but ref ${create} already exists`);
+    const csum = (await refs.resolveRev(repo, prefix as string)) as string;
+    // An abuse of the refspec syntax, as ostree's: COLLECTION-ID:REF.
+    const colon = create.indexOf(':');
+    const cref = { collectionId: colon >= 0 ? create.slice(0, colon) : create, ref: colon >= 0 ? create.slice(colon + 1) : '' };
+    await cr.setCollectionRef(repo, cref, csum);
+    return;
+  }
+  if (del) {
+    if (list.length === 0) return;
+    const { withTransaction } = await import('../../repo/transaction');
+    await withTransaction(repo, async (tx) => {
+      for (const e of list) tx.setCollectionRef(e, null);
+    });
+    return;
+  }
+  for (const e of cr.collectionRefHashOrder(list)) ctx.out(`(${e.collectionId}, ${e.ref})\n`);
 }

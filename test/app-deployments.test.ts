@@ -233,6 +233,16 @@ describe.skipIf(SKIP_INTEROP)('AppDeployments: user-data directories', () => {
     // The repo objects were not touched by the user's writes.
     ok(ostree([`--repo=${f.repo.path}`, 'fsck']), 'ostree fsck');
     expect(readFileSync(path.join(d1.path, 'config', 'app.conf'), 'utf8')).toBe('v=user\n');
+
+    // A version whose defaults have a directory where the user has a file can't be merged (as ostree's /etc merge): nothing of it stays.
+    const t3 = path.join(f.base, 'tree-m3');
+    mkdirSync(path.join(t3, 'config', 'mine.conf'), { recursive: true });
+    writeFileSync(path.join(t3, 'config', 'mine.conf', 'x'), 'x\n');
+    const c3 = (await commit(f.repo, { branch: 'app/m', trees: [{ dir: t3 }], subject: 'm3' })).checksum;
+    const before = readdirSync(path.join(f.inst, 'versions')).sort();
+    await expect(app.deploy(c3, { mergeDirs: ['config'] })).rejects.toMatchObject({ code: 'OSTREE_EXISTS' });
+    expect(readdirSync(path.join(f.inst, 'versions')).sort()).toEqual(before);
+    expect(currentName(f.inst)).toBe(d2.name);
   });
 });
 

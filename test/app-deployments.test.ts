@@ -172,6 +172,23 @@ describe.skipIf(SKIP_INTEROP)('AppDeployments: pins and cleanup', () => {
   });
 });
 
+describe.skipIf(SKIP_INTEROP)('AppDeployments: two install directories on one repo', () => {
+  it('keep their refs apart, also when one prefix lies below the other', async () => {
+    const f = await fixture([1, 2]);
+    const a = await AppDeployments.open(path.join(f.base, 'a'), { repo: f.repo, refPrefix: 'apps' });
+    const b = await AppDeployments.open(path.join(f.base, 'b'), { repo: f.repo, refPrefix: 'apps/b' });
+    const c = await AppDeployments.open(path.join(f.base, 'c'), { repo: f.repo });
+    for (const app of [a, b, c]) await app.deploy(f.commits[0]);
+    await a.deploy(f.commits[1]);
+    await a.cleanup({ keep: 0 });
+    await AppDeployments.open(path.join(f.base, 'a'), { repo: f.repo });
+    const refs = (await listRefs(f.repo)).map((r) => r.ref).filter((r) => r !== 'app/stable');
+    expect(refs.filter((r) => r.startsWith('apps/b/'))).toEqual([`apps/b/${f.commits[0]}.0`]);
+    expect(refs.filter((r) => r.startsWith('app-deployments/'))).toHaveLength(1);
+    expect(refs.filter((r) => /^apps\/[0-9a-f]{64}/.test(r)).sort()).toEqual([`apps/${f.commits[0]}.0`, `apps/${f.commits[1]}.0`].sort());
+  });
+});
+
 describe.skipIf(SKIP_INTEROP)('AppDeployments: user-data directories', () => {
   it('merges the user changes three-way (modified, added, removed) onto the new version, as /etc', async () => {
     const f = await fixture([1]);
@@ -216,6 +233,16 @@ describe.skipIf(SKIP_INTEROP)('AppDeployments: user-data directories', () => {
     // The repo objects were not touched by the user's writes.
     ok(ostree([`--repo=${f.repo.path}`, 'fsck']), 'ostree fsck');
     expect(readFileSync(path.join(d1.path, 'config', 'app.conf'), 'utf8')).toBe('v=user\n');
+
+    // A version whose defaults have a directory where the user has a file can't be merged (as ostree's /etc merge): nothing of it stays.
+    const t3 = path.join(f.base, 'tree-m3');
+    mkdirSync(path.join(t3, 'config', 'mine.conf'), { recursive: true });
+    writeFileSync(path.join(t3, 'config', 'mine.conf', 'x'), 'x\n');
+    const c3 = (await commit(f.repo, { branch: 'app/m', trees: [{ dir: t3 }], subject: 'm3' })).checksum;
+    const before = readdirSync(path.join(f.inst, 'versions')).sort();
+    await expect(app.deploy(c3, { mergeDirs: ['config'] })).rejects.toMatchObject({ code: 'OSTREE_EXISTS' });
+    expect(readdirSync(path.join(f.inst, 'versions')).sort()).toEqual(before);
+    expect(currentName(f.inst)).toBe(d2.name);
   });
 });
 

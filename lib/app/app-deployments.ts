@@ -20,9 +20,9 @@ import { listRefs, isValidRefName } from '../refs/refs';
 import { withTransaction } from '../repo/transaction';
 import { prune, PruneResult } from '../prune';
 import type { Metadata } from '../objects/formats';
-import { AppState, DeploymentRecord, STATE_FORMAT, readState, writeState } from './state';
+import { AppState, DeploymentRecord, STATE_FORMAT, parseDeploymentName, readState, writeState } from './state';
 import { CURRENT_LINK, LOCK_FILE, TMP_PREFIX, VERSIONS_DIR, readDisk, reconcile, sameState } from './layout';
-import { AppDeployOptions, deployVersion, switchTo } from './deploy';
+import { AppDeployOptions, checkMergeDir, deployVersion, switchTo } from './deploy';
 import { removeTree } from './tree-ops';
 
 export type { AppDeployOptions, AppDeployProgress } from './deploy';
@@ -226,7 +226,10 @@ export class AppDeployments {
     }
     const refs = await listRefs(this.repo, { prefix: this.refPrefix });
     const changes: Array<[string, string | null]> = [];
-    const have = new Map(refs.map((r) => [r.ref.slice(this.refPrefix.length + 1), r.checksum]));
+    // Only PREFIX/COMMIT.SERIAL refs are ours (another install directory may use a prefix below ours).
+    const have = new Map(
+      refs.filter((r) => r.remote === null && parseDeploymentName(r.ref.slice(this.refPrefix.length + 1))).map((r) => [r.ref.slice(this.refPrefix.length + 1), r.checksum]),
+    );
     for (const [name] of have) if (!listed.has(name)) changes.push([`${this.refPrefix}/${name}`, null]);
     for (const d of state.deployments) if (have.get(d.name) !== d.commit) changes.push([`${this.refPrefix}/${d.name}`, d.commit]);
     await this.setRefs(changes);
@@ -327,6 +330,7 @@ export class AppDeployments {
    */
   async deploy(rev: string, opts: AppDeployOptions = {}): Promise<AppDeployment> {
     if (typeof rev !== 'string' || rev === '') throw new TypeError('deploy needs a rev (a ref or a commit checksum)');
+    opts = { ...opts, mergeDirs: (opts.mergeDirs ?? []).map(checkMergeDir) };
     return this.locked(async (state) => {
       const ctx = { installDir: this.installDir, repo: this.repo, state, setRefs: (c: Array<[string, string | null]>) => this.setRefs(c) };
       const { record, state: next } = await deployVersion(ctx, rev, opts);

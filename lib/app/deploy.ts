@@ -2,7 +2,8 @@
 // (ostree-sysroot-deploy.c's sysroot_deploy, without a bootloader):
 //   1. a ref PREFIX/COMMIT.SERIAL in the repo (prune keeps the commit);
 //   2. a hardlinked user-mode checkout into versions/.tmp-deploy-…;
-//   3. the user-data directories made private copies and merged (merge-dirs.ts);
+//   3. the user-data directories made private copies and merged as /etc is
+//      (mergeEtc, lib/sysroot/etc-merge.ts);
 //   4. syncfs, then the rename into versions/COMMIT.SERIAL (the directory fsynced);
 //   5. the state written with the new version listed;
 //   6. (switch) `current` replaced by a new symlink renamed over it, the
@@ -25,7 +26,7 @@ import type { Progress } from '../progress';
 import { AppState, DeploymentRecord, deploymentName, writeState } from './state';
 import { CURRENT_LINK, TMP_PREFIX, VERSIONS_DIR } from './layout';
 import { breakHardlinks, removeTree } from './tree-ops';
-import { mergeUserDir } from './merge-dirs';
+import { mergeEtc } from '../sysroot/etc-merge';
 
 /** Deploy progress: `checkout` counts files placed; `merge` (one step per user-data directory), `sync` and `switch` count steps. */
 export type AppDeployProgress = Progress<'checkout' | 'merge' | 'sync' | 'switch'>;
@@ -88,23 +89,35 @@ async function mergeUserDirs(ctx: DeployContext, tmp: string, dirs: string[], op
   for (const dir of dirs) {
     throwAborted(opts.signal);
     await breakHardlinks(path.join(tmp, dir), opts.signal);
-    if (cur) {
-      // The previous version's pristine copy: its commit's tree, checked out aside.
-      let pristine: string | null = tmpIn(ctx.installDir, 'pristine');
-      const c = await ctx.repo.readCommit(cur.commit);
-      const there = await resolveSubpath(ctx.repo, c.rootTree, c.rootMeta, dir).catch((err) => {
-        if (err instanceof OstreeError && err.code === 'OSTREE_NOT_FOUND') return null;
-        throw err;
-      });
-      try {
-        if (there?.kind === 'dir') await checkout(ctx.repo, cur.commit, pristine, { mode: 'user', subpath: dir, signal: opts.signal });
-        else pristine = null;
-        await mergeUserDir(pristine, path.join(ctx.installDir, VERSIONS_DIR, cur.name, dir), path.join(tmp, dir), opts.signal);
-      } finally {
-        if (pristine) await removeTree(pristine);
-      }
-    }
+    if (cur) await mergeFromCurrent(ctx, cur, dir, path.join(tmp, dir), opts);
     opts.onProgress?.({ phase: 'merge', loaded: ++done, total: dirs.length, unit: 'steps' });
+  }
+}
+
+/**
+ * The /etc merge (lib/sysroot/etc-merge.ts) of one user-data directory: the
+ * current version's pristine copy (its commit's tree, checked out aside, or
+ * an empty directory when the commit has none) against its copy on disk,
+ * applied onto the new version's copy.
+ */
+async function mergeFromCurrent(ctx: DeployContext, cur: DeploymentRecord, dir: string, target: string, opts: AppDeployOptions): Promise<void> {
+  const modified = path.join(ctx.installDir, VERSIONS_DIR, cur.name, dir);
+  const mst = await fsp.lstat(modified).catch(() => null);
+  if (!mst?.isDirectory()) return; // nothing of the user's to carry over
+  const c = await ctx.repo.readCommit(cur.commit);
+  const there = await resolveSubpath(ctx.repo, c.rootTree, c.rootMeta, dir).catch((err) => {
+    if (err instanceof OstreeError && err.code === 'OSTREE_NOT_FOUND') return null;
+    throw err;
+  });
+  const pristine = tmpIn(ctx.installDir, 'pristine');
+  try {
+    if (there?.kind === 'dir') await checkout(ctx.repo, cur.commit, pristine, { mode: 'user', subpath: dir, signal: opts.signal });
+    else await fsp.mkdir(pristine, { mode: 0o700 });
+    // The new version may lack the directory: it starts empty, with the user's copy's mode.
+    if (!(await fsp.lstat(target).catch(() => null))) await fsp.mkdir(target, { recursive: true, mode: mst.mode & 0o7777 });
+    await mergeEtc(pristine, modified, target, { signal: opts.signal, noXattrs: true });
+  } finally {
+    await removeTree(pristine);
   }
 }
 

@@ -1,9 +1,9 @@
-// File-tree operations on deployed versions: copying a tree (files, symlinks,
-// directories, modes), removing one that may hold read-only directories
-// (a non-root user cannot unlink inside a 0555 directory until it is made
-// writable), and turning the hardlinks of a checkout into private copies, so
-// a version's user-data directory can be modified without touching the
-// repository's objects (hardlinked checkouts share their inodes).
+// File-tree operations on deployed versions: removing one that may hold
+// read-only directories (a non-root user cannot unlink inside a 0555
+// directory until it is made writable), and turning the hardlinks of a
+// checkout into private copies, so a version's user-data directory can be
+// modified without touching the repository's objects (hardlinked checkouts
+// share their inodes).
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { isErrno, throwAborted } from '../errors';
@@ -32,23 +32,6 @@ async function makeWritable(p: string): Promise<void> {
   if (!st.isDirectory()) return;
   if ((st.mode & 0o700) !== 0o700) await fsp.chmod(p, (st.mode & 0o7777) | 0o700);
   for (const e of await fsp.readdir(p, { withFileTypes: true })) if (e.isDirectory()) await makeWritable(path.join(p, e.name));
-}
-
-/** Copy `src` (a file, symlink or directory tree) to `dest`, which must not exist; modes are kept, owners are the caller's. */
-export async function copyTree(src: string, dest: string, signal?: AbortSignal): Promise<void> {
-  throwAborted(signal);
-  const st = await fsp.lstat(src);
-  if (st.isSymbolicLink()) {
-    await fsp.symlink(await fsp.readlink(src), dest);
-  } else if (st.isDirectory()) {
-    await fsp.mkdir(dest, { mode: 0o700 });
-    for (const e of await fsp.readdir(src)) await copyTree(path.join(src, e), path.join(dest, e), signal);
-    await fsp.chmod(dest, st.mode & 0o7777);
-  } else if (st.isFile()) {
-    await fsp.copyFile(src, dest);
-    await fsp.chmod(dest, st.mode & 0o7777);
-  }
-  // Anything else (a fifo, a socket) is not application data: skipped.
 }
 
 /**

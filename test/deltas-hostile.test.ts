@@ -301,7 +301,10 @@ SUITE('hostile static deltas', () => {
     }, 60_000);
 
     it('pull stops decompressing at the bound; the spilled part is removed', async () => {
-      const { server } = await serveWith({ superblock: superblockBytes([bomb.header]), '0': bomb.file });
+      // Padded past 1 MiB (bytes after the xz stream are ignored), so the part is spilled to tmp/.
+      const file = Buffer.concat([bomb.file, Buffer.alloc(1536 * 1024)]);
+      const header = { ...bomb.header, checksum: sha256Hex(file), size: BigInt(file.length) };
+      const { server } = await serveWith({ superblock: superblockBytes([header]), '0': file });
       const repo = client(server.url);
       const before = state(repo);
       const err = await pullError(repo);

@@ -22,6 +22,7 @@ import { applyStaticDelta } from '../lib/deltas/apply';
 import { Superblock, SUPERBLOCK_TYPE, parseSuperblock, serializeSuperblock, wrapSignedSuperblock, deltaRelDir } from '../lib/deltas/superblock';
 import { PartBuilder, Op } from '../lib/deltas/part-builder';
 import { deserialize, serialize } from '../lib/gvariant/codec';
+import { SUMMARY_TYPE } from '../lib/summary';
 import { OstreeError } from '../lib/errors';
 import { ObjectType, S_IFREG, contentChecksum, sha256Hex, csumToBytes, parseCommit, serializeCommit } from '../lib/objects/formats';
 import { generateKeyPair, signData } from '../lib/sign/ed25519';
@@ -433,6 +434,28 @@ SUITE('hostile static deltas', () => {
         unchanged(repo, before);
       });
     }
+
+    it('a summary listing a delta named with ../ is refused before any delta path is requested', async () => {
+      const root = path.join(dir, `srv-${n++}`);
+      cpSync(srv, root, { recursive: true });
+      const raw = deserialize<[unknown[], Array<[string, { type: string; value: unknown }]>]>(SUMMARY_TYPE, readFileSync(path.join(root, 'summary')));
+      const deltas = raw[1].find(([k]) => k === 'ostree.static-deltas');
+      if (!deltas) throw new Error('the summary lists no deltas');
+      (deltas[1].value as Array<[string, unknown]>).push([`../../../../etc/${v2}`, { type: 'ay', value: Buffer.alloc(32, 9) }]);
+      writeFileSync(path.join(root, 'summary'), serialize(SUMMARY_TYPE, raw));
+      const server = await serveRepo(root);
+      servers.push(server);
+      const repo = client(server.url);
+      const before = state(repo);
+      const err = await pullError(repo);
+      expect(err.code).toBe('OSTREE_INVALID_ARGUMENT');
+      expect(err.message).toBe(`Invalid rev ${`../../../../etc/${v2}`.slice(0, 64)}`);
+      expect(server.requests.filter((r) => r.path.includes('/deltas/') || r.path.includes('etc'))).toEqual([]);
+      unchanged(repo, before);
+      const theirs = client(server.url);
+      const r = await ostreeA([`--repo=${theirs}`, 'pull', '--require-static-deltas', 'origin', 'main']);
+      expect([r.status, r.stderr]).toEqual([1, `error: ${err.message}\n`]);
+    });
 
     it('object names are binary checksums: a listed name never reaches the filesystem as text', async () => {
       // The part header's records are 33 bytes (type + 32-byte SHA-256); a record cut

@@ -22,6 +22,7 @@ import { applyStaticDelta } from '../lib/deltas/apply';
 import { Superblock, SUPERBLOCK_TYPE, parseSuperblock, serializeSuperblock, wrapSignedSuperblock, deltaRelDir } from '../lib/deltas/superblock';
 import { PartBuilder, Op } from '../lib/deltas/part-builder';
 import { deserialize, serialize } from '../lib/gvariant/codec';
+import { SUMMARY_TYPE } from '../lib/summary';
 import { OstreeError } from '../lib/errors';
 import { ObjectType, S_IFREG, contentChecksum, sha256Hex, csumToBytes, parseCommit, serializeCommit } from '../lib/objects/formats';
 import { generateKeyPair, signData } from '../lib/sign/ed25519';
@@ -111,6 +112,10 @@ SUITE('hostile static deltas', () => {
     for (const s of servers) await s.close();
     cleanupTmp();
   });
+
+  /** The v1 client apply-offline refusals share (each must leave it as it was). */
+  let offline: string | null = null;
+  const shared = () => (offline ??= client());
 
   /** A fresh copy of the v1 client, its origin pointing at `url`. */
   function client(url = 'file://' + srv): string {
@@ -270,9 +275,9 @@ SUITE('hostile static deltas', () => {
 
   describe('an xz bomb', () => {
     let bomb: { file: Buffer; header: Superblock['parts'][number] };
-    const BOMB = 384 << 20;
+    const BOMB = 256 << 20;
     beforeAll(() => {
-      // 384 MiB of zeros in about 60 KiB, under a header declaring a 29-byte object.
+      // 256 MiB of zeros in about 40 KiB, under a header declaring a 29-byte object.
       const xz = execFileSync('sh', ['-c', `head -c ${BOMB} /dev/zero | xz -0 -T1 -c`], { maxBuffer: 1 << 24 });
       const file = Buffer.concat([Buffer.from('x'), xz]);
       const good = goodPart();
@@ -291,12 +296,16 @@ SUITE('hostile static deltas', () => {
       const run = await oursMeasured([`--repo=${repo}`, 'static-delta', 'apply-offline', d], path.join(dir, `rss-${n++}`));
       expect(run.status).toBe(1);
       expect(run.stderr).toMatch(/Decompressed data larger than expected/);
+      console.log(`xz bomb: apply-offline peak RSS ${(run.maxRss / 2 ** 20).toFixed(1)} MiB`);
       expect(run.maxRss).toBeLessThan(Math.min(BOMB, 220 << 20));
       unchanged(repo, before);
     }, 60_000);
 
     it('pull stops decompressing at the bound; the spilled part is removed', async () => {
-      const { server } = await serveWith({ superblock: superblockBytes([bomb.header]), '0': bomb.file });
+      // Padded past 1 MiB (bytes after the xz stream are ignored), so the part is spilled to tmp/.
+      const file = Buffer.concat([bomb.file, Buffer.alloc(1536 * 1024)]);
+      const header = { ...bomb.header, checksum: sha256Hex(file), size: BigInt(file.length) };
+      const { server } = await serveWith({ superblock: superblockBytes([header]), '0': file });
       const repo = client(server.url);
       const before = state(repo);
       const err = await pullError(repo);
@@ -307,24 +316,26 @@ SUITE('hostile static deltas', () => {
   });
 
   describe('superblocks listing what no delta may list', () => {
-    const edits: Array<[string, (raw: unknown[]) => void, RegExp]> = [
-      ['an object of type 0', (raw) => ((raw[6] as RawPart[])[0][4][0] = 0), /Invalid object type 0 in delta part 0/],
-      ['an object of type 7', (raw) => ((raw[6] as RawPart[])[0][4][0] = 7), /Invalid object type 7 in delta part 0/],
-      ['a part checksum of 31 bytes', (raw) => ((raw[6] as RawPart[])[0][1] = Buffer.alloc(31, 1)), /Invalid checksum of length 31 expected 32/],
-      ['an object list cut inside a record', (raw) => ((raw[6] as RawPart[])[0][4] = (raw[6] as RawPart[])[0][4].subarray(0, 20)), /Invalid object list length 20/],
-      ['a fallback of type 9', (raw) => (raw[7] as RawFallback[]).push([9, Buffer.alloc(32, 2), 1n, 1n]), /Invalid object type 9 in fallback/],
-      ['a fallback checksum of 33 bytes', (raw) => (raw[7] as RawFallback[]).push([1, Buffer.alloc(33, 2), 1n, 1n]), /Invalid checksum of length 33 expected 32/],
+    // [what, edit, message, also over a pull] (the parser is the same for both: a few go both ways).
+    const edits: Array<[string, (raw: unknown[]) => void, RegExp, boolean]> = [
+      ['an object of type 0', (raw) => ((raw[6] as RawPart[])[0][4][0] = 0), /Invalid object type 0 in delta part 0/, false],
+      ['an object of type 7', (raw) => ((raw[6] as RawPart[])[0][4][0] = 7), /Invalid object type 7 in delta part 0/, true],
+      ['a part checksum of 31 bytes', (raw) => ((raw[6] as RawPart[])[0][1] = Buffer.alloc(31, 1)), /Invalid checksum of length 31 expected 32/, true],
+      ['an object list cut inside a record', (raw) => ((raw[6] as RawPart[])[0][4] = (raw[6] as RawPart[])[0][4].subarray(0, 20)), /Invalid object list length 20/, false],
+      ['a fallback of type 9', (raw) => (raw[7] as RawFallback[]).push([9, Buffer.alloc(32, 2), 1n, 1n]), /Invalid object type 9 in fallback/, true],
+      ['a fallback checksum of 33 bytes', (raw) => (raw[7] as RawFallback[]).push([1, Buffer.alloc(33, 2), 1n, 1n]), /Invalid checksum of length 33 expected 32/, false],
     ];
-    for (const [what, edit, msg] of edits) {
-      it(`${what}: refused by apply-offline and by pull before anything is fetched`, async () => {
+    for (const [what, edit, msg, viaPull] of edits) {
+      it(`${what}: refused by apply-offline${viaPull ? ' and by pull before anything is fetched' : ''}`, async () => {
         const part = goodPart();
         const d = deltaDir(part, { edit });
-        const repo = client();
+        const repo = shared();
         const before = state(repo);
         const err = await applyError(repo, d);
         expect(err.code).toBe('OSTREE_CORRUPT_OBJECT');
         expect(err.message).toMatch(msg);
         unchanged(repo, before);
+        if (!viaPull) return;
         const { server } = await serveWith({ superblock: readFileSync(path.join(d, 'superblock')), '0': part.file });
         const r2 = client(server.url);
         const before2 = state(r2);
@@ -368,7 +379,7 @@ SUITE('hostile static deltas', () => {
         const b = new PartBuilder();
         build(b);
         const part = rawPart(b);
-        const repo = client();
+        const repo = shared();
         const before = state(repo);
         const err = await applyError(repo, deltaDir(part));
         expect(err.code).toBe('OSTREE_CORRUPT_OBJECT');
@@ -415,7 +426,7 @@ SUITE('hostile static deltas', () => {
         const b = new PartBuilder();
         const csum = spliceMeta(b, ObjectType.DirTree, rawDirTree(list));
         const part = rawPart(b);
-        const repo = client();
+        const repo = shared();
         const before = state(repo);
         const err = await applyError(repo, deltaDir(part));
         expect(err.code).toBe('OSTREE_CORRUPT_OBJECT');
@@ -423,6 +434,28 @@ SUITE('hostile static deltas', () => {
         unchanged(repo, before);
       });
     }
+
+    it('a summary listing a delta named with ../ is refused before any delta path is requested', async () => {
+      const root = path.join(dir, `srv-${n++}`);
+      cpSync(srv, root, { recursive: true });
+      const raw = deserialize<[unknown[], Array<[string, { type: string; value: unknown }]>]>(SUMMARY_TYPE, readFileSync(path.join(root, 'summary')));
+      const deltas = raw[1].find(([k]) => k === 'ostree.static-deltas');
+      if (!deltas) throw new Error('the summary lists no deltas');
+      (deltas[1].value as Array<[string, unknown]>).push([`../../../../etc/${v2}`, { type: 'ay', value: Buffer.alloc(32, 9) }]);
+      writeFileSync(path.join(root, 'summary'), serialize(SUMMARY_TYPE, raw));
+      const server = await serveRepo(root);
+      servers.push(server);
+      const repo = client(server.url);
+      const before = state(repo);
+      const err = await pullError(repo);
+      expect(err.code).toBe('OSTREE_INVALID_ARGUMENT');
+      expect(err.message).toBe(`Invalid rev ${`../../../../etc/${v2}`.slice(0, 64)}`);
+      expect(server.requests.filter((r) => r.path.includes('/deltas/') || r.path.includes('etc'))).toEqual([]);
+      unchanged(repo, before);
+      const theirs = client(server.url);
+      const r = await ostreeA([`--repo=${theirs}`, 'pull', '--require-static-deltas', 'origin', 'main']);
+      expect([r.status, r.stderr]).toEqual([1, `error: ${err.message}\n`]);
+    });
 
     it('object names are binary checksums: a listed name never reaches the filesystem as text', async () => {
       // The part header's records are 33 bytes (type + 32-byte SHA-256); a record cut
@@ -486,7 +519,7 @@ SUITE('hostile static deltas', () => {
     }
     for (const [what, patch, msg] of records) {
       it(`${what}: refused, nothing written`, async () => {
-        const repo = client();
+        const repo = shared();
         const before = state(repo);
         const err = await applyError(repo, deltaDir(bspatchPart(patch)));
         expect(err.code).toBe('OSTREE_CORRUPT_OBJECT');

@@ -36,7 +36,12 @@ export function partFileLimit(header: PartHeader): number {
 
 /** The part header's object list as the executor takes it: 33-byte records. */
 export function partObjectRecords(header: PartHeader): Buffer {
-  return Buffer.concat(header.objects.map((o) => Buffer.concat([Buffer.from([o.type]), csumToBytes(o.checksum)])));
+  const out = Buffer.allocUnsafe(header.objects.length * 33);
+  header.objects.forEach((o, i) => {
+    out[i * 33] = o.type;
+    if (csumToBytes(o.checksum).copy(out, i * 33 + 1) !== 32) throw new RangeError(`Invalid checksum ${o.checksum}`);
+  });
+  return out;
 }
 
 /** The repository and its core.parent chain (read sources may come from any). */

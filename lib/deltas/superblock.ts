@@ -173,8 +173,10 @@ export function parseSuperblock(bytes: Buffer): Superblock {
   const parts = rawParts.map(([version, csum, size, usize, objs], i): PartHeader => {
     if (objs.length % OBJ_RECORD !== 0) throw corrupt(`Invalid object list length ${objs.length} in delta part ${i}`);
     const objects: PartHeader['objects'] = [];
+    // One hex conversion per part, not per record (parts list thousands of objects).
+    const hex = objs.toString('hex');
     for (let o = 0; o < objs.length; o += OBJ_RECORD) {
-      objects.push({ type: objectType(objs[o], `delta part ${i}`), checksum: objs.subarray(o + 1, o + OBJ_RECORD).toString('hex') });
+      objects.push({ type: objectType(objs[o], `delta part ${i}`), checksum: hex.slice(2 * o + 2, 2 * (o + OBJ_RECORD)) });
     }
     return { version: u32(version), checksum: checksum32(csum, `delta part ${i}`), size: u64(size), usize: u64(usize), objects };
   });

@@ -83,13 +83,29 @@ async function isCompleteCommit(repo: Repo, checksum: string): Promise<boolean> 
   return (await repo.hasObject(ObjectType.Commit, checksum)) && !(await repo.isCommitPartial(checksum));
 }
 
+/**
+ * _ostree_parse_delta_name for a name the remote lists: each side must be a
+ * checksum (ostree_validate_structureof_checksum_string's errors, the name
+ * cut at 64 characters and newlines made spaces as ostree quashes it).
+ */
+function parseListedDeltaName(name: string): { from: string | null; to: string } {
+  const dash = name.indexOf('-');
+  const sides = dash < 0 ? [name] : [name.slice(0, dash), name.slice(dash + 1)];
+  for (const c of sides) {
+    if (c.length !== 64) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Invalid rev ${[...c].slice(0, 64).join('').replace(/\n/g, ' ')}`, { data: { name } });
+    const bad = [...Buffer.from(c, 'utf8')].find((b) => !((b >= 48 && b <= 57) || (b >= 97 && b <= 102)));
+    if (bad !== undefined) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Invalid character '${bad}' in rev '${c}'`, { data: { name } });
+  }
+  return parseDeltaName(name);
+}
+
 /** get_best_static_delta_start_for: the newest complete local commit a listed delta starts from, else a scratch delta. */
 async function bestDeltaFor(repo: Repo, catalog: DeltaCatalog, to: string): Promise<Search> {
   if (await isCompleteCommit(repo, to)) return { result: 'unchanged' };
   let scratch = false;
   const candidates: string[] = [];
   for (const name of catalog.digests.keys()) {
-    const { from, to: t } = parseDeltaName(name);
+    const { from, to: t } = parseListedDeltaName(name);
     if (t !== to) continue;
     if (from) candidates.push(from);
     else scratch = true;

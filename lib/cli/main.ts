@@ -10,6 +10,7 @@ export type { Ctx, Builtin } from './context';
 
 /** name -> [summary, loader]. Order is ostree's help order. */
 export const COMMANDS: Array<[string, string, () => Builtin]> = [
+  ['admin', 'Commands for managing a host system booted with ostree', () => require('./builtins/admin')],
   ['cat', 'Concatenate contents of files', () => require('./builtins/cat')],
   ['checkout', 'Check out a commit into a filesystem tree', () => require('./builtins/checkout')],
   ['checksum', 'Checksum a file or directory', () => require('./builtins/checksum')],

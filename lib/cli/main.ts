@@ -107,9 +107,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   let builtin = entry[2]();
   let rest = [...argv.slice(0, cmdIndex), ...argv.slice(cmdIndex + 1)];
-  if (builtin.subcommand) {
+  // Sub-commands may nest (`admin kargs edit-in-place`).
+  while (builtin.subcommand) {
     const sub = builtin.subcommand(rest, out, err);
     if (typeof sub === 'number') return sub;
+    if (sub.builtin === builtin) break;
     ({ builtin, argv: rest } = sub);
   }
   let args: ParsedArgs;

@@ -360,3 +360,11 @@ export async function simpleWriteDeployment(sysroot: Sysroot, osname: string | n
   if (!added) out.push(newDeployment);
   await writeDeployments(sysroot, out, { postclean: !o.noClean });
 }
+
+/** Rewrite a deployment's BLS entry with new `options`, in place: no swap, no bootloader files (ostree_sysroot_deployment_set_kargs_in_place). */
+export async function setKargsInPlace(sysroot: Sysroot, d: Deployment, options: string): Promise<void> {
+  if (d.staged) throw new OstreeError('OSTREE_UNSUPPORTED_MODE', 'Staged deployments are not supported yet');
+  d.bootconfig.set('options', options);
+  const name = `ostree-${sysroot.deployments.length - d.index}-${d.osname}.conf`;
+  await writeFileAtomic(path.join(sysroot.path, `boot/loader.${sysroot.bootversion}/entries`, name), d.bootconfig.serialize(), { mode: 0o644 });
+}

@@ -1,0 +1,52 @@
+// ostree admin kargs edit-in-place (ot-admin-builtin-kargs.c,
+// ot-admin-kargs-builtin-edit-in-place.c).
+import type { CommandSpec, ParsedArgs } from '../../options';
+import { UsageError, strs } from '../../options';
+import type { Builtin, Ctx } from '../../context';
+import { OstreeError } from '../../../errors';
+import { ADMIN_OPTIONS, withSysroot } from './common';
+
+export const spec: CommandSpec = { name: 'admin kargs', params: 'COMMAND', summary: 'Builtin "admin kargs" Commands:\n  edit-in-place      Set new kernel command line arguments in place (applies to all deployments by default)', options: [] };
+
+const editInPlace: Builtin = {
+  spec: {
+    name: 'admin kargs edit-in-place',
+    params: 'ARGS',
+    summary: '',
+    options: [...ADMIN_OPTIONS, { long: 'append-if-missing', arg: 'strings', argName: 'NAME=VALUE', description: 'Append kernel arguments if they do not exist' }],
+  },
+  async run(args: ParsedArgs, ctx: Ctx): Promise<number> {
+    return withSysroot(args, ctx, { superuser: true }, async (sysroot) => {
+      if (sysroot.deployments.length === 0) throw new OstreeError('OSTREE_NOT_FOUND', 'Unable to find a deployment in sysroot');
+      const { setKargsInPlace } = await import('../../../sysroot/write-deployments');
+      for (const d of sysroot.deployments) {
+        let kargs = d.kargs;
+        for (const a of strs(args.opts['append-if-missing'])) {
+          const key = a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
+          const present = kargs.some((k) => k === key || k.startsWith(`${key}=`));
+          if (!present) kargs = [...kargs, a];
+        }
+        await setKargsInPlace(sysroot, d, kargs.join(' '));
+      }
+    });
+  },
+};
+
+export function subcommand(argv: string[], _out: (s: string) => void, err: (s: string) => void): { builtin: Builtin; argv: string[] } | number {
+  const idx = argv.findIndex((a) => !a.startsWith('-'));
+  if (idx < 0) {
+    const { formatHelp } = require('../../options') as typeof import('../../options');
+    err(formatHelp(spec));
+    err('error: No "admin kargs" subcommand specified\n');
+    return 1;
+  }
+  if (argv[idx] !== 'edit-in-place') {
+    err(`error: Unknown "admin kargs" subcommand '${argv[idx]}'\n`);
+    return 1;
+  }
+  return { builtin: editInPlace, argv: [...argv.slice(0, idx), ...argv.slice(idx + 1)] };
+}
+
+export async function run(): Promise<number> {
+  throw new UsageError('No "admin kargs" subcommand specified');
+}

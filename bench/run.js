@@ -20,6 +20,7 @@ const { deltaScenarios, DELTA_SCENARIOS } = require('./deltas');
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+const APP_DEPLOY = path.join(__dirname, 'app-deploy.js');
 const NODE = process.execPath;
 const TIMESTAMP = '--timestamp=@1700000000';
 
@@ -37,6 +38,7 @@ const SCENARIOS = [
   ['pull-http', true, 0.6, 'first pull origin main over HTTP (127.0.0.1) from an archive repo into a fresh bare-user repo'],
   ['pull-http-incremental', true, 0.6, 'pull origin main of a next commit (1% files changed + 20 new) into a bare-user repo holding the previous one'],
   ['checksum', false, null, 'content checksums of large files: GB/s'],
+  ['app-deploy', true, null, 'AppDeployments deploy + switch of main from a bare-user repo into a fresh install dir (hardlinks, syncfs); ostree side: checkout -U + sync -f + symlink renamed over current'],
   // static deltas (bench/deltas.js; targets from issue 10)
   ...DELTA_SCENARIOS,
 ];
@@ -683,6 +685,38 @@ function scenarioPullIncremental(cw, runs) {
   return { ...r, change: p.change };
 }
 
+/**
+ * An application deploy (lib/app): ours is bench/app-deploy.js (open the
+ * install dir, deploy main, switch current); ostree has no app deployments,
+ * so its side does the same steps by hand (checkout -U, sync -f, a symlink
+ * renamed over current). The refs ours adds to the input repo are removed
+ * after each run.
+ */
+function scenarioAppDeploy(cw, runs) {
+  const repo = cw.input('bare-user');
+  const deployMs = [];
+  const sides = contenders().map((label) => ({
+    label,
+    prepare: (i) => {
+      const inst = path.join(cw.dir, `app-deploy-${label}-${i}`);
+      rmrf(inst);
+      fs.mkdirSync(path.join(inst, 'versions'), { recursive: true });
+      return { inst };
+    },
+    argv: ({ inst }) =>
+      label === 'ours'
+        ? [NODE, APP_DEPLOY, repo, inst]
+        : ['sh', '-c', 'ostree --repo="$1" checkout -U main "$2/versions/main.0" && sync -f "$2/versions/main.0" && ln -s versions/main.0 "$2/.tmp-current" && mv -T "$2/.tmp-current" "$2/current"', 'sh', repo, inst],
+    after: ({ inst }, m) => {
+      if (!fs.existsSync(path.join(inst, 'current'))) throw new Error(`${label} made no ${inst}/current`);
+      if (label === 'ours') deployMs.push(JSON.parse(m.stdout).deployMs);
+      rmrf(path.join(repo, 'refs', 'heads', 'app-deployments'));
+      discard(inst);
+    },
+  }));
+  return { sides: runSides(sides, runs), deployMs };
+}
+
 function scenarioStartup(workRoot, runs) {
   const dir = path.join(workRoot, 'startup');
   rmrf(dir);
@@ -812,6 +846,7 @@ function renderResults(results, corpora) {
         const g = Object.entries(r.gbPerSecond).map(([s, v]) => `${s} ${v.toFixed(2)} GB/s`).join(', ');
         notes.push(`checksum: ${r.files} × ${(r.bytes / r.files / 1048576).toFixed(0)} MiB — ${g} (target ours ≥1.5 GB/s:${r.gbPerSecond.ours >= 1.5 ? ' ok' : ' MISS'})${r.check && !r.check.sameChecksums ? ' — CHECKSUMS DIFFER' : ''}`);
       }
+      if (r.deployMs && r.deployMs.length) notes.push(`${r.scenario} (${r.corpus}): the deploy call itself (no process start, no open) took ${r.deployMs.join(', ')} ms`);
       if (r.check && r.check.sameCommitChecksum === false) notes.push(`${r.scenario}: commit checksums differ (ours ${r.check.ours}, ostree ${r.check.ostree})`);
       if (r.check && r.check.sameOutput === false) notes.push(`${r.scenario}: outputs differ (ours '${r.check.ours}', ostree '${r.check.ostree}')`);
       if (r.check && r.check.sameRefTarget === false) notes.push(`${r.scenario}: !!! REF MISMATCH — ${r.check.mismatches.join('; ') || JSON.stringify(r.check.refs)}`);
@@ -982,6 +1017,7 @@ function main() {
           prune: () => scenarioPrune(cw, runs),
           'pull-http': () => scenarioPullHttp(cw, runs),
           'pull-http-incremental': () => scenarioPullIncremental(cw, runs),
+          'app-deploy': () => scenarioAppDeploy(cw, runs),
           ...Object.fromEntries(Object.entries(deltas).map(([n, f]) => [n, () => f(cw, runs, opts)])),
         }[name];
         results.push(runOne(name, fn, extra));

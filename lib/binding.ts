@@ -58,7 +58,7 @@ export interface ImportResult { written: number; existed: number }
 export type CheckoutOp =
   | { op: 'mkdir'; path: string; mode: number }
   | { op: 'link'; src: string; dest: string }
-  | { op: 'copy'; src: string; dest: string; mode: number; uid?: number; gid?: number; xattrs?: XattrList }
+  | { op: 'copy'; src: string; dest: string; mode: number; uid?: number; gid?: number; xattrs?: XattrList; keepTimes?: boolean }
   | { op: 'symlink'; target: string; dest: string; uid?: number; gid?: number; xattrs?: XattrList }
   | { op: 'dirmeta'; path: string; mode: number; uid?: number; gid?: number; xattrs?: XattrList; mtimeZero?: boolean };
 

@@ -24,6 +24,8 @@ export const ErrorCodes = [
   'OSTREE_HTTP',
   'OSTREE_NETWORK',
   'OSTREE_TIMEOUT',
+  'OSTREE_INVALID_STATE',
+  'OSTREE_NO_ROLLBACK_TARGET',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

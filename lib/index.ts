@@ -59,6 +59,10 @@ export { verifyCommitEd25519, signCommitEd25519, generateKeyPair as generateEd25
 export { generateSummary, parseSummary } from './summary';
 export type { Summary, SummaryRef, GenerateSummaryOptions } from './summary';
 
+// Application deployments (an app install directory: versions/, `current`, rollback)
+export { AppDeployments } from './app/app-deployments';
+export type { AppDeploymentsOptions, AppDeployment, AppDeployOptions, AppDeployProgress, AppCleanupOptions, AppCleanupResult } from './app/app-deployments';
+
 // Static deltas
 export { generateStaticDelta as generateDelta } from './deltas/generate';
 export type { GenerateDeltaOptions, GenerateDeltaResult, GenerateDeltaProgress } from './deltas/generate';
@@ -75,3 +79,12 @@ export { reindexDeltas } from './deltas/indexes';
 // GVariant, for reading metadata values (ostree's text form and the codec).
 export { printVariant, parseVariant } from './gvariant/text';
 export * as gvariant from './gvariant/codec';
+
+// Sysroot parts: kernel arguments, the /etc merge, bootloader backends.
+export { KernelArgs } from './sysroot/kargs';
+export { mergeEtc, configDiff, formatConfigDiff } from './sysroot/etc-merge';
+export type { ConfigDiff, ConfigDiffOptions, MergeEtcOptions, MergeEtcResult } from './sysroot/etc-merge';
+export { selectBootloader, BOOTLOADER_CONFIGS } from './sysroot/bootloader';
+export type { Bootloader, BootloaderConfig, BootloaderName, BootEntry, WriteConfigOptions } from './sysroot/bootloader';
+export { generateGrub2Config } from './sysroot/bootloader/grub2';
+export type { Grub2GenerateOptions } from './sysroot/bootloader/grub2';

@@ -5,7 +5,7 @@
 // only grows. Pulls add their object and byte counters (PullProgress).
 
 /** What `loaded` and `total` count. */
-export type ProgressUnit = 'objects' | 'files' | 'bytes' | 'commits' | 'parts' | 'refs';
+export type ProgressUnit = 'objects' | 'files' | 'bytes' | 'commits' | 'parts' | 'refs' | 'steps';
 
 export interface Progress<Phase extends string = string> {
   phase: Phase;

@@ -34,6 +34,7 @@ struct Op {
   bool has_xattrs = false;
   XattrList xattrs;
   bool mtime_zero = false;
+  bool keep_times = false;  // copy: the source's atime and mtime (glnx_file_copy_at)
 };
 
 struct Options {
@@ -210,7 +211,8 @@ class CheckoutWorker : public PromiseWorker {
     if (handled) return true;
     bool placed = false;
     if (!CopyToTemp(op.path, op.dest, op.mode & 07777, op.uid, op.gid,
-                    op.has_xattrs ? &op.xattrs : nullptr, "copyfile", &placed)) {
+                    op.has_xattrs ? &op.xattrs : nullptr, "copyfile", &placed,
+                    op.keep_times)) {
       return false;
     }
     if (placed) copied_++;
@@ -219,13 +221,21 @@ class CheckoutWorker : public PromiseWorker {
 
   bool CopyToTemp(const std::string& src, const std::string& dest,
                   uint32_t mode, int64_t uid, int64_t gid,
-                  const XattrList* xattrs, const char* syscall, bool* placed) {
+                  const XattrList* xattrs, const char* syscall, bool* placed,
+                  bool keep_times = false) {
     Fd in(open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (!in.ok()) return error_.Set(errno, "open", src);
     Fd out;
     std::string tmp;
     if (!CreateTempFile(Dirname(dest), &out, &tmp, &error_)) return false;
-    bool ok = CopyFdContents(in.get(), out.get(), src, tmp, &error_);
+    // Times as they were before reading (reading may move atime).
+    struct stat src_st;
+    bool ok = !keep_times || fstat(in.get(), &src_st) == 0 || error_.Set(errno, "fstat", src);
+    if (ok) ok = CopyFdContents(in.get(), out.get(), src, tmp, &error_);
+    if (ok && keep_times) {
+      struct timespec ts[2] = {src_st.st_atim, src_st.st_mtim};
+      if (futimens(out.get(), ts) < 0) ok = error_.Set(errno, "futimens", tmp);
+    }
     if (ok && (uid >= 0 || gid >= 0) &&
         fchown(out.get(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) < 0) {
       ok = error_.Set(errno, "fchown", tmp);
@@ -336,7 +346,9 @@ bool ParseOp(Napi::Env env, Napi::Value v, Op* op) {
         !args::Prop(env, v, "dest", &p) || !args::Path(env, p, "op.dest", &op->dest)) {
       return false;
     }
-    return op->kind == Op::kLink || ParseMeta(env, v, op, true);
+    if (op->kind == Op::kLink) return true;
+    return ParseMeta(env, v, op, true) && args::Prop(env, v, "keepTimes", &p) &&
+           args::Bool(env, p, "op.keepTimes", false, &op->keep_times);
   }
   if (kind == "symlink") {
     op->kind = Op::kSymlink;

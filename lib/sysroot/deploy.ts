@@ -15,6 +15,8 @@ import { tmpName, writeFileAtomic } from '../repo/repo';
 import { BootConfig } from './bls';
 import { Deployment } from './deployment';
 import { findKernel } from './kernel';
+import { KernelArgs } from './kargs';
+import { mergeEtc } from './etc-merge';
 import { removeTree } from './rmrf';
 import type { Sysroot } from './sysroot';
 import { cleanup } from './cleanup';
@@ -95,9 +97,9 @@ export async function deployTree(sysroot: Sysroot, revision: string, opts: Deplo
     const layout = await findKernel(tmpPath);
     d.bootcsum = layout.bootcsum;
     d.bootconfig = new BootConfig();
-    if (opts.kargs) d.bootconfig.set('options', opts.kargs.join(' '));
+    if (opts.kargs) d.bootconfig.set('options', KernelArgs.fromArgv(opts.kargs).toString());
     await prepareEtc(sysroot, tmpPath, revision, signal);
-    await finalizeDeployment(sysroot, d, tmpPath, opts.mergeDeployment ?? null);
+    await finalizeDeployment(sysroot, d, tmpPath, opts.mergeDeployment ?? null, signal);
     throwAborted(signal);
     await removeTree(finalPath);
     await fsp.rename(tmpPath, finalPath);
@@ -113,13 +115,16 @@ export async function deployTree(sysroot: Sysroot, revision: string, opts: Deplo
 }
 
 /** The parts of sysroot_finalize_deployment that precede the rename: kernel arguments, /etc merge, .updated stamps, /var labelling stamp. */
-async function finalizeDeployment(sysroot: Sysroot, d: Deployment, root: string, merge: Deployment | null): Promise<void> {
+async function finalizeDeployment(sysroot: Sysroot, d: Deployment, root: string, merge: Deployment | null, signal?: AbortSignal): Promise<void> {
   if (merge && d.bootconfig.get('options') === undefined) {
     const k = merge.bootconfig.get('options');
     if (k !== undefined) d.bootconfig.set('options', k);
   }
-  // The /etc three-way merge with `merge` lands with lib/sysroot/etc-merge.ts;
-  // until then the new /etc is the new /usr/etc.
+  if (merge) {
+    const from = sysroot.deploymentDirectory(merge);
+    const r = await mergeEtc(path.join(from, 'usr/etc'), path.join(from, 'etc'), path.join(root, 'etc'), { signal });
+    sysroot.emit(r.message);
+  }
   const osdeploy = path.join(sysroot.path, 'ostree/deploy', d.osname);
   const varDir = sysroot.booted && sysroot.booted.osname === d.osname ? '/var' : path.join(osdeploy, 'var');
   await fsp.rm(path.join(root, 'etc/.updated'), { force: true });
@@ -173,43 +178,16 @@ export interface DeployOptions {
   onProgress?: (p: CheckoutProgress) => void;
 }
 
-// Kernel-argument list operations as `admin deploy` applies them; they move
-// to lib/sysroot/kargs.ts (ostree-kernel-args.c) when that lands.
-const kargKey = (a: string) => (a.includes('=') ? a.slice(0, a.indexOf('=')) : a);
-
-function kargsReplace(list: string[], arg: string): string[] {
-  const key = kargKey(arg);
-  const i = list.findIndex((a) => kargKey(a) === key);
-  if (i < 0) return [...list, arg];
-  return [...list.slice(0, i), arg, ...list.slice(i + 1).filter((a) => kargKey(a) !== key)];
-}
-
-function kargsDelete(list: string[], arg: string): string[] {
-  const key = kargKey(arg);
-  if (arg.includes('=')) {
-    const i = list.indexOf(arg);
-    if (i < 0) {
-      if (!list.some((a) => kargKey(a) === key)) throw new OstreeError('OSTREE_NOT_FOUND', `No karg '${key}' found`);
-      throw new OstreeError('OSTREE_NOT_FOUND', `No karg '${arg}' found`);
-    }
-    return [...list.slice(0, i), ...list.slice(i + 1)];
-  }
-  const matches = list.filter((a) => kargKey(a) === key);
-  if (matches.length === 0) throw new OstreeError('OSTREE_NOT_FOUND', `No karg '${key}' found`);
-  if (matches.length > 1) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Multiple values for key '${key}' found`);
-  return list.filter((a) => kargKey(a) !== key);
-}
-
 /** The kernel arguments `admin deploy` passes on (null = inherit the merge deployment's unchanged). */
 export async function deployKargs(merge: Deployment | null, o: DeployOptions): Promise<string[] | null> {
-  let kargs: string[] | null = null;
-  if (o.kargNone) kargs = [];
-  else if (o.kargProcCmdline) kargs = (await fsp.readFile('/proc/cmdline', 'utf8')).trim().split(/\s+/).filter(Boolean);
-  else if (merge && (o.karg?.length || o.kargAppend?.length || o.kargDelete)) kargs = (merge.bootconfig.get('options') ?? '').split(' ').filter(Boolean);
-  for (const a of o.karg ?? []) kargs = kargsReplace(kargs ?? [], a);
-  for (const a of o.kargAppend ?? []) kargs = [...(kargs ?? []), a];
-  if (o.kargDelete) kargs = kargsDelete(kargs ?? [], o.kargDelete);
-  return kargs;
+  let kargs: KernelArgs | null = null;
+  if (o.kargNone) kargs = new KernelArgs();
+  else if (o.kargProcCmdline) kargs = new KernelArgs().appendProcCmdline(await fsp.readFile('/proc/cmdline', 'utf8'));
+  else if (merge && (o.karg?.length || o.kargAppend?.length || o.kargDelete)) kargs = KernelArgs.fromArgv((merge.bootconfig.get('options') ?? '').split(' '));
+  if (o.karg?.length) kargs = (kargs ?? new KernelArgs()).replaceArgv(o.karg);
+  if (o.kargAppend?.length) kargs = (kargs ?? new KernelArgs()).appendArgv(o.kargAppend);
+  if (o.kargDelete) kargs = (kargs ?? new KernelArgs()).delete(o.kargDelete);
+  return kargs ? kargs.toArgv() : null;
 }
 
 /**
@@ -242,7 +220,7 @@ export async function deploy(sysroot: Sysroot, refspec: string, o: DeployOptions
     if (o.stage) {
       if (o.retainPending || o.retainRollback) throw new OstreeError('OSTREE_INVALID_ARGUMENT', '--stage cannot currently be combined with --retain arguments');
       if (o.notAsDefault) throw new OstreeError('OSTREE_INVALID_ARGUMENT', '--stage cannot currently be combined with --not-as-default');
-      if (!sysroot.booted) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Cannot stage a deployment when not currently booted into an OSTree system');
+      if (!sysroot.booted) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Cannot stage deployment: Not currently booted into an OSTree system');
       throw new OstreeError('OSTREE_UNSUPPORTED_MODE', 'Staged deployments are not supported yet');
     }
     const d = await deployTree(sysroot, revision, { osname, origin, mergeDeployment: merge, kargs, signal: o.signal, onProgress: o.onProgress });

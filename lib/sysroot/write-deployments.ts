@@ -6,13 +6,15 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { native } from '../binding';
-import { OstreeError } from '../errors';
+import { OstreeError, withContext } from '../errors';
 import { commitVersion } from '../read/dump';
 import { tmpName, writeFileAtomic } from '../repo/repo';
 import type { Repo } from '../repo/repo';
 import { Deployment } from './deployment';
 import { findKernel, KernelLayout } from './kernel';
 import { cleanup } from './cleanup';
+import { KernelArgs } from './kargs';
+import { selectBootloader, Bootloader, BootEntry } from './bootloader';
 import type { Sysroot } from './sysroot';
 
 export interface WriteDeploymentsOptions {
@@ -43,7 +45,7 @@ function assignBootserials(list: Deployment[]): void {
 
 /** Kernel arguments with `ostree=` dropped (get_deployment_nonostree_kargs). */
 function nonOstreeKargs(d: Deployment): string {
-  return d.kargs.filter((a) => a !== 'ostree' && !a.startsWith('ostree=')).join(' ');
+  return KernelArgs.parse(d.bootconfig.get('options')).replace('ostree').toString();
 }
 
 async function versionOf(repo: Repo, csum: string): Promise<string | null> {
@@ -166,14 +168,6 @@ function unquoteShell(s: string): string {
   return out;
 }
 
-/** Replace (or append) `key=…` in a kernel argument list. */
-function replaceKarg(args: string[], arg: string): string[] {
-  const key = arg.split('=')[0];
-  const idx = args.findIndex((a) => a.split('=')[0] === key);
-  if (idx < 0) return [...args, arg];
-  return [...args.slice(0, idx), arg, ...args.slice(idx + 1).filter((a) => a.split('=')[0] !== key)];
-}
-
 /** Kernel, initramfs, devicetree into boot/ostree/OS-BOOTCSUM and the BLS entry (install_deployment_kernel). */
 async function installDeploymentKernel(sysroot: Sysroot, repo: Repo, newBootversion: number, d: Deployment, n: number, showOsname: boolean): Promise<void> {
   const root = sysroot.deploymentDirectory(d);
@@ -221,13 +215,13 @@ async function installDeploymentKernel(sysroot: Sysroot, repo: Repo, newBootvers
   bc.set('title', title);
   bc.set('version', String(n - d.index));
   bc.set('linux', `/${bootcsumdir}/${layout.kernelNamever}`);
-  let kargs = d.kargs;
+  const kargs = KernelArgs.parse(bc.get('options'));
   if (layout.initramfsNamever) bc.set('initrd', `/${bootcsumdir}/${layout.initramfsNamever}`);
-  else kargs = replaceKarg(kargs, `init=/ostree/boot.${newBootversion}/${d.osname}/${d.bootcsum}/${d.bootserial}/usr/lib/ostree/ostree-prepare-root`);
+  else kargs.replace(`init=/ostree/boot.${newBootversion}/${d.osname}/${d.bootcsum}/${d.bootserial}/usr/lib/ostree/ostree-prepare-root`);
   if (layout.devicetreeNamever) bc.set('devicetree', `/${bootcsumdir}/${layout.devicetreeNamever}`);
   else if (layout.devicetreeSrc) bc.set('fdtdir', `/${bootcsumdir}/${layout.devicetreeSrc}`);
-  kargs = replaceKarg(kargs, `ostree=/ostree/boot.${newBootversion}/${d.osname}/${d.bootcsum}/${d.bootserial}`);
-  bc.set('options', kargs.join(' '));
+  kargs.replace(`ostree=/ostree/boot.${newBootversion}/${d.osname}/${d.bootcsum}/${d.bootserial}`);
+  bc.set('options', kargs.toString());
   if (d.index !== 0) {
     for (const [k, v] of blsAppend(repo)) bc.set(k, v);
   }
@@ -245,7 +239,7 @@ function blsAppend(repo: Repo): Array<[string, string]> {
   return out;
 }
 
-async function bootswap(sysroot: Sysroot, repo: Repo, list: Deployment[]): Promise<string> {
+async function bootswap(sysroot: Sysroot, repo: Repo, list: Deployment[], bootloader: Bootloader | null): Promise<string> {
   const newBootversion = sysroot.bootversion === 0 ? 1 : 0;
   const entries = path.join(sysroot.path, `boot/loader.${newBootversion}/entries`);
   await fsp.rm(entries, { recursive: true, force: true });
@@ -254,7 +248,21 @@ async function bootswap(sysroot: Sysroot, repo: Repo, list: Deployment[]): Promi
   for (const d of list) await installDeploymentKernel(sysroot, repo, newBootversion, d, list.length, showOsname);
   const sub = await createBootlinks(sysroot, newBootversion, list);
   const subbootdir = await swapBootlinks(sysroot, newBootversion, sub);
-  // Bootloader configuration files (syslinux, u-boot, grub2) land with lib/sysroot/bootloader/.
+  if (bootloader) {
+    const entries: BootEntry[] = (await sysroot.readBootLoaderConfigs(newBootversion)).map((bc) => {
+      const e: BootEntry = {};
+      for (const k of ['title', 'version', 'options', 'linux', 'initrd', 'devicetree', 'fdtdir'] as const) {
+        const v = bc.get(k);
+        if (v !== undefined) e[k] = v;
+      }
+      return e;
+    });
+    try {
+      await bootloader.writeConfig(sysroot.path, newBootversion as 0 | 1, entries, { booted: !!sysroot.booted });
+    } catch (e) {
+      throw withContext('Bootloader write config', e);
+    }
+  }
   const bootBoot = path.join(sysroot.path, 'boot/boot');
   await fsp.symlink('.', bootBoot).catch((e) => {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -263,6 +271,7 @@ async function bootswap(sysroot: Sysroot, repo: Repo, list: Deployment[]): Promi
   await fullSync(sysroot);
   await fsp.rename(path.join(sysroot.path, 'boot/loader.tmp'), path.join(sysroot.path, 'boot/loader'));
   await native().fs_fsync(path.join(sysroot.path, 'boot'));
+  await bootloader?.postBlsSync?.(sysroot.path, newBootversion as 0 | 1, { booted: !!sysroot.booted });
   return subbootdir;
 }
 
@@ -307,8 +316,11 @@ export async function writeDeployments(sysroot: Sysroot, newList: Deployment[], 
     subbootdir = await swapBootlinks(sysroot, sysroot.bootversion, sub);
     atomic = true;
   } else {
-    subbootdir = await bootswap(sysroot, repo, list);
-    atomic = false;
+    // The `none` backend stands for ostree's "no bootloader" (BLS entries only).
+    const found = await selectBootloader(sysroot.path, repo.config.get('sysroot', 'bootloader') ?? 'auto');
+    const bootloader = found.name === 'none' ? null : found;
+    atomic = bootloader !== null && bootloader.isAtomic;
+    subbootdir = await bootswap(sysroot, repo, list, bootloader);
   }
   sysroot.emit(
     `${atomic ? 'Transaction complete' : 'Bootloader updated'}; bootconfig swap: ${requiresNewBootversion ? 'yes' : 'no'}; ` +

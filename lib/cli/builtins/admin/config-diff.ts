@@ -1,5 +1,6 @@
 // ostree admin config-diff (ot-admin-builtin-diff.c): /usr/etc versus /etc of
-// the merge deployment. The comparison itself lands with lib/sysroot/etc-merge.ts.
+// the merge deployment (lib/sysroot/etc-merge.ts).
+import * as path from 'node:path';
 import type { CommandSpec, ParsedArgs } from '../../options';
 import { str } from '../../options';
 import type { Ctx } from '../../context';
@@ -19,6 +20,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     if (!os && !sysroot.booted) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Not currently booted into an OSTree system and no --os= argument given');
     const merge = sysroot.mergeDeployment(os ?? null);
     if (!merge) throw new OstreeError('OSTREE_NOT_FOUND', `No deployment for OS '${os}'`);
-    throw new OstreeError('OSTREE_UNSUPPORTED_MODE', 'admin config-diff is not supported yet');
+    const { configDiff, formatConfigDiff } = await import('../../../sysroot/etc-merge');
+    const dir = sysroot.deploymentDirectory(merge);
+    ctx.out(formatConfigDiff(await configDiff(path.join(dir, 'usr/etc'), path.join(dir, 'etc'))));
   });
 }

@@ -19,14 +19,11 @@ const editInPlace: Builtin = {
     return withSysroot(args, ctx, { superuser: true }, async (sysroot) => {
       if (sysroot.deployments.length === 0) throw new OstreeError('OSTREE_NOT_FOUND', 'Unable to find a deployment in sysroot');
       const { setKargsInPlace } = await import('../../../sysroot/write-deployments');
+      const { KernelArgs } = await import('../../../sysroot/kargs');
       for (const d of sysroot.deployments) {
-        let kargs = d.kargs;
-        for (const a of strs(args.opts['append-if-missing'])) {
-          const key = a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
-          const present = kargs.some((k) => k === key || k.startsWith(`${key}=`));
-          if (!present) kargs = [...kargs, a];
-        }
-        await setKargsInPlace(sysroot, d, kargs.join(' '));
+        const kargs = KernelArgs.parse(d.bootconfig.get('options'));
+        for (const a of strs(args.opts['append-if-missing'])) kargs.appendIfMissing(a);
+        await setKargsInPlace(sysroot, d, kargs.toString());
       }
     });
   },

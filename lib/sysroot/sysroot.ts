@@ -71,9 +71,22 @@ export class Sysroot {
     this.rootIsOstreeBooted = flag && st.dev === root.dev && st.ino === root.ino;
   }
 
+  /**
+   * False when this sysroot is a deployment (booted, or with a `sysroot/`
+   * directory, where the physical root gets bind-mounted): then the repo's
+   * remotes live in the deployment's /etc/ostree/remotes.d.
+   */
+  isPhysical = true;
+
   /** The system repository, `ostree/repo`. */
   repo(): Promise<Repo> {
-    this.repoCache ??= Repo.open(path.join(this.path, 'ostree', 'repo'));
+    this.repoCache ??= Repo.open(path.join(this.path, 'ostree', 'repo')).then(async (repo) => {
+      if (!this.isPhysical) {
+        const { setRemotesConfigDir } = await import('../remotes/remotes');
+        setRemotesConfigDir(repo, path.join(this.path, 'etc/ostree/remotes.d'));
+      }
+      return repo;
+    });
     return this.repoCache;
   }
 
@@ -126,6 +139,7 @@ export class Sysroot {
     this.staged = null;
     list.forEach((d, i) => (d.index = i));
     this.deployments = list;
+    this.isPhysical = !this.booted && !(await fsp.stat(path.join(this.path, 'sysroot')).then(() => true, () => false));
   }
 
   private async readBootversion(): Promise<number> {

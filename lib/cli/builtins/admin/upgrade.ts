@@ -30,7 +30,10 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     const { SysrootUpgrader } = await import('../../../sysroot/upgrader');
     const up = await SysrootUpgrader.create(sysroot, str(o.os));
     const origin = up.origin;
+    // ostree_deployment_origin_remove_transient_state.
     origin.removeGroup('libostree-transient');
+    origin.remove('origin', 'override-commit');
+    origin.remove('origin', 'unlocked');
     const override = str(o['override-commit']);
     if (override !== undefined) origin.set('origin', 'override-commit', override);
     up.setOrigin(origin);

@@ -367,7 +367,7 @@ export async function writeRef(repo: Repo, spec: string, checksum: string | null
       }
       throw err;
     }
-    await pruneEmptyDirs(path.dirname(file), path.join(repo.path, 'refs'));
+    // As ostree, the emptied directories stay (`ostree/1/1/` after a deployment-ref cleanup).
     return;
   }
   const dir = path.dirname(file);
@@ -434,17 +434,3 @@ export async function setRefAlias(repo: Repo, alias: string, target: string): Pr
   }
 }
 
-async function pruneEmptyDirs(dir: string, stop: string): Promise<void> {
-  // Keep the standard directories; remove empty intermediate ones under heads/ and remotes/X/.
-  const keep = new Set(['heads', 'remotes', 'mirrors'].map((d) => path.join(stop, d)));
-  let d = dir;
-  while (d.startsWith(stop + path.sep) && !keep.has(d)) {
-    if (path.dirname(d) === path.join(stop, 'remotes')) break;
-    try {
-      await fsp.rmdir(d);
-    } catch {
-      break;
-    }
-    d = path.dirname(d);
-  }
-}

@@ -42,7 +42,10 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     await up.pull({ allowOlder: true });
     await up.deploy();
     ctx.out(`Deleting ref '${old.remote ?? '(null)'}:${old.ref}'\n`);
-    await setRef(await sysroot.repo(), old.remote ? `${old.remote}:${old.ref}` : old.ref, null);
+    await setRef(await sysroot.repo(), old.remote ? `${old.remote}:${old.ref}` : old.ref, null).catch((e) => {
+      // ostree's transaction_set_ref(NULL) ignores a ref that is already gone.
+      if ((e as { code?: string }).code !== 'OSTREE_REF_NOT_FOUND') throw e;
+    });
     if (args.opts.reboot) throw new OstreeError('OSTREE_UNSUPPORTED_MODE', '--reboot is not supported');
   });
 }

@@ -93,6 +93,12 @@ async function generateDeploymentRefs(sysroot: Sysroot): Promise<void> {
 /**
  * Remove what no deployment uses and regenerate the deployment refs
  * (ostree_sysroot_cleanup; with `prune: false`, ostree_sysroot_prepare_cleanup).
+ *
+ * @example
+ * import { Sysroot, cleanupSysroot } from 'node-ostree';
+ * const sysroot = await Sysroot.open('/mnt/sysroot');
+ * const { freedBytes } = await sysroot.withLock(() => cleanupSysroot(sysroot, { prune: true }));
+ * console.log(`freed ${freedBytes} bytes`);
  */
 export async function cleanup(sysroot: Sysroot, opts: CleanupOptions = {}): Promise<CleanupResult> {
   const step = async (what: string, fn: () => Promise<void>) => {

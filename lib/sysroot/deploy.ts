@@ -74,6 +74,16 @@ async function prepareEtc(sysroot: Sysroot, root: string, csum: string, signal?:
  * Check out `revision` as a new deployment of `osname` and prepare it
  * (ostree_sysroot_deploy_tree). The deployment list is not changed: pass the
  * result to writeDeployments() / simpleWriteDeployment().
+ *
+ * @example
+ * import { Sysroot, deployTree, simpleWriteDeployment, resolveRev } from 'node-ostree';
+ * const sysroot = await Sysroot.open('/mnt/sysroot');
+ * await sysroot.withLock(async () => {
+ *   const merge = sysroot.mergeDeployment('exampleos');
+ *   const rev = (await resolveRev(await sysroot.repo(), 'exampleos/stable'))!;
+ *   const d = await deployTree(sysroot, rev, { osname: 'exampleos', mergeDeployment: merge });
+ *   await simpleWriteDeployment(sysroot, 'exampleos', d, merge);
+ * });
  */
 export async function deployTree(sysroot: Sysroot, revision: string, opts: DeployTreeOptions = {}): Promise<Deployment> {
   const osname = opts.osname ?? sysroot.booted?.osname;
@@ -194,6 +204,12 @@ export async function deployKargs(merge: Deployment | null, o: DeployOptions): P
  * `ostree admin deploy REFSPEC`: resolve REFSPEC in the system repo, deploy it
  * as the new default (or per the retain/not-as-default options), then clean
  * up (and prune unless `noPrune`). Runs under the sysroot lock.
+ *
+ * @example
+ * import { Sysroot, deploySysroot } from 'node-ostree';
+ * const sysroot = await Sysroot.open('/mnt/sysroot');
+ * const d = await deploySysroot(sysroot, 'origin:exampleos/stable', { osname: 'exampleos', karg: ['quiet'] });
+ * console.log(d.name, d.bootcsum);
  */
 export async function deploy(sysroot: Sysroot, refspec: string, o: DeployOptions = {}): Promise<Deployment> {
   if (o.kargProcCmdline && o.kargNone) throw new OstreeError('OSTREE_INVALID_ARGUMENT', "Can't specify both --karg-proc-cmdline and --karg-none");

@@ -278,6 +278,15 @@ async function bootswap(sysroot: Sysroot, repo: Repo, list: Deployment[], bootlo
 /**
  * Make `newList` the sysroot's deployment list, in that order (index 0 boots
  * by default), then reload and (unless `postclean` is false) clean up.
+ *
+ * @example
+ * import { Sysroot, writeDeployments } from 'node-ostree';
+ * const sysroot = await Sysroot.open('/mnt/sysroot');
+ * // Roll back: make the second deployment the default.
+ * await sysroot.withLock(async () => {
+ *   const [a, b, ...rest] = sysroot.deployments;
+ *   await writeDeployments(sysroot, [b, a, ...rest]);
+ * });
  */
 export async function writeDeployments(sysroot: Sysroot, newList: Deployment[], opts: WriteDeploymentsOptions = {}): Promise<void> {
   const repo = await sysroot.repo();
@@ -342,7 +351,16 @@ export interface SimpleWriteOptions {
   noClean?: boolean;
 }
 
-/** The default policy of `admin deploy`/`upgrade`/`switch` (ostree_sysroot_simple_write_deployment). */
+/** The default policy of `admin deploy`/`upgrade`/`switch` (ostree_sysroot_simple_write_deployment). *
+ * @example
+ * import { Sysroot, deployTree, simpleWriteDeployment } from 'node-ostree';
+ * const sysroot = await Sysroot.open('/mnt/sysroot');
+ * await sysroot.withLock(async () => {
+ *   const merge = sysroot.mergeDeployment('exampleos');
+ *   const d = await deployTree(sysroot, checksum, { osname: 'exampleos', mergeDeployment: merge });
+ *   await simpleWriteDeployment(sysroot, 'exampleos', d, merge, { retainRollback: true });
+ * });
+ */
 export async function simpleWriteDeployment(sysroot: Sysroot, osname: string | null, newDeployment: Deployment, merge: Deployment | null, o: SimpleWriteOptions = {}): Promise<void> {
   const booted = sysroot.booted;
   const os = osname ?? booted?.osname ?? null;

@@ -18,6 +18,7 @@ const SUBCOMMANDS: Array<[string, string, () => Builtin, boolean?]> = [
   ['status', 'List deployments', () => require('./admin/status')],
   ['switch', 'Construct new tree from REFSPEC and deploy it', () => require('./admin/switch')],
   ['undeploy', 'Delete deployment INDEX', () => require('./admin/undeploy')],
+  ['unlock', 'Make the current deployment mutable (as a hotfix or development)', () => require('./admin/unlock')],
   ['upgrade', 'Construct new tree from current origin and deploy it, if it changed', () => require('./admin/upgrade')],
   ['kargs', 'Change kernel arguments', () => require('./admin/kargs')],
 ];
@@ -25,7 +26,8 @@ const SUBCOMMANDS: Array<[string, string, () => Builtin, boolean?]> = [
 export const spec: CommandSpec = {
   name: 'admin',
   params: '--print-current-dir|COMMAND',
-  summary: 'Builtin "admin" Commands:' + SUBCOMMANDS.filter((s) => !s[3]).map(([n, s]) => `\n  ${n.padEnd(19)}${s}`).join(''),
+  summary: 'Commands for managing a host system booted with ostree',
+  description: 'Builtin "admin" Commands:' + SUBCOMMANDS.filter((s) => !s[3]).map(([n, s]) => `\n  ${n.padEnd(19)}${s}`).join(''),
   options: ADMIN_OPTIONS,
 };
 
@@ -49,7 +51,13 @@ export function subcommand(argv: string[], _out: (s: string) => void, err: (s: s
     }
     if (argv[i] === '--sysroot' || argv[i] === '--repo') i++;
   }
-  if (idx < 0) return { builtin: bare, argv };
+  if (idx < 0) {
+    if (argv.some((a) => a === '--print-current-dir' || a === '--help' || a === '-h' || a === '--version')) return { builtin: bare, argv };
+    const { formatHelp } = require('../options') as typeof import('../options');
+    err(formatHelp(spec));
+    err('error: No "admin" subcommand specified\n');
+    return 1;
+  }
   const entry = SUBCOMMANDS.find(([n]) => n === argv[idx]);
   if (!entry) {
     try {

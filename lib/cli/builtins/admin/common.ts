@@ -7,7 +7,7 @@ import type { Sysroot } from '../../../sysroot/sysroot';
 import { OstreeError } from '../../../errors';
 
 export const ADMIN_OPTIONS: OptionSpec[] = [
-  { long: 'print-current-dir', arg: 'none', description: 'Print the current deployment directory' },
+  { long: 'print-current-dir', arg: 'none', description: 'Print the current deployment directory', hidden: true },
   { long: 'sysroot', arg: 'filename', argName: 'PATH', description: 'Create a new OSTree sysroot at PATH' },
 ];
 

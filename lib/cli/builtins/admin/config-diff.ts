@@ -10,7 +10,7 @@ import { ADMIN_OPTIONS, withSysroot } from './common';
 export const spec: CommandSpec = {
   name: 'admin config-diff',
   params: '',
-  summary: '',
+  summary: 'Diff current /etc configuration versus default',
   options: [...ADMIN_OPTIONS, { long: 'os', arg: 'string', argName: 'OSNAME', description: 'Use a different operating system root than the current one' }],
 };
 

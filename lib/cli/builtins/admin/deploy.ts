@@ -8,7 +8,7 @@ import { ADMIN_OPTIONS, withSysroot } from './common';
 export const spec: CommandSpec = {
   name: 'admin deploy',
   params: 'REFSPEC',
-  summary: '',
+  summary: 'Checkout revision REFSPEC as the new default deployment',
   options: [
     ...ADMIN_OPTIONS,
     { long: 'os', arg: 'string', argName: 'OSNAME', description: 'Use a different operating system root than the current one' },

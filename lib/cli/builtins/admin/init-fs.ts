@@ -7,7 +7,7 @@ import { ADMIN_OPTIONS } from './common';
 export const spec: CommandSpec = {
   name: 'admin init-fs',
   params: 'PATH',
-  summary: '',
+  summary: 'Initialize a root filesystem',
   options: [...ADMIN_OPTIONS, { long: 'modern', arg: 'none', description: 'Only create /boot and /ostree' }],
 };
 

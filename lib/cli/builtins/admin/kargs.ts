@@ -6,7 +6,14 @@ import type { Builtin, Ctx } from '../../context';
 import { OstreeError } from '../../../errors';
 import { ADMIN_OPTIONS, withSysroot } from './common';
 
-export const spec: CommandSpec = { name: 'admin kargs', params: 'COMMAND', summary: 'Builtin "admin kargs" Commands:\n  edit-in-place      Set new kernel command line arguments in place (applies to all deployments by default)', options: [] };
+// ostree 2022.7 lists no sub-command under its heading (edit-in-place is left out).
+export const spec: CommandSpec = {
+  name: 'admin kargs',
+  params: 'COMMAND',
+  summary: 'Change kernel arguments',
+  description: 'Builtin "admin kargs" Commands:',
+  options: [{ long: 'sysroot', arg: 'filename', argName: 'PATH', description: 'Create a new OSTree sysroot at PATH' }],
+};
 
 const editInPlace: Builtin = {
   spec: {
@@ -29,15 +36,20 @@ const editInPlace: Builtin = {
   },
 };
 
-export function subcommand(argv: string[], _out: (s: string) => void, err: (s: string) => void): { builtin: Builtin; argv: string[] } | number {
+export function subcommand(argv: string[], out: (s: string) => void, err: (s: string) => void): { builtin: Builtin; argv: string[] } | number {
+  const { formatHelp } = require('../../options') as typeof import('../../options');
   const idx = argv.findIndex((a) => !a.startsWith('-'));
   if (idx < 0) {
-    const { formatHelp } = require('../../options') as typeof import('../../options');
+    if (argv.includes('--help') || argv.includes('-h')) {
+      out(formatHelp(spec));
+      return 0;
+    }
     err(formatHelp(spec));
     err('error: No "admin kargs" subcommand specified\n');
     return 1;
   }
   if (argv[idx] !== 'edit-in-place') {
+    err(formatHelp(spec));
     err(`error: Unknown "admin kargs" subcommand '${argv[idx]}'\n`);
     return 1;
   }

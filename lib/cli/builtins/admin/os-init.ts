@@ -4,7 +4,7 @@ import { UsageError } from '../../options';
 import type { Ctx } from '../../context';
 import { ADMIN_OPTIONS, sysrootPath } from './common';
 
-export const spec: CommandSpec = { name: 'admin os-init', params: 'OSNAME', summary: '', options: ADMIN_OPTIONS };
+export const spec: CommandSpec = { name: 'admin os-init', params: 'OSNAME', summary: 'Initialize empty state for given operating system', options: ADMIN_OPTIONS };
 
 export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const { ensureSysrootInitialized, initOsname } = await import('../../../sysroot/init');

@@ -8,7 +8,7 @@ import { ADMIN_OPTIONS, indexedDeployment, withSysroot } from './common';
 export const spec: CommandSpec = {
   name: 'admin pin',
   params: 'INDEX',
-  summary: '',
+  summary: 'Change the "pinning" state of a deployment',
   options: [...ADMIN_OPTIONS, { long: 'unpin', short: 'u', arg: 'none', description: 'Unset pin' }],
 };
 

@@ -8,7 +8,7 @@ import { ADMIN_OPTIONS, indexedDeployment, withSysroot } from './common';
 export const spec: CommandSpec = {
   name: 'admin set-origin',
   params: 'REMOTENAME URL [BRANCH]',
-  summary: '',
+  summary: 'Set Origin and create a new origin file',
   options: [
     ...ADMIN_OPTIONS,
     { long: 'set', short: 's', arg: 'strings', argName: 'KEY=VALUE', description: 'Set config option KEY=VALUE for remote' },

@@ -7,7 +7,7 @@ import { ADMIN_OPTIONS, withSysroot } from './common';
 export const spec: CommandSpec = {
   name: 'admin status',
   params: '',
-  summary: '',
+  summary: 'List deployments',
   options: [
     ...ADMIN_OPTIONS,
     { long: 'verify', short: 'V', arg: 'none', description: 'Print the commit verification status' },

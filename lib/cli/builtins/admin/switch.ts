@@ -8,7 +8,7 @@ import { ADMIN_OPTIONS, withSysroot } from './common';
 export const spec: CommandSpec = {
   name: 'admin switch',
   params: 'REFSPEC',
-  summary: '',
+  summary: 'Construct new tree from REFSPEC and deploy it',
   options: [
     ...ADMIN_OPTIONS,
     { long: 'reboot', short: 'r', arg: 'none', description: 'Reboot after switching trees' },

@@ -5,7 +5,7 @@ import type { Ctx } from '../../context';
 import { OstreeError } from '../../../errors';
 import { ADMIN_OPTIONS, atoi, indexedDeployment, withSysroot } from './common';
 
-export const spec: CommandSpec = { name: 'admin undeploy', params: 'INDEX', summary: '', options: ADMIN_OPTIONS };
+export const spec: CommandSpec = { name: 'admin undeploy', params: 'INDEX', summary: 'Delete deployment INDEX', options: ADMIN_OPTIONS };
 
 export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   return withSysroot(args, ctx, { superuser: true }, async (sysroot) => {

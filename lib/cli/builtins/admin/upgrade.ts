@@ -8,7 +8,7 @@ import { ADMIN_OPTIONS, withSysroot } from './common';
 export const spec: CommandSpec = {
   name: 'admin upgrade',
   params: '',
-  summary: '',
+  summary: 'Construct new tree from current origin and deploy it, if it changed',
   options: [
     ...ADMIN_OPTIONS,
     { long: 'os', arg: 'string', argName: 'OSNAME', description: 'Use a different operating system root than the current one' },

@@ -65,6 +65,8 @@ export interface PullOptions {
   localcacheRepo?: string | string[];
   /** Refuse to move a ref to a commit older than its current one. */
   timestampCheck?: boolean;
+  /** Refuse commits older than this local commit (`--timestamp-check-from-rev`, as `admin upgrade` pulls). */
+  timestampCheckFromRev?: string;
   /** Reject regular files with mode bits outside 0775. */
   bareuseronlyFiles?: boolean;
   /** Minimum interval between onProgress calls in ms (0 = every change). */
@@ -369,6 +371,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
             policy,
             disableVerifyBindings: opts.disableVerifyBindings,
             timestampCheckRef: opts.timestampCheck ? refSpec : undefined,
+            timestampCheckFromRev: opts.timestampCheckFromRev,
             onGpgVerifyResult: opts.onGpgVerifyResult,
             localSource: src instanceof LocalSource,
           },

@@ -3,6 +3,7 @@
 // (or override-commit) from its remote, refuse a chronologically older
 // commit unless allowed, deploy it on top of the merge deployment.
 import { OstreeError } from '../errors';
+import { compareTimestamps } from '../pull/verify';
 import { isValidChecksum } from '../objects/formats';
 import { parseRefspec, resolveRev } from '../refs/refs';
 import { setRef } from '../refs/set-ref';
@@ -21,25 +22,9 @@ export interface UpgraderPullOptions {
   signal?: AbortSignal;
 }
 
-/** g_date_time_format(dt, "%c") in the C locale, UTC. */
-function cDate(ts: bigint): string {
-  const d = new Date(Number(ts) * 1000);
-  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
-}
-
-/** _ostree_compare_timestamps: newer, equal, or the same commit is fine. */
+/** _ostree_compare_timestamps of two local commits. */
 export async function checkTimestamps(repo: Repo, fromRev: string, toRev: string): Promise<void> {
-  const a = (await repo.readCommit(fromRev)).timestamp;
-  const b = (await repo.readCommit(toRev)).timestamp;
-  if (b > a || b === a || fromRev === toRev) return;
-  throw new OstreeError(
-    'OSTREE_INVALID_ARGUMENT',
-    `Upgrade target revision '${toRev}' with timestamp '${cDate(b)}' is chronologically older than current revision '${fromRev}' with timestamp '${cDate(a)}'; use --allow-downgrade to permit`,
-    { data: { checksum: toRev, current: fromRev } },
-  );
+  compareTimestamps(fromRev, (await repo.readCommit(fromRev)).timestamp, toRev, (await repo.readCommit(toRev)).timestamp);
 }
 
 /**
@@ -111,7 +96,7 @@ export class SysrootUpgrader {
     const from = this.merge.csum;
     if (this.originRemote && !o.synthetic) {
       const { pull } = await import('../pull/pull');
-      await pull(repo, { remote: this.originRemote, refs: [this.overrideCsum ?? this.originRef], signal: o.signal });
+      await pull(repo, { remote: this.originRemote, refs: [this.overrideCsum ?? this.originRef], timestampCheckFromRev: o.allowOlder ? undefined : from, signal: o.signal });
     }
     const resolved = (await resolveRev(repo, this.originRefspec)) as string;
     const rebase = metaString(await repo.readCommit(resolved), 'ostree.endoflife-rebase');

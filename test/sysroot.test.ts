@@ -130,6 +130,22 @@ describe.skipIf(SKIP_INTEROP)('sysroot and ostree admin, against ostree 2022.7',
     }
   });
 
+  it('writes extra BLS keys (sysroot.bls-append-except-default) on non-default entries in ostree\'s order', () => {
+    const a = makeSysroot(tmpdir(), ostree, os.repo);
+    const b = makeSysroot(tmpdir(), ours, os.repo);
+    for (const s of [a, b]) {
+      ok(ostree([`--repo=${s.sysroot}/ostree/repo`, 'config', 'set', 'sysroot.bls-append-except-default', 'grub_users="";zzz=1;abc=x y']));
+    }
+    for (const args of [['admin', 'deploy', '--os=testos', `testos:${BRANCH}`], ['admin', 'deploy', '--os=testos', '--karg-none', '--karg=a=1', os.commits[0]]]) {
+      // (a deploy prunes unreferenced commits, so the second one is pulled just before)
+      for (const s of [a, b]) ok(ostree([`--repo=${s.sysroot}/ostree/repo`, 'pull-local', '--remote=testos', os.repo, os.commits[0]]));
+      expect(ok(ours(args, { env: b.env }))).toBe(ok(ostree(args, { env: a.env })));
+    }
+    const entries = bootEntries(a.sysroot);
+    expect(Object.values(entries).join('')).toContain('grub_users ""');
+    expect(bootEntries(b.sysroot)).toEqual(entries);
+  });
+
   it('a mixed sequence (we deploy, ostree deploys on top, we undeploy and clean up) passes ostree status and fsck', () => {
     const s = makeSysroot(tmpdir(), ours, os.repo);
     ok(ours(['admin', 'deploy', '--os=testos', `testos:${BRANCH}`], { env: s.env }));

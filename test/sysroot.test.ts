@@ -160,6 +160,8 @@ describe.skipIf(SKIP_INTEROP)('sysroot and ostree admin, against ostree 2022.7',
     const after = ok(ostree(['admin', 'status'], { env: s.env }));
     expect(after).toContain(`testos ${os.commits[0]}.0`);
     expect(ok(ours(['admin', 'status'], { env: s.env }))).toBe(after);
+    const json = JSON.parse(ok(ours(['admin', 'status', '--json'], { env: s.env })));
+    expect(json.deployments.map((d: { checksum: string; deployserial: number; booted: boolean }) => [d.checksum, d.deployserial, d.booted])).toEqual([[os.commits[0], 0, false]]);
     ok(ostree(['fsck', `--repo=${s.sysroot}/ostree/repo`]), 'ostree fsck');
     // Only the current deployment's directory, boot dir and refs are left.
     expect(readdirSync(path.join(s.sysroot, 'ostree/deploy/testos/deploy')).filter((n) => !n.endsWith('.origin'))).toEqual([`${os.commits[0]}.0`]);

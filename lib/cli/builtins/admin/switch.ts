@@ -20,6 +20,7 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   return withSysroot(args, ctx, { superuser: true }, async (sysroot) => {
     if (args.positional.length < 1) throw new UsageError('REFSPEC must be specified', true);
     const provided = args.positional[0];
+    if (args.opts.reboot && !sysroot.booted) throw new OstreeError('OSTREE_INVALID_ARGUMENT', '--reboot: not booted into this sysroot; refusing to reboot');
     const { SysrootUpgrader } = await import('../../../sysroot/upgrader');
     const { parseRefspec } = await import('../../../refs/refs');
     const { originFromRefspec } = await import('../../../sysroot/deploy');
@@ -46,6 +47,6 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
       // ostree's transaction_set_ref(NULL) ignores a ref that is already gone.
       if ((e as { code?: string }).code !== 'OSTREE_REF_NOT_FOUND') throw e;
     });
-    if (args.opts.reboot) throw new OstreeError('OSTREE_UNSUPPORTED_MODE', '--reboot is not supported');
+    if (args.opts.reboot) throw new OstreeError('OSTREE_UNSUPPORTED_MODE', 'Deployed; rebooting (--reboot) is not supported, reboot the machine yourself');
   });
 }

@@ -26,6 +26,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     const o = args.opts;
     if (o['pull-only'] && o['deploy-only']) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Cannot simultaneously specify --pull-only and --deploy-only');
     if (o['pull-only'] && o.reboot) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Cannot simultaneously specify --pull-only and --reboot');
+    // ostree skips the reboot silently when not booted; we refuse before changing anything.
+    if (o.reboot && !sysroot.booted) throw new OstreeError('OSTREE_INVALID_ARGUMENT', '--reboot: not booted into this sysroot; refusing to reboot');
     if (o.stage) throw new OstreeError('OSTREE_UNSUPPORTED_MODE', 'Staged deployments are not supported yet');
     const { SysrootUpgrader } = await import('../../../sysroot/upgrader');
     const up = await SysrootUpgrader.create(sysroot, str(o.os));
@@ -52,9 +54,6 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
       return;
     }
     if (!o['pull-only']) await up.deploy();
-    if (o.reboot) {
-      if (!sysroot.booted) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Not currently booted into an OSTree system; refusing to reboot');
-      throw new OstreeError('OSTREE_UNSUPPORTED_MODE', '--reboot is not supported');
-    }
+    if (o.reboot) throw new OstreeError('OSTREE_UNSUPPORTED_MODE', 'Deployed; rebooting (--reboot) is not supported, reboot the machine yourself');
   });
 }

@@ -264,6 +264,8 @@ export interface NativeBinding {
   lock_kind(handle: object): string;
   fs_syncfs(path: string): Promise<void>;
   fs_fsync(path: string): Promise<void>;
+  /** chattr +i / -i; false when the filesystem or privileges do not allow it (ignored, as ostree does). */
+  fs_set_immutable(path: string, immutable: boolean): Promise<boolean>;
   checkout_batch(ops: CheckoutOp[], opts: CheckoutOptions): Promise<CheckoutResult>;
   /** Commit engine: checksum and store content objects from source files in one read each. */
   content_write_batch(paths: string[], opts: ContentWriteOptions, overrides?: ContentModeOverride[]): Promise<ContentWriteResult>;

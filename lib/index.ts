@@ -93,3 +93,23 @@ export { generateGrub2Config } from './sysroot/bootloader/grub2';
 export type { Grub2GenerateOptions } from './sysroot/bootloader/grub2';
 export { instutilSetKargs, kargsEditInPlace } from './sysroot/instutil';
 export type { SetKargsOptions } from './sysroot/instutil';
+
+// The sysroot: deployments, `ostree admin`.
+export { Sysroot } from './sysroot/sysroot';
+export type { SysrootOpenOptions } from './sysroot/sysroot';
+export type { SysrootLockOptions } from './sysroot/lock';
+export { Deployment } from './sysroot/deployment';
+export type { UnlockedState } from './sysroot/deployment';
+export { BootConfig } from './sysroot/bls';
+export { deploy as deploySysroot, deployTree } from './sysroot/deploy';
+export type { DeployOptions, DeployTreeOptions } from './sysroot/deploy';
+export { writeDeployments, simpleWriteDeployment } from './sysroot/write-deployments';
+export type { WriteDeploymentsOptions, SimpleWriteOptions } from './sysroot/write-deployments';
+export { cleanup as cleanupSysroot } from './sysroot/cleanup';
+export type { CleanupOptions as SysrootCleanupOptions, CleanupResult as SysrootCleanupResult } from './sysroot/cleanup';
+export { initFs, initOsname } from './sysroot/init';
+export type { InitFsOptions } from './sysroot/init';
+export { setPinned } from './sysroot/pin';
+export { setOrigin } from './sysroot/origin';
+export { SysrootUpgrader } from './sysroot/upgrader';
+export type { UpgraderPullOptions } from './sysroot/upgrader';

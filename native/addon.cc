@@ -51,6 +51,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"lock_kind", LockKind},
       {"fs_syncfs", FsSyncfs},
       {"fs_fsync", FsFsync},
+      {"fs_set_immutable", FsSetImmutable},
       {"checkout_batch", CheckoutBatch},
       {"content_write_batch", ContentWriteBatch},
       {"metadata_write_batch", MetadataWriteBatch},

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <linux/fs.h>
 #include <sys/syscall.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -300,6 +302,63 @@ Napi::Value FsSyncfs(const Napi::CallbackInfo& info) {
 
 Napi::Value FsFsync(const Napi::CallbackInfo& info) {
   return StartSync(info, false);
+}
+
+// ---------------------------------------------------------------------------
+// fs_set_immutable(path, immutable) -> boolean: set or clear the inode's
+// immutable flag (chattr +i / -i) on a file or directory, as ostree's
+// _ostree_linuxfs_fd_alter_immutable_flag does for deployment roots. A
+// filesystem without inode flags (ENOTTY, EOPNOTSUPP) or a caller without
+// the privilege (EPERM) leaves it unchanged and resolves false; other
+// errors reject.
+
+namespace {
+
+class ImmutableWorker : public PromiseWorker {
+ public:
+  ImmutableWorker(Napi::Env env, std::string path, bool immutable)
+      : PromiseWorker(env, "ostree:fs_set_immutable"), path_(std::move(path)), immutable_(immutable) {}
+
+  void Execute() override {
+    Fd fd(open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK));
+    if (!fd.ok()) {
+      error_.Set(errno, "open", path_);
+      return;
+    }
+    int flags = 0;
+    if (ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) < 0) {
+      if (!Ignorable(errno)) error_.Set(errno, "ioctl(FS_IOC_GETFLAGS)", path_);
+      return;
+    }
+    bool cur = (flags & FS_IMMUTABLE_FL) != 0;
+    if (cur != immutable_) {
+      flags = immutable_ ? (flags | FS_IMMUTABLE_FL) : (flags & ~FS_IMMUTABLE_FL);
+      if (ioctl(fd.get(), FS_IOC_SETFLAGS, &flags) < 0) {
+        if (!Ignorable(errno)) error_.Set(errno, "ioctl(FS_IOC_SETFLAGS)", path_);
+        return;
+      }
+    }
+    changed_ = true;
+    fd.Close(path_, &error_);
+  }
+
+  Napi::Value Resolve(Napi::Env env) override { return Napi::Boolean::New(env, changed_); }
+
+ private:
+  static bool Ignorable(int e) { return e == EPERM || e == ENOTTY || e == EOPNOTSUPP || e == ENOTSUP; }
+  std::string path_;
+  bool immutable_;
+  bool changed_ = false;
+};
+
+}  // namespace
+
+Napi::Value FsSetImmutable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  if (!args::Path(env, info[0], "path", &path)) return env.Undefined();
+  bool immutable = info.Length() > 1 && info[1].ToBoolean().Value();
+  return PromiseWorker::Start(new ImmutableWorker(env, std::move(path), immutable));
 }
 
 }  // namespace ostree

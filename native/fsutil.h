@@ -87,5 +87,6 @@ bool SetMtimeZero(int fd, const std::string& path, SysError* err);
 
 Napi::Value FsSyncfs(const Napi::CallbackInfo& info);
 Napi::Value FsFsync(const Napi::CallbackInfo& info);
+Napi::Value FsSetImmutable(const Napi::CallbackInfo& info);
 
 }  // namespace ostree

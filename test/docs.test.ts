@@ -80,7 +80,9 @@ function resolveExport(file: string, name: string, depth = 0): ts.Node | null {
     if (!ts.isExportDeclaration(st) || !st.moduleSpecifier || !st.exportClause || !ts.isNamedExports(st.exportClause)) continue;
     for (const el of st.exportClause.elements) {
       if (el.name.text !== name) continue;
-      const target = path.resolve(path.dirname(file), (st.moduleSpecifier as ts.StringLiteral).text + '.ts');
+      const spec = path.resolve(path.dirname(file), (st.moduleSpecifier as ts.StringLiteral).text);
+      // './dir' names dir/index.ts when there is no dir.ts.
+      const target = existsSync(spec + '.ts') ? spec + '.ts' : path.join(spec, 'index.ts');
       return resolveExport(target, (el.propertyName ?? el.name).text, depth + 1);
     }
   }

@@ -10,6 +10,7 @@ export type { Ctx, Builtin } from './context';
 
 /** name -> [summary, loader]. Order is ostree's help order. */
 export const COMMANDS: Array<[string, string, () => Builtin]> = [
+  ['admin', 'Commands for managing a host system booted with ostree', () => require('./builtins/admin')],
   ['cat', 'Concatenate contents of files', () => require('./builtins/cat')],
   ['checkout', 'Check out a commit into a filesystem tree', () => require('./builtins/checkout')],
   ['checksum', 'Checksum a file or directory', () => require('./builtins/checksum')],
@@ -106,9 +107,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   let builtin = entry[2]();
   let rest = [...argv.slice(0, cmdIndex), ...argv.slice(cmdIndex + 1)];
-  if (builtin.subcommand) {
+  // Sub-commands may nest (`admin kargs edit-in-place`).
+  while (builtin.subcommand) {
     const sub = builtin.subcommand(rest, out, err);
     if (typeof sub === 'number') return sub;
+    if (sub.builtin === builtin) break;
     ({ builtin, argv: rest } = sub);
   }
   let args: ParsedArgs;

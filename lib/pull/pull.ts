@@ -65,6 +65,8 @@ export interface PullOptions {
   localcacheRepo?: string | string[];
   /** Refuse to move a ref to a commit older than its current one. */
   timestampCheck?: boolean;
+  /** Refuse commits older than this local commit (`--timestamp-check-from-rev`, as `admin upgrade` pulls). */
+  timestampCheckFromRev?: string;
   /** Reject regular files with mode bits outside 0775. */
   bareuseronlyFiles?: boolean;
   /** Minimum interval between onProgress calls in ms (0 = every change). */
@@ -370,6 +372,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
             disableVerifyBindings: opts.disableVerifyBindings,
             collectionId: src instanceof LocalSource ? src.repo.collectionId : remote.options['collection-id']?.trim() || null,
             timestampCheckRef: opts.timestampCheck ? refSpec : undefined,
+            timestampCheckFromRev: opts.timestampCheckFromRev,
             onGpgVerifyResult: opts.onGpgVerifyResult,
             localSource: src instanceof LocalSource,
           },

@@ -141,6 +141,8 @@ export interface CommitChecks {
   collectionId?: string | null;
   /** --timestamp-check: the refspec whose current commit must not be newer. */
   timestampCheckRef?: (ref: string) => string;
+  /** --timestamp-check-from-rev: a local commit no fetched commit may be older than. */
+  timestampCheckFromRev?: string;
   onGpgVerifyResult?: (commit: string, result: VerifyResult) => void;
   /**
    * The source is a local repo (file://): ostree imports such commits and
@@ -172,6 +174,12 @@ export async function verifyPulledCommit(c: UnverifiedCommit, checks: CommitChec
       throw err;
     }
   }
+  if (checks.timestampCheckFromRev) {
+    const from = checks.timestampCheckFromRev;
+    const old = await repo.loadMetadata(ObjectType.Commit, from, { allowNoent: true });
+    if (!old) throw new OstreeError('OSTREE_OBJECT_NOT_FOUND', `Reading ${from} for timestamp-check-from-rev: No such metadata object ${from}.commit`);
+    compareTimestamps(from, parseCommit(old).timestamp, checksum, commit.timestamp);
+  }
   if (ref && checks.timestampCheckRef) {
     const cur = await resolveRev(repo, checks.timestampCheckRef(ref), { allowNoent: true }).catch(() => null);
     if (cur && cur !== checksum) {
@@ -183,4 +191,27 @@ export async function verifyPulledCommit(c: UnverifiedCommit, checks: CommitChec
       }
     }
   }
+}
+
+/** g_date_time_format(dt, "%c") in the C locale, UTC. */
+function cDateUtc(ts: bigint): string {
+  const d = new Date(Number(ts) * 1000);
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+}
+
+/**
+ * _ostree_compare_timestamps: a newer commit, an equal timestamp or the same
+ * commit is fine; an older one is OSTREE_INVALID_ARGUMENT ("… is
+ * chronologically older …; use --allow-downgrade to permit").
+ */
+export function compareTimestamps(currentRev: string, currentTs: bigint, newRev: string, newTs: bigint): void {
+  if (newTs > currentTs || newTs === currentTs || currentRev === newRev) return;
+  throw new OstreeError(
+    'OSTREE_INVALID_ARGUMENT',
+    `Upgrade target revision '${newRev}' with timestamp '${cDateUtc(newTs)}' is chronologically older than current revision '${currentRev}' with timestamp '${cDateUtc(currentTs)}'; use --allow-downgrade to permit`,
+    { data: { checksum: newRev, current: currentRev } },
+  );
 }

@@ -391,7 +391,7 @@ export async function writeRefAt(repo: Repo, file: string, spec: string, checksu
       }
       throw err;
     }
-    await pruneEmptyDirs(path.dirname(file), path.join(repo.path, 'refs'));
+    // As ostree, the emptied directories stay (`ostree/1/1/` after a deployment-ref cleanup).
     return;
   }
   const dir = path.dirname(file);
@@ -458,17 +458,3 @@ export async function setRefAlias(repo: Repo, alias: string, target: string): Pr
   }
 }
 
-async function pruneEmptyDirs(dir: string, stop: string): Promise<void> {
-  // Keep the standard directories; remove empty intermediate ones under heads/, remotes/X/ and mirrors/C/.
-  const keep = new Set(['heads', 'remotes', 'mirrors'].map((d) => path.join(stop, d)));
-  let d = dir;
-  while (d.startsWith(stop + path.sep) && !keep.has(d)) {
-    if (path.dirname(d) === path.join(stop, 'remotes') || path.dirname(d) === path.join(stop, 'mirrors')) break;
-    try {
-      await fsp.rmdir(d);
-    } catch {
-      break;
-    }
-    d = path.dirname(d);
-  }
-}

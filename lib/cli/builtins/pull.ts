@@ -80,7 +80,6 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     remote = remote.slice(0, colon);
   }
   if (args.opts['dry-run'] && !args.opts['require-static-deltas']) throw new Error('--dry-run requires --require-static-deltas');
-  if (args.opts['timestamp-check-from-rev']) throw new Error('--timestamp-check-from-rev is not supported by this implementation');
   const headers: Array<[string, string]> = [];
   for (const h of strs(args.opts['http-header'])) {
     const i = h.indexOf('=');
@@ -115,6 +114,7 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
       networkRetries: typeof args.opts['network-retries'] === 'number' ? args.opts['network-retries'] : undefined,
       localcacheRepo: strs(args.opts['localcache-repo']),
       timestampCheck: !!args.opts['timestamp-check'],
+      timestampCheckFromRev: args.opts['timestamp-check-from-rev'] as string | undefined,
       bareuseronlyFiles: !!args.opts['bareuseronly-files'],
       disableStaticDeltas: !!args.opts['disable-static-deltas'],
       requireStaticDeltas: !!args.opts['require-static-deltas'],

@@ -57,9 +57,9 @@ function sub(name: string, params: string, summary: string, options: OptionSpec[
 async function openRepoFor(args: ParsedArgs, ctx: Ctx) {
   const sysroot = str(args.opts.sysroot);
   if (sysroot) {
-    const { Repo } = await import('../../repo/repo');
-    const path = await import('path');
-    return Repo.open(path.join(sysroot, 'ostree', 'repo'));
+    // Through the sysroot, so a deployment's remotes go to its /etc/ostree/remotes.d.
+    const { Sysroot } = await import('../../sysroot/sysroot');
+    return (await Sysroot.open(sysroot)).repo();
   }
   return ctx.openRepo();
 }

@@ -29,7 +29,8 @@
         "native/xz_encode.cc",
         "native/suffix_array.cc",
         "native/bsdiff.cc",
-        "native/rollsum.cc"
+        "native/rollsum.cc",
+        "native/content_read.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

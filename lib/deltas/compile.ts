@@ -9,8 +9,7 @@ import { throwAborted } from '../errors';
 import { native } from '../binding';
 import type { Repo } from '../repo/repo';
 import { ObjectType, csumToBytes } from '../objects/formats';
-import type { ContentInfoCache } from './content';
-import { storageSize } from './content';
+import { PayloadStream, storageSize, type ContentInfoCache } from './content';
 import { Op, PartBuilder, type FinishedPart } from './part-builder';
 import type { PartHeader } from './superblock';
 
@@ -76,31 +75,32 @@ const PATCH_BUDGET = 256 * 1024 * 1024;
 
 /**
  * Patches for `pairs` computed ahead of their use, at most `concurrency` at
- * a time and within PATCH_BUDGET of input; take(k) in order 0, 1, ….
+ * a time and within PATCH_BUDGET of input; take(k) in order 0, 1, …. The
+ * inputs come from one payload stream, read ahead in native batches.
  */
 function patchPipeline(pairs: Array<[string, string]>, info: ContentInfoCache, concurrency: number, makePatch: PatchFn) {
+  const payloads = new PayloadStream(info, pairs.flatMap(([to, from]) => [from, to]));
   const jobs = new Map<number, Promise<Buffer>>();
   const cost = new Map<number, number>();
   let next = 0;
   let held = 0;
-  const pump = async () => {
+  const pump = () => {
     while (next < pairs.length && jobs.size < concurrency) {
       const k = next;
       const [to, from] = pairs[k];
-      const c = (await info.get(to)).size + (await info.get(from)).size;
+      const c = info.peek(to).size + info.peek(from).size;
       if (jobs.size > 0 && held + c > PATCH_BUDGET) return;
-      if (next !== k) continue; // another pump started it meanwhile
       next++;
       held += c;
       cost.set(k, c);
-      const p = Promise.all([info.data(from), info.data(to)]).then(([a, b]) => makePatch(a, b));
+      const p = Promise.all([payloads.next(), payloads.next()]).then(([a, b]) => makePatch(a, b));
       p.catch(() => {});
       jobs.set(k, p);
     }
   };
   return {
     async take(k: number): Promise<Buffer> {
-      if (!jobs.has(k)) await pump();
+      if (!jobs.has(k)) pump();
       const p = jobs.get(k) as Promise<Buffer>;
       try {
         return await p;
@@ -108,7 +108,7 @@ function patchPipeline(pairs: Array<[string, string]>, info: ContentInfoCache, c
         jobs.delete(k);
         held -= cost.get(k) ?? 0;
         cost.delete(k);
-        await pump();
+        pump();
       }
     },
   };
@@ -155,6 +155,7 @@ export async function compileParts(
   };
 
   try {
+    await info.prefetch([...plan.rollsum.keys(), ...plan.bsdiff.keys(), ...plan.bsdiff.values(), ...plan.regfiles, ...plan.symlinks]);
     // Metadata: spliced whole.
     for (const [csum, type] of plan.metadata) {
       throwAborted(opts.signal);
@@ -170,11 +171,13 @@ export async function compileParts(
 
     // Rollsum'd files: OPEN, then WRITEs alternating between the payload
     // (unmatched stretches) and the from object (matched chunks), CLOSE.
+    const rollsumData = new PayloadStream(info, [...plan.rollsum.keys()]);
     for (const [toCsum, r] of plan.rollsum) {
       throwAborted(opts.signal);
+      const pending = rollsumData.next();
       if (cur.objects.length > 0 && cur.payload.length > opts.maxChunk) await finishCurrent();
-      const ti = await info.get(toCsum);
-      const data = await info.data(toCsum);
+      const ti = info.peek(toCsum);
+      const data = await pending;
       cur.usize += BigInt(ti.size);
       cur.objects.push({ type: ObjectType.File, checksum: toCsum });
       const mi = cur.modeIdx(ti.header.uid, ti.header.gid, ti.header.mode);
@@ -219,7 +222,7 @@ export async function compileParts(
       const [toCsum, fromCsum] = pairs[k];
       if (mod === 0 || k % mod === 0) opts.onMessage(`processing bsdiff: [${k}/${pairs.length}]`);
       if (cur.objects.length > 0 && cur.payload.length > opts.maxChunk) await finishCurrent();
-      const ti = await info.get(toCsum);
+      const ti = info.peek(toCsum);
       const patch = await patches.take(k);
       cur.usize += BigInt(ti.size);
       cur.objects.push({ type: ObjectType.File, checksum: toCsum });
@@ -236,16 +239,18 @@ export async function compileParts(
     }
 
     // Plain content: regular files, then symlinks (target as data, size 0).
+    const plainData = new PayloadStream(info, plan.regfiles);
     for (const csum of [...plan.regfiles, ...plan.symlinks]) {
       throwAborted(opts.signal);
-      const ci = await info.get(csum);
+      const ci = info.peek(csum);
+      const pending = ci.isSymlink ? null : plainData.next();
       await splitBefore(ci.size);
-      loose += await storageSize(repo, ObjectType.File, csum);
+      loose += ci.storage;
       cur.usize += BigInt(ci.size);
       cur.objects.push({ type: ObjectType.File, checksum: csum });
       const mi = cur.modeIdx(ci.header.uid, ci.header.gid, ci.header.mode);
       const xi = cur.xattrIdx(ci.header.xattrs);
-      const data = ci.isSymlink ? Buffer.from(ci.header.symlinkTarget, 'utf8') : await info.data(csum);
+      const data = pending ? await pending : Buffer.from(ci.header.symlinkTarget, 'utf8');
       const off = cur.payload.append(data);
       cur.op(Op.OpenSpliceAndClose, mi, xi, data.length, off);
       progress();

@@ -14,7 +14,7 @@ import { Metadata, ObjectType, assertChecksum, isMetaType, serializeFileHeader }
 import { mapLimit } from '../repo/transaction';
 import { objectKey, parseObjectKey, traverseCommit } from '../traverse';
 import { formatSize } from '../format-size';
-import { ContentInfoCache, storageSize } from './content';
+import { ContentInfoCache, PayloadStream } from './content';
 import { computeSimilarObjects } from './similar';
 import { compileParts, type DeltaPlan, type RollsumPlan } from './compile';
 import { native } from '../binding';
@@ -118,11 +118,11 @@ async function plan(repo: Repo, from: string | null, to: string, opts: GenerateD
     else content.push(csum);
   }
   let scanned = 0;
-  const infos = await mapLimit(content, 32, async (c) => {
-    const i = await info.get(c);
-    opts.onProgress?.({ phase: 'scan', loaded: ++scanned, total: content.length, unit: 'objects' });
-    return i;
+  await info.prefetch(content, (n) => {
+    scanned += n;
+    opts.onProgress?.({ phase: 'scan', loaded: scanned, total: content.length, unit: 'objects' });
   });
+  const infos = content.map((c) => info.peek(c));
   const regfiles: string[] = [];
   const symlinks: string[] = [];
   content.forEach((c, i) => (infos[i].isSymlink ? symlinks : regfiles).push(c));
@@ -141,12 +141,17 @@ async function plan(repo: Repo, from: string | null, to: string, opts: GenerateD
   const bsdiff = new Map<string, string>();
   // Only from-objects every client can read (bare-user targets with a bare parent).
   const pairs: Array<[string, string]> = [];
-  for (const [toCsum, fromCsum] of modified) if ((await info.get(fromCsum)).header.mode & 0o004) pairs.push([toCsum, fromCsum]);
+  await info.prefetch(modified.values());
+  for (const [toCsum, fromCsum] of modified) if (info.peek(fromCsum).header.mode & 0o004) pairs.push([toCsum, fromCsum]);
+  // Files are matched in memory: past ROLLSUM_MAX_FILE (where ostree would mmap) a pair is not rollsum'd.
+  const fits = (c: string) => info.peek(c).size <= ROLLSUM_MAX_FILE;
+  const matched = pairs.filter(([t, f]) => fits(f) && fits(t));
+  const payloads = new PayloadStream(info, matched.flatMap(([t, f]) => [f, t]));
   const sums = await mapLimit(pairs, 4, async ([toCsum, fromCsum]) => {
     throwAborted(opts.signal);
-    // Files are matched in memory: past ROLLSUM_MAX_FILE (where ostree would mmap) a pair is not rollsum'd.
-    if ((await info.get(fromCsum)).size > ROLLSUM_MAX_FILE || (await info.get(toCsum)).size > ROLLSUM_MAX_FILE) return null;
-    const [a, b] = await Promise.all([info.data(fromCsum), info.data(toCsum)]);
+    if (!fits(fromCsum) || !fits(toCsum)) return null;
+    // Taken in pair order: mapLimit starts items in order, and this runs before any await.
+    const [a, b] = await Promise.all([payloads.next(), payloads.next()]);
     return native().rollsum_matches(a, b);
   });
   for (let i = 0; i < pairs.length; i++) {
@@ -158,8 +163,8 @@ async function plan(repo: Repo, from: string | null, to: string, opts: GenerateD
       continue;
     }
     if (bsdiffMax >= 0) {
-      const fi = await info.get(fromCsum);
-      const ti = await info.get(toCsum);
+      const fi = info.peek(fromCsum);
+      const ti = info.peek(toCsum);
       if (fi.size + ti.size <= bsdiffMax) bsdiff.set(toCsum, fromCsum);
     }
   }
@@ -170,7 +175,7 @@ async function plan(repo: Repo, from: string | null, to: string, opts: GenerateD
   const plain: string[] = [];
   for (const c of regfiles) {
     if (rollsum.has(c) || bsdiff.has(c)) continue;
-    const i = await info.get(c);
+    const i = info.peek(c);
     const streamLen = 8 + serializeFileHeader(i.header).length + i.size;
     if (minFallback > 0 && streamLen > minFallback) {
       say(`fallback for ${c} (${formatSize(streamLen)})`);
@@ -262,9 +267,9 @@ export async function generateStaticDelta(repo: Repo, opts: GenerateDeltaOptions
     });
 
     try {
-      const fallbacks: FallbackObject[] = await mapLimit(p.fallbacks, 16, async (c) => {
-        const i = await info.get(c);
-        return { type: ObjectType.File, checksum: c, size: BigInt(await storageSize(repo, ObjectType.File, c)), usize: BigInt(i.size) };
+      const fallbacks: FallbackObject[] = p.fallbacks.map((c) => {
+        const i = info.peek(c);
+        return { type: ObjectType.File, checksum: c, size: BigInt(i.storage), usize: BigInt(i.size) };
       });
 
       const metadata: Array<[string, Variant]> = [...(opts.metadata ?? [])];

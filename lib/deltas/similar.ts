@@ -4,6 +4,8 @@
 // sharing a basename (exact, then "fuzzy": same stem before the first '.').
 import type { Repo } from '../repo/repo';
 import type { ContentInfoCache } from './content';
+import { OstreeError } from '../errors';
+import { prefetchTrees } from '../traverse';
 
 const SIMILARITY_PERCENT = 30;
 
@@ -15,21 +17,30 @@ interface SizeNames {
 
 /** Regular files of a commit with their basenames (filtered to `only` when given), sorted as ostree sorts them. */
 async function sizeNames(repo: Repo, commit: string, info: ContentInfoCache, only: Set<string> | null): Promise<SizeNames[]> {
-  const map = new Map<string, SizeNames | null>();
   const c = await repo.readCommit(commit);
-  const walk = async (tree: string): Promise<void> => {
-    const t = await repo.readDirTree(tree);
-    const fresh = t.files.filter(([, csum]) => (!only || only.has(csum)) && !map.has(csum)).map(([, csum]) => csum);
-    await Promise.all(
-      [...new Set(fresh)].map(async (csum) => {
-        const ci = await info.get(csum);
-        map.set(csum, ci.isSymlink ? null : { checksum: csum, size: ci.size, basenames: [] });
-      }),
-    );
-    for (const [name, csum] of t.files) map.get(csum)?.basenames.push(name);
-    for (const [, sub] of t.dirs) await walk(sub);
-  };
-  await walk(c.rootTree);
+  const trees = await prefetchTrees(repo, c.rootTree, new Set(), 4);
+  // (basename, checksum) of every file, in a pre-order walk of the tree.
+  const names: Array<[string, string]> = [];
+  const stack = [c.rootTree];
+  while (stack.length) {
+    const csum = stack.pop() as string;
+    const t = trees.get(csum);
+    if (!t) throw new OstreeError('OSTREE_OBJECT_NOT_FOUND', `No such metadata object ${csum}.dirtree`, { data: { checksum: csum, type: 'dirtree' } });
+    if ('error' in t) throw t.error;
+    for (const [name, f] of t.files) if (!only || only.has(f)) names.push([name, f]);
+    for (let k = t.dirs.length - 1; k >= 0; k--) stack.push(t.dirs[k][1]);
+  }
+  await info.prefetch(names.map((n) => n[1]));
+  const map = new Map<string, SizeNames | null>();
+  for (const [name, csum] of names) {
+    let e = map.get(csum);
+    if (e === undefined) {
+      const ci = info.peek(csum);
+      e = ci.isSymlink ? null : { checksum: csum, size: ci.size, basenames: [] };
+      map.set(csum, e);
+    }
+    e?.basenames.push(name);
+  }
   const out = [...map.values()].filter((v): v is SizeNames => v !== null);
   // ostree's comparator returns the 64-bit difference truncated to int.
   out.sort((a, b) => (a.size - b.size) | 0);

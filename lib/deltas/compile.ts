@@ -12,6 +12,7 @@ import { ObjectType, csumToBytes } from '../objects/formats';
 import { PayloadStream, storageSize, type ContentInfoCache } from './content';
 import { Op, PartBuilder, type FinishedPart } from './part-builder';
 import type { PartHeader } from './superblock';
+import type { CompressionGate } from './compression';
 
 export interface DeltaPlan {
   /** New metadata objects (the target commit excluded). */
@@ -36,7 +37,10 @@ export interface RollsumPlan {
 export interface CompileOptions {
   /** Bytes; a new part starts before an object that would take the payload past it. */
   maxChunk: number;
+  /** Parts being compressed (or waiting to be) at once; bsdiff jobs at once. */
   concurrency: number;
+  /** Lets part compressions start (by default: all `concurrency` at once). */
+  gate?: CompressionGate;
   inline: boolean;
   /** Where part files go (temp names until renamed). */
   dir: string;
@@ -133,7 +137,7 @@ export async function compileParts(
   const finishCurrent = async (): Promise<void> => {
     const builder = cur;
     cur = new PartBuilder();
-    const p = builder.finish().then(async (f: FinishedPart): Promise<CompiledPart> => {
+    const p = builder.finish(opts.gate).then(async (f: FinishedPart): Promise<CompiledPart> => {
       if (opts.inline) return { header: f.header, inline: f.file };
       const tmpPath = path.join(opts.dir, `.tmp-part-${process.pid}-${Math.random().toString(36).slice(2)}`);
       await fsp.writeFile(tmpPath, f.file, { mode: 0o644 });

@@ -16,6 +16,7 @@ import { objectKey, parseObjectKey, traverseCommit } from '../traverse';
 import { formatSize } from '../format-size';
 import { ContentInfoCache, PayloadStream } from './content';
 import { computeSimilarObjects } from './similar';
+import { CompressionGate } from './compression';
 import { compileParts, type DeltaPlan, type RollsumPlan } from './compile';
 import { native } from '../binding';
 import {
@@ -46,6 +47,12 @@ export interface GenerateDeltaOptions {
   /** MB; target part size. Default 32. */
   maxChunkSize?: number;
   disableBsdiff?: boolean;
+  /**
+   * Bytes of RSS the generation tries to stay within: a second xz encoder
+   * (about 370 MiB each) starts only if it fits, and only while a core is
+   * idle. Default 512 MiB.
+   */
+  memoryBudget?: number;
   /** Byte order of the part and fallback sizes; default the host's. */
   endianness?: 'little' | 'big';
   /** Write the superblock to this file and the parts beside it, instead of the repo's deltas/. */
@@ -94,7 +101,7 @@ function mb(v: number | undefined, dflt: number): number {
 /** Largest file rollsum reads into memory (1 GiB). */
 const ROLLSUM_MAX_FILE = 2 ** 30;
 
-/** An xz preset-8 encoder takes about 370 MiB: parts compress in parallel up to the cores, 4, and 1 GiB of RAM each. */
+/** Most parts compressed at once: up to the cores, 4, and 1 GiB of RAM each (CompressionGate decides when more than one runs). */
 function compressionSlots(): number {
   const cores = os.availableParallelism?.() ?? os.cpus().length;
   return Math.max(1, Math.min(cores, 4, Math.floor(os.totalmem() / 2 ** 30)));
@@ -232,6 +239,9 @@ export async function generateStaticDelta(repo: Repo, opts: GenerateDeltaOptions
   const endianness = opts.endianness ?? HOST_ENDIANNESS;
   const say = opts.onMessage ?? (() => {});
   const maxChunk = mb(opts.maxChunkSize, 32);
+  if (opts.memoryBudget !== undefined && !(Number.isSafeInteger(opts.memoryBudget) && opts.memoryBudget > 0)) {
+    throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Invalid memory budget ${opts.memoryBudget}`);
+  }
   throwAborted(opts.signal);
 
   const hold = await repo.lock('shared', { signal: opts.signal });
@@ -259,6 +269,7 @@ export async function generateStaticDelta(repo: Repo, opts: GenerateDeltaOptions
     const parts = await compileParts(repo, p, info, {
       maxChunk,
       concurrency: compressionSlots(),
+      gate: new CompressionGate(compressionSlots(), opts.memoryBudget),
       inline: !!opts.inline,
       dir,
       signal: opts.signal,

@@ -7,6 +7,7 @@ import { native } from '../binding';
 import { bswap32, serialize } from '../gvariant/codec';
 import { ObjectType, Xattrs, sha256Hex } from '../objects/formats';
 import type { PartHeader } from './superblock';
+import type { CompressionGate } from './compression';
 
 export const PART_BODY_TYPE = '(a(uuu)aa(ayay)ayay)';
 
@@ -108,10 +109,11 @@ export class PartBuilder {
     return serialize(PART_BODY_TYPE, [this.modes, this.xattrs, this.payload.take(), Buffer.from(this.ops)]);
   }
 
-  /** Compress (xz, off the main thread) and checksum the part. */
-  async finish(): Promise<FinishedPart> {
+  /** Compress (xz, off the main thread, when `gate` lets it start) and checksum the part. */
+  async finish(gate?: CompressionGate): Promise<FinishedPart> {
     const body = this.body();
-    const xz = await native().xz_encode(body);
+    const encode = () => native().xz_encode(body);
+    const xz = await (gate ? gate.run(encode) : encode());
     const file = Buffer.concat([Buffer.from([0x78]), xz]);
     return {
       file,

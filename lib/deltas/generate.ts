@@ -13,6 +13,7 @@ import type { Variant } from '../gvariant/codec';
 import { Metadata, ObjectType, assertChecksum, isMetaType, serializeFileHeader } from '../objects/formats';
 import { mapLimit } from '../repo/transaction';
 import { objectKey, parseObjectKey, traverseCommit } from '../traverse';
+import { reachableNative } from '../fsck';
 import { formatSize } from '../format-size';
 import { ContentInfoCache, PayloadStream } from './content';
 import { computeSimilarObjects } from './similar';
@@ -107,23 +108,42 @@ function compressionSlots(): number {
   return Math.max(1, Math.min(cores, 4, Math.floor(os.totalmem() / 2 ** 30)));
 }
 
+/**
+ * The objects `commit` reaches (not its parents), metadata and content apart,
+ * each in traverseCommit's order: by the native walk, or traverseCommit where
+ * that declines (a partial commit, a dirtree it doesn't take).
+ */
+async function reachable(repo: Repo, commit: string): Promise<{ meta: Array<[string, ObjectType]>; content: string[] }> {
+  const r = await reachableNative(repo, [commit]);
+  if (r) {
+    const meta = Array.from(r.metaTypes, (t, i): [string, ObjectType] => [r.metaCsums.toString('hex', 32 * i, 32 * i + 32), t as ObjectType]);
+    const hex = r.content.toString('hex');
+    const content = Array.from({ length: hex.length / 64 }, (_, i) => hex.slice(64 * i, 64 * i + 64));
+    return { meta, content };
+  }
+  const set = new Set<string>();
+  await traverseCommit(repo, commit, set, { maxDepth: 0 });
+  const meta: Array<[string, ObjectType]> = [];
+  const content: string[] = [];
+  for (const key of set) {
+    const [csum, type] = parseObjectKey(key);
+    if (isMetaType(type)) meta.push([csum, type]);
+    else content.push(csum);
+  }
+  return { meta, content };
+}
+
 /** Collect the plan: new objects by class, modified pairs, fallbacks. */
 async function plan(repo: Repo, from: string | null, to: string, opts: GenerateDeltaOptions, info: ContentInfoCache): Promise<DeltaPlan> {
   const say = opts.onMessage ?? (() => {});
-  const fromReach = new Set<string>();
-  if (from) await traverseCommit(repo, from, fromReach, { maxDepth: 0 });
-  const toReach = new Set<string>();
-  await traverseCommit(repo, to, toReach, { maxDepth: 0 });
+  const fromReach = from ? await reachable(repo, from) : { meta: [], content: [] };
+  const toReach = await reachable(repo, to);
   throwAborted(opts.signal);
 
-  const metadata: Array<[string, ObjectType]> = [];
-  const content: string[] = [];
-  for (const key of toReach) {
-    if (fromReach.has(key)) continue;
-    const [csum, type] = parseObjectKey(key);
-    if (isMetaType(type)) metadata.push([csum, type]);
-    else content.push(csum);
-  }
+  const fromMeta = new Set(fromReach.meta.map(([c, t]) => objectKey(c, t)));
+  const fromContent = new Set(fromReach.content);
+  const metadata = toReach.meta.filter(([c, t]) => !fromMeta.has(objectKey(c, t)));
+  const content = toReach.content.filter((c) => !fromContent.has(c));
   let scanned = 0;
   await info.prefetch(content, (n) => {
     scanned += n;

@@ -107,15 +107,16 @@ export class ContentInfoCache {
       wait.add(p);
       batch = [];
     };
+    const mine = new Set<string>();
     for (const c of csums) {
-      if (this.infos.has(c)) continue;
+      if (this.infos.has(c) || mine.has(c)) continue;
       const l = this.loading.get(c);
       if (l) {
         wait.add(l);
         continue;
       }
+      mine.add(c);
       batch.push(c);
-      this.loading.set(c, Promise.resolve());
       if (batch.length >= HEADER_BATCH) launch();
     }
     if (batch.length) launch();

@@ -47,18 +47,23 @@ async function sizeNames(repo: Repo, commit: string, info: ContentInfoCache, onl
   return out;
 }
 
-function intersect(a: string[], b: string[], fuzzy: boolean): boolean {
-  for (const x of a) {
-    const xd = x.indexOf('.');
-    for (const y of b) {
-      const yd = y.indexOf('.');
+/** Whether `a` and `b` share a basename (fuzzy: or a stem before the first '.', at the same place); ad/bd: each name's first '.'. */
+function intersect(a: string[], ad: number[], b: string[], bd: number[], fuzzy: boolean): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const xd = ad[i];
+    for (let k = 0; k < b.length; k++) {
+      const y = b[k];
+      const yd = bd[k];
       if (fuzzy && xd >= 0 && yd > 0 && yd === xd) {
-        if (x.slice(0, xd) === y.slice(0, yd)) return true;
+        if (x.startsWith(y.slice(0, yd))) return true;
       } else if (x === y) return true;
     }
   }
   return false;
 }
+
+const firstDots = (s: SizeNames): number[] => s.basenames.map((n) => n.indexOf('.'));
 
 function isCandidate(s: SizeNames): boolean {
   if (s.size === 0) return false;
@@ -79,21 +84,25 @@ export async function computeSimilarObjects(repo: Repo, from: string, to: string
   let lower = 0;
   const lo = (s: number) => Math.trunc(s * (1.0 - SIMILARITY_PERCENT / 100.0));
   const hi = (s: number) => Math.trunc(s * (1.0 + SIMILARITY_PERCENT / 100.0));
+  // Per from-file, computed once: whether it may be paired, and where its names' stems end.
+  const fromOk = fromSizes.map(isCandidate);
+  const fromDots = fromSizes.map(firstDots);
   for (const t of toSizes) {
     if (!isCandidate(t)) continue;
+    const tDots = firstDots(t);
     const min = lo(t.size);
     const max = hi(t.size);
     let found = false;
     for (let fuzzy = 0; fuzzy < 2 && !found; fuzzy++) {
       for (let j = lower; j < fromSizes.length; j++) {
+        if (!fromOk[j]) continue;
         const f = fromSizes[j];
-        if (!isCandidate(f)) continue;
         if (f.size < min) {
           lower++;
           continue;
         }
         if (f.size > max) break;
-        if (!intersect(f.basenames, t.basenames, fuzzy === 1)) continue;
+        if (!intersect(f.basenames, fromDots[j], t.basenames, tDots, fuzzy === 1)) continue;
         out.set(t.checksum, f.checksum);
         found = true;
         break;

@@ -5,7 +5,8 @@
 import type { Repo } from '../repo/repo';
 import type { ContentInfoCache } from './content';
 import { OstreeError } from '../errors';
-import { prefetchTrees } from '../traverse';
+import { objectKey, prefetchTrees, type Prefetched } from '../traverse';
+import { ObjectType } from '../objects/formats';
 
 const SIMILARITY_PERCENT = 30;
 
@@ -15,10 +16,16 @@ interface SizeNames {
   basenames: string[];
 }
 
-/** Regular files of a commit with their basenames (filtered to `only` when given), sorted as ostree sorts them. */
-async function sizeNames(repo: Repo, commit: string, info: ContentInfoCache, only: Set<string> | null): Promise<SizeNames[]> {
+/**
+ * Regular files of a commit with their basenames (filtered to `only` when
+ * given), sorted as ostree sorts them; `trees` caches the parsed dirtrees.
+ */
+async function sizeNames(repo: Repo, commit: string, info: ContentInfoCache, only: Set<string> | null, trees: Map<string, Prefetched>): Promise<SizeNames[]> {
   const c = await repo.readCommit(commit);
-  const trees = await prefetchTrees(repo, c.rootTree, new Set(), 4);
+  // Dirtrees read for another commit (and so everything under them) are not read again.
+  const known = new Set<string>();
+  for (const [csum, t] of trees) if (t && !('error' in t)) known.add(objectKey(csum, ObjectType.DirTree));
+  for (const [csum, t] of await prefetchTrees(repo, c.rootTree, known, 4)) trees.set(csum, t);
   // (basename, checksum) of every file, in a pre-order walk of the tree.
   const names: Array<[string, string]> = [];
   const stack = [c.rootTree];
@@ -78,8 +85,9 @@ function isCandidate(s: SizeNames): boolean {
 
 /** to-checksum → from-checksum for the modified files (insertion order = pairing order). */
 export async function computeSimilarObjects(repo: Repo, from: string, to: string, newRegfiles: Set<string>, info: ContentInfoCache): Promise<Map<string, string>> {
-  const fromSizes = await sizeNames(repo, from, info, null);
-  const toSizes = await sizeNames(repo, to, info, newRegfiles);
+  const trees = new Map<string, Prefetched>();
+  const fromSizes = await sizeNames(repo, from, info, null, trees);
+  const toSizes = await sizeNames(repo, to, info, newRegfiles, trees);
   const out = new Map<string, string>();
   let lower = 0;
   const lo = (s: number) => Math.trunc(s * (1.0 - SIMILARITY_PERCENT / 100.0));

@@ -5,11 +5,12 @@
 // temp file beside its final name; generate.ts renames them into place.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { throwAborted } from '../errors';
+import { OstreeError, throwAborted } from '../errors';
 import { native } from '../binding';
 import type { Repo } from '../repo/repo';
-import { ObjectType, csumToBytes } from '../objects/formats';
-import { PayloadStream, storageSize, type ContentInfoCache } from './content';
+import { OBJECT_TYPE_NAMES, ObjectType, csumToBytes } from '../objects/formats';
+import { PayloadStream, type ContentInfoCache } from './content';
+import { readMetadataBatch } from '../traverse';
 import { Op, PartBuilder, type FinishedPart } from './part-builder';
 import type { PartHeader } from './superblock';
 import type { CompressionGate } from './compression';
@@ -118,6 +119,33 @@ function patchPipeline(pairs: Array<[string, string]>, info: ContentInfoCache, c
   };
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/** The bytes of `objects` (metadata), in order, read in native batches (one type per batch). */
+async function readMetadata(repo: Repo, objects: Array<[string, ObjectType]>): Promise<Buffer[]> {
+  const out: Buffer[] = new Array(objects.length);
+  const byType = new Map<ObjectType, number[]>();
+  objects.forEach(([, t], i) => {
+    const l = byType.get(t);
+    if (l) l.push(i);
+    else byType.set(t, [i]);
+  });
+  for (const [type, idx] of byType) {
+    const { data } = await readMetadataBatch(repo, type, idx.map((i) => objects[i][0]));
+    idx.forEach((i, k) => {
+      const b = data[k];
+      if (!b) {
+        const csum = objects[i][0];
+        throw new OstreeError('OSTREE_OBJECT_NOT_FOUND', `No such metadata object ${csum}.${OBJECT_TYPE_NAMES[type]}`, {
+          data: { checksum: csum, type: OBJECT_TYPE_NAMES[type] },
+        });
+      }
+      out[i] = b;
+    });
+  }
+  return out;
+}
+
 export async function compileParts(
   repo: Repo,
   plan: DeltaPlan,
@@ -160,12 +188,15 @@ export async function compileParts(
 
   try {
     await info.prefetch([...plan.rollsum.keys(), ...plan.bsdiff.keys(), ...plan.bsdiff.values(), ...plan.regfiles, ...plan.symlinks]);
-    // Metadata: spliced whole.
-    for (const [csum, type] of plan.metadata) {
+    // Metadata: spliced whole (stored as is in every mode: its size on disk is its length).
+    const metaBytes = await readMetadata(repo, plan.metadata);
+    for (let m = 0; m < plan.metadata.length; m++) {
       throwAborted(opts.signal);
-      const bytes = (await repo.loadMetadata(type, csum)) as Buffer;
+      const [csum, type] = plan.metadata[m];
+      const bytes = metaBytes[m];
+      metaBytes[m] = EMPTY;
       await splitBefore(bytes.length);
-      loose += await storageSize(repo, type, csum);
+      loose += bytes.length;
       cur.usize += BigInt(bytes.length);
       cur.objects.push({ type, checksum: csum });
       const off = cur.payload.append(bytes);

@@ -4,10 +4,9 @@
 // content_read_batch, many objects per pool job (archive `.filez` inflated
 // there): headers in batches of HEADER_BATCH, payloads as ordered streams read
 // ahead of their consumer within a byte budget.
-import { promises as fsp } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import type { Repo } from '../repo/repo';
-import { FileHeader, ObjectType, isLink } from '../objects/formats';
+import { FileHeader, isLink } from '../objects/formats';
 import { OstreeError, isErrno, withContext } from '../errors';
 import { native, type ContentReadResult } from '../binding';
 import { repoChain } from '../traverse';
@@ -252,16 +251,4 @@ export class PayloadStream {
     p.catch(() => {});
     this.jobs.set(b, p);
   }
-}
-
-/** Bytes the object takes in the repo (ostree_repo_query_object_storage_size). */
-export async function storageSize(repo: Repo, type: ObjectType, checksum: string): Promise<number> {
-  for (let r: Repo | null = repo; r; r = r.parent) {
-    try {
-      return (await fsp.lstat(r.objectPath(checksum, type))).size;
-    } catch (err) {
-      if (!isErrno(err, 'ENOENT') || !r.parent) throw err;
-    }
-  }
-  return 0;
 }

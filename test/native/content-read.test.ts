@@ -12,6 +12,7 @@ import { makeTree } from '../helpers/interop';
 import { Repo } from '../../lib/repo/repo';
 import { ContentInfoCache, PayloadStream } from '../../lib/deltas/content';
 import type { ContentReadResult } from '../../lib/binding';
+import { generateStaticDelta } from '../../lib/deltas/generate';
 
 let work: string;
 const repos: Record<string, string> = {};
@@ -196,6 +197,16 @@ describe.skipIf(skipInterop)('content_read_batch', () => {
       lying.writeBigUInt64BE(BigInt(big.size) + 1000n, 8);
       damage(lying);
       await expect(read()).rejects.toMatchObject({ code: 'EINVAL', path: obj });
+      damage(pristine);
+    });
+
+    it('generate over a truncated .filez fails with OSTREE_CORRUPT_OBJECT and writes no superblock', async () => {
+      damage(pristine.subarray(0, pristine.length >> 1));
+      const to = ost(`--repo=${repo}`, 'rev-parse', 'main').trim();
+      await expect(generateStaticDelta(await Repo.open(repo), { to })).rejects.toMatchObject({ code: 'OSTREE_CORRUPT_OBJECT', data: { checksum: big.checksum } });
+      const deltas = path.join(repo, 'deltas');
+      const files = fs.existsSync(deltas) ? (fs.readdirSync(deltas, { recursive: true }) as string[]) : [];
+      expect(files.filter((f) => path.basename(f) === 'superblock' || /^\d+$/.test(path.basename(f)))).toEqual([]);
       damage(pristine);
     });
 

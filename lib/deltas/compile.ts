@@ -104,6 +104,8 @@ function patchPipeline(pairs: Array<[string, string]>, info: ContentInfoCache, c
     }
   };
   return {
+    /** Start the first patches now (they run while earlier sections are compiled). */
+    start: pump,
     async take(k: number): Promise<Buffer> {
       if (!jobs.has(k)) pump();
       const p = jobs.get(k) as Promise<Buffer>;
@@ -188,6 +190,10 @@ export async function compileParts(
 
   try {
     await info.prefetch([...plan.rollsum.keys(), ...plan.bsdiff.keys(), ...plan.bsdiff.values(), ...plan.regfiles, ...plan.symlinks]);
+    const pairs = [...plan.bsdiff];
+    const patches = patchPipeline(pairs, info, opts.concurrency, makePatch);
+    patches.start();
+
     // Metadata: spliced whole (stored as is in every mode: its size on disk is its length).
     const metaBytes = await readMetadata(repo, plan.metadata);
     for (let m = 0; m < plan.metadata.length; m++) {
@@ -249,8 +255,6 @@ export async function compileParts(
 
     // bsdiff'd files: SET_READ_SOURCE, OPEN, BSPATCH, CLOSE, UNSET_READ_SOURCE.
     // Patches are computed ahead on the native pool, within a memory budget.
-    const pairs = [...plan.bsdiff];
-    const patches = patchPipeline(pairs, info, opts.concurrency, makePatch);
     const mod = Math.floor(pairs.length / 10);
     for (let k = 0; k < pairs.length; k++) {
       throwAborted(opts.signal);

@@ -164,6 +164,7 @@ export class ContentInfoCache {
         .catch((err) => {
           throw readError(err);
         });
+      if (r.count === 0) throw new Error('internal error: content_read_batch read nothing');
       const data = r.data as Buffer;
       const ends = r.ends as Float64Array;
       for (let i = 0; i < r.count; i++) {

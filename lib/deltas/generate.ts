@@ -200,10 +200,13 @@ async function plan(repo: Repo, from: string | null, to: string, opts: GenerateD
   const minFallback = mb(opts.minFallbackSize, 4);
   const fallbacks: string[] = [];
   const plain: string[] = [];
+  // A regular file's header without xattrs has one length whatever its owner and mode.
+  const bareHeaderLen = serializeFileHeader({ uid: 0, gid: 0, mode: 0o100644, symlinkTarget: '', xattrs: [] }).length;
   for (const c of regfiles) {
     if (rollsum.has(c) || bsdiff.has(c)) continue;
     const i = info.peek(c);
-    const streamLen = 8 + serializeFileHeader(i.header).length + i.size;
+    const headerLen = i.header.xattrs.length === 0 && i.header.symlinkTarget === '' ? bareHeaderLen : serializeFileHeader(i.header).length;
+    const streamLen = 8 + headerLen + i.size;
     if (minFallback > 0 && streamLen > minFallback) {
       say(`fallback for ${c} (${formatSize(streamLen)})`);
       fallbacks.push(c);

@@ -30,7 +30,8 @@
         "native/suffix_array.cc",
         "native/bsdiff.cc",
         "native/rollsum.cc",
-        "native/crash_point.cc"
+        "native/crash_point.cc",
+        "native/content_read.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

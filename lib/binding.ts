@@ -333,6 +333,40 @@ export interface NativeBinding {
   suffix_array(text: Buffer): Int32Array;
   /** ostree's rollsum matching of `to` against `from` (matches: [len, toStart, fromStart]… by toStart). */
   rollsum_matches(from: Buffer, to: Buffer): Promise<RollsumResult>;
+  /**
+   * Many content objects' headers (and with opts.data their payloads) in one
+   * pool job, looked up in `stores` in order — see native/content_read.h.
+   * `csums`: 64 hex characters per object, concatenated.
+   */
+  content_read_batch(stores: Array<[string, string, boolean]>, csums: string, opts: ContentReadOptions): Promise<ContentReadResult>;
+}
+
+export interface ContentReadOptions {
+  /** Read the payloads too (archive: inflated). */
+  data?: boolean;
+  /** With data: stop before the object that would take the payload total past this (at least one is read). Default 64 MiB. */
+  maxBytes?: number;
+  /** A larger payload is refused (EFBIG). Default 1 GiB, at most 2^32 - 1. */
+  maxObjectSize?: number;
+}
+
+/** content_read_batch(): per object read (the first `count` asked for), in order. */
+export interface ContentReadResult {
+  count: number;
+  uids: Uint32Array;
+  gids: Uint32Array;
+  modes: Uint32Array;
+  /** Payload size (0 for symlinks). */
+  sizes: Float64Array;
+  /** Bytes the object file takes (its st_size). */
+  storage: Float64Array;
+  /** Symlink target ('' for regular files). */
+  targets: string[];
+  /** Xattrs sorted by name, null when none. */
+  xattrs: Array<XattrList | null>;
+  /** With data: all payloads, object i's at [ends[i-1] (0 for i=0), ends[i]). */
+  data?: Buffer;
+  ends?: Float64Array;
 }
 
 /** rollsum_matches(): ostree's counters and the matched chunks. */

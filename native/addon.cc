@@ -10,6 +10,7 @@
 #include "checksum.h"
 #include "commit.h"
 #include "crash_point.h"
+#include "content_read.h"
 #include "delta_part.h"
 #include "digest.h"
 #include "errors.h"
@@ -74,6 +75,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"bsdiff", BsdiffJs},
       {"suffix_array", SuffixArrayJs},
       {"rollsum_matches", RollsumMatchesJs},
+      {"content_read_batch", ContentReadBatch},
   };
   for (const Entry& e : kExports) {
     exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));

@@ -4,7 +4,7 @@ import { describe, it, expect } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Op, PartBuilder, PART_BODY_TYPE, writeVarint } from '../lib/deltas/part-builder';
-import { deserialize } from '../lib/gvariant/codec';
+import { deserialize, serialize } from '../lib/gvariant/codec';
 
 describe('part builder', () => {
   it('varints are unsigned LEB128 (§8.5 examples) and refuse what cannot be one', () => {
@@ -47,5 +47,31 @@ describe('part builder', () => {
     expect(xattrs.length).toBe(2);
     expect(payload.toString()).toBe('hello');
     expect(ops.toString('hex')).toBe('5300010500');
+  });
+
+  it('the body is exactly serialize(PART_BODY_TYPE, …), across framing offset widths', () => {
+    const sizes = [0, 1, 200, 236, 237, 238, 252, 65000, 65500, 65521, 65522, 65536, 70000];
+    for (const n of sizes) {
+      for (const withTables of [false, true]) {
+        const b = new PartBuilder();
+        if (withTables) {
+          b.modeIdx(0, 0, 0o100644);
+          b.xattrIdx([['user.a', Buffer.from('1')]]);
+        }
+        const data = Buffer.alloc(n, 0x61);
+        // The payload in several appends, as the compiler makes it.
+        b.payload.append(data.subarray(0, n >> 1));
+        b.payload.append(data.subarray(n >> 1));
+        b.op(Op.OpenSpliceAndClose, 0, 0, n, 0);
+        const expected = serialize(PART_BODY_TYPE, [
+          withTables ? [[0, 0, 0xa4810000]] : [],
+          withTables ? [[[Buffer.from('user.a\0'), Buffer.from('1')]]] : [],
+          data,
+          Buffer.from(b.ops),
+        ]);
+        expect(b.body().equals(expected), `payload ${n}, tables ${withTables}`).toBe(true);
+        expect(b.payload.length).toBe(0);
+      }
+    }
   });
 });

@@ -5,14 +5,15 @@
 // temp file beside its final name; generate.ts renames them into place.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { throwAborted } from '../errors';
+import { OstreeError, throwAborted } from '../errors';
 import { native } from '../binding';
 import type { Repo } from '../repo/repo';
-import { ObjectType, csumToBytes } from '../objects/formats';
-import type { ContentInfoCache } from './content';
-import { storageSize } from './content';
+import { OBJECT_TYPE_NAMES, ObjectType, csumToBytes } from '../objects/formats';
+import { PayloadStream, type ContentInfoCache } from './content';
+import { readMetadataBatch } from '../traverse';
 import { Op, PartBuilder, type FinishedPart } from './part-builder';
 import type { PartHeader } from './superblock';
+import type { CompressionGate } from './compression';
 
 export interface DeltaPlan {
   /** New metadata objects (the target commit excluded). */
@@ -37,7 +38,10 @@ export interface RollsumPlan {
 export interface CompileOptions {
   /** Bytes; a new part starts before an object that would take the payload past it. */
   maxChunk: number;
+  /** Parts being compressed (or waiting to be) at once; bsdiff jobs at once. */
   concurrency: number;
+  /** Lets part compressions start (by default: all `concurrency` at once). */
+  gate?: CompressionGate;
   inline: boolean;
   /** Where part files go (temp names until renamed). */
   dir: string;
@@ -76,31 +80,34 @@ const PATCH_BUDGET = 256 * 1024 * 1024;
 
 /**
  * Patches for `pairs` computed ahead of their use, at most `concurrency` at
- * a time and within PATCH_BUDGET of input; take(k) in order 0, 1, ….
+ * a time and within PATCH_BUDGET of input; take(k) in order 0, 1, …. The
+ * inputs come from one payload stream, read ahead in native batches.
  */
 function patchPipeline(pairs: Array<[string, string]>, info: ContentInfoCache, concurrency: number, makePatch: PatchFn) {
+  const payloads = new PayloadStream(info, pairs.flatMap(([to, from]) => [from, to]));
   const jobs = new Map<number, Promise<Buffer>>();
   const cost = new Map<number, number>();
   let next = 0;
   let held = 0;
-  const pump = async () => {
+  const pump = () => {
     while (next < pairs.length && jobs.size < concurrency) {
       const k = next;
       const [to, from] = pairs[k];
-      const c = (await info.get(to)).size + (await info.get(from)).size;
+      const c = info.peek(to).size + info.peek(from).size;
       if (jobs.size > 0 && held + c > PATCH_BUDGET) return;
-      if (next !== k) continue; // another pump started it meanwhile
       next++;
       held += c;
       cost.set(k, c);
-      const p = Promise.all([info.data(from), info.data(to)]).then(([a, b]) => makePatch(a, b));
+      const p = Promise.all([payloads.next(), payloads.next()]).then(([a, b]) => makePatch(a, b));
       p.catch(() => {});
       jobs.set(k, p);
     }
   };
   return {
+    /** Start the first patches now (they run while earlier sections are compiled). */
+    start: pump,
     async take(k: number): Promise<Buffer> {
-      if (!jobs.has(k)) await pump();
+      if (!jobs.has(k)) pump();
       const p = jobs.get(k) as Promise<Buffer>;
       try {
         return await p;
@@ -108,10 +115,37 @@ function patchPipeline(pairs: Array<[string, string]>, info: ContentInfoCache, c
         jobs.delete(k);
         held -= cost.get(k) ?? 0;
         cost.delete(k);
-        await pump();
+        pump();
       }
     },
   };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The bytes of `objects` (metadata), in order, read in native batches (one type per batch). */
+async function readMetadata(repo: Repo, objects: Array<[string, ObjectType]>): Promise<Buffer[]> {
+  const out: Buffer[] = new Array(objects.length);
+  const byType = new Map<ObjectType, number[]>();
+  objects.forEach(([, t], i) => {
+    const l = byType.get(t);
+    if (l) l.push(i);
+    else byType.set(t, [i]);
+  });
+  for (const [type, idx] of byType) {
+    const { data } = await readMetadataBatch(repo, type, idx.map((i) => objects[i][0]));
+    idx.forEach((i, k) => {
+      const b = data[k];
+      if (!b) {
+        const csum = objects[i][0];
+        throw new OstreeError('OSTREE_OBJECT_NOT_FOUND', `No such metadata object ${csum}.${OBJECT_TYPE_NAMES[type]}`, {
+          data: { checksum: csum, type: OBJECT_TYPE_NAMES[type] },
+        });
+      }
+      out[i] = b;
+    });
+  }
+  return out;
 }
 
 export async function compileParts(
@@ -133,7 +167,7 @@ export async function compileParts(
   const finishCurrent = async (): Promise<void> => {
     const builder = cur;
     cur = new PartBuilder();
-    const p = builder.finish().then(async (f: FinishedPart): Promise<CompiledPart> => {
+    const p = builder.finish(opts.gate).then(async (f: FinishedPart): Promise<CompiledPart> => {
       if (opts.inline) return { header: f.header, inline: f.file };
       const tmpPath = path.join(opts.dir, `.tmp-part-${process.pid}-${Math.random().toString(36).slice(2)}`);
       await fsp.writeFile(tmpPath, f.file, { mode: 0o644 });
@@ -155,12 +189,20 @@ export async function compileParts(
   };
 
   try {
-    // Metadata: spliced whole.
-    for (const [csum, type] of plan.metadata) {
+    await info.prefetch([...plan.rollsum.keys(), ...plan.bsdiff.keys(), ...plan.bsdiff.values(), ...plan.regfiles, ...plan.symlinks]);
+    const pairs = [...plan.bsdiff];
+    const patches = patchPipeline(pairs, info, opts.concurrency, makePatch);
+    patches.start();
+
+    // Metadata: spliced whole (stored as is in every mode: its size on disk is its length).
+    const metaBytes = await readMetadata(repo, plan.metadata);
+    for (let m = 0; m < plan.metadata.length; m++) {
       throwAborted(opts.signal);
-      const bytes = (await repo.loadMetadata(type, csum)) as Buffer;
+      const [csum, type] = plan.metadata[m];
+      const bytes = metaBytes[m];
+      metaBytes[m] = EMPTY;
       await splitBefore(bytes.length);
-      loose += await storageSize(repo, type, csum);
+      loose += bytes.length;
       cur.usize += BigInt(bytes.length);
       cur.objects.push({ type, checksum: csum });
       const off = cur.payload.append(bytes);
@@ -170,11 +212,13 @@ export async function compileParts(
 
     // Rollsum'd files: OPEN, then WRITEs alternating between the payload
     // (unmatched stretches) and the from object (matched chunks), CLOSE.
+    const rollsumData = new PayloadStream(info, [...plan.rollsum.keys()]);
     for (const [toCsum, r] of plan.rollsum) {
       throwAborted(opts.signal);
+      const pending = rollsumData.next();
       if (cur.objects.length > 0 && cur.payload.length > opts.maxChunk) await finishCurrent();
-      const ti = await info.get(toCsum);
-      const data = await info.data(toCsum);
+      const ti = info.peek(toCsum);
+      const data = await pending;
       cur.usize += BigInt(ti.size);
       cur.objects.push({ type: ObjectType.File, checksum: toCsum });
       const mi = cur.modeIdx(ti.header.uid, ti.header.gid, ti.header.mode);
@@ -211,15 +255,13 @@ export async function compileParts(
 
     // bsdiff'd files: SET_READ_SOURCE, OPEN, BSPATCH, CLOSE, UNSET_READ_SOURCE.
     // Patches are computed ahead on the native pool, within a memory budget.
-    const pairs = [...plan.bsdiff];
-    const patches = patchPipeline(pairs, info, opts.concurrency, makePatch);
     const mod = Math.floor(pairs.length / 10);
     for (let k = 0; k < pairs.length; k++) {
       throwAborted(opts.signal);
       const [toCsum, fromCsum] = pairs[k];
       if (mod === 0 || k % mod === 0) opts.onMessage(`processing bsdiff: [${k}/${pairs.length}]`);
       if (cur.objects.length > 0 && cur.payload.length > opts.maxChunk) await finishCurrent();
-      const ti = await info.get(toCsum);
+      const ti = info.peek(toCsum);
       const patch = await patches.take(k);
       cur.usize += BigInt(ti.size);
       cur.objects.push({ type: ObjectType.File, checksum: toCsum });
@@ -236,16 +278,18 @@ export async function compileParts(
     }
 
     // Plain content: regular files, then symlinks (target as data, size 0).
+    const plainData = new PayloadStream(info, plan.regfiles);
     for (const csum of [...plan.regfiles, ...plan.symlinks]) {
       throwAborted(opts.signal);
-      const ci = await info.get(csum);
+      const ci = info.peek(csum);
+      const pending = ci.isSymlink ? null : plainData.next();
       await splitBefore(ci.size);
-      loose += await storageSize(repo, ObjectType.File, csum);
+      loose += ci.storage;
       cur.usize += BigInt(ci.size);
       cur.objects.push({ type: ObjectType.File, checksum: csum });
       const mi = cur.modeIdx(ci.header.uid, ci.header.gid, ci.header.mode);
       const xi = cur.xattrIdx(ci.header.xattrs);
-      const data = ci.isSymlink ? Buffer.from(ci.header.symlinkTarget, 'utf8') : await info.data(csum);
+      const data = pending ? await pending : Buffer.from(ci.header.symlinkTarget, 'utf8');
       const off = cur.payload.append(data);
       cur.op(Op.OpenSpliceAndClose, mi, xi, data.length, off);
       progress();

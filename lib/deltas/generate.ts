@@ -13,9 +13,11 @@ import type { Variant } from '../gvariant/codec';
 import { Metadata, ObjectType, assertChecksum, isMetaType, serializeFileHeader } from '../objects/formats';
 import { mapLimit } from '../repo/transaction';
 import { objectKey, parseObjectKey, traverseCommit } from '../traverse';
+import { reachableNative } from '../fsck';
 import { formatSize } from '../format-size';
-import { ContentInfoCache, storageSize } from './content';
+import { ContentInfoCache, PayloadStream } from './content';
 import { computeSimilarObjects } from './similar';
+import { CompressionGate } from './compression';
 import { compileParts, type DeltaPlan, type RollsumPlan } from './compile';
 import { native } from '../binding';
 import {
@@ -46,6 +48,12 @@ export interface GenerateDeltaOptions {
   /** MB; target part size. Default 32. */
   maxChunkSize?: number;
   disableBsdiff?: boolean;
+  /**
+   * Bytes of RSS the generation tries to stay within: a second xz encoder
+   * (about 370 MiB each) starts only if it fits, and only while a core is
+   * idle. Default 512 MiB.
+   */
+  memoryBudget?: number;
   /** Byte order of the part and fallback sizes; default the host's. */
   endianness?: 'little' | 'big';
   /** Write the superblock to this file and the parts beside it, instead of the repo's deltas/. */
@@ -94,35 +102,54 @@ function mb(v: number | undefined, dflt: number): number {
 /** Largest file rollsum reads into memory (1 GiB). */
 const ROLLSUM_MAX_FILE = 2 ** 30;
 
-/** An xz preset-8 encoder takes about 370 MiB: parts compress in parallel up to the cores, 4, and 1 GiB of RAM each. */
+/** Most parts compressed at once: up to the cores, 4, and 1 GiB of RAM each (CompressionGate decides when more than one runs). */
 function compressionSlots(): number {
   const cores = os.availableParallelism?.() ?? os.cpus().length;
   return Math.max(1, Math.min(cores, 4, Math.floor(os.totalmem() / 2 ** 30)));
 }
 
+/**
+ * The objects `commit` reaches (not its parents), metadata and content apart,
+ * each in traverseCommit's order: by the native walk, or traverseCommit where
+ * that declines (a partial commit, a dirtree it doesn't take).
+ */
+async function reachable(repo: Repo, commit: string): Promise<{ meta: Array<[string, ObjectType]>; content: string[] }> {
+  const r = await reachableNative(repo, [commit]);
+  if (r) {
+    const meta = Array.from(r.metaTypes, (t, i): [string, ObjectType] => [r.metaCsums.toString('hex', 32 * i, 32 * i + 32), t as ObjectType]);
+    const hex = r.content.toString('hex');
+    const content = Array.from({ length: hex.length / 64 }, (_, i) => hex.slice(64 * i, 64 * i + 64));
+    return { meta, content };
+  }
+  const set = new Set<string>();
+  await traverseCommit(repo, commit, set, { maxDepth: 0 });
+  const meta: Array<[string, ObjectType]> = [];
+  const content: string[] = [];
+  for (const key of set) {
+    const [csum, type] = parseObjectKey(key);
+    if (isMetaType(type)) meta.push([csum, type]);
+    else content.push(csum);
+  }
+  return { meta, content };
+}
+
 /** Collect the plan: new objects by class, modified pairs, fallbacks. */
 async function plan(repo: Repo, from: string | null, to: string, opts: GenerateDeltaOptions, info: ContentInfoCache): Promise<DeltaPlan> {
   const say = opts.onMessage ?? (() => {});
-  const fromReach = new Set<string>();
-  if (from) await traverseCommit(repo, from, fromReach, { maxDepth: 0 });
-  const toReach = new Set<string>();
-  await traverseCommit(repo, to, toReach, { maxDepth: 0 });
+  const fromReach = from ? await reachable(repo, from) : { meta: [], content: [] };
+  const toReach = await reachable(repo, to);
   throwAborted(opts.signal);
 
-  const metadata: Array<[string, ObjectType]> = [];
-  const content: string[] = [];
-  for (const key of toReach) {
-    if (fromReach.has(key)) continue;
-    const [csum, type] = parseObjectKey(key);
-    if (isMetaType(type)) metadata.push([csum, type]);
-    else content.push(csum);
-  }
+  const fromMeta = new Set(fromReach.meta.map(([c, t]) => objectKey(c, t)));
+  const fromContent = new Set(fromReach.content);
+  const metadata = toReach.meta.filter(([c, t]) => !fromMeta.has(objectKey(c, t)));
+  const content = toReach.content.filter((c) => !fromContent.has(c));
   let scanned = 0;
-  const infos = await mapLimit(content, 32, async (c) => {
-    const i = await info.get(c);
-    opts.onProgress?.({ phase: 'scan', loaded: ++scanned, total: content.length, unit: 'objects' });
-    return i;
+  await info.prefetch(content, (n) => {
+    scanned += n;
+    opts.onProgress?.({ phase: 'scan', loaded: scanned, total: content.length, unit: 'objects' });
   });
+  const infos = content.map((c) => info.peek(c));
   const regfiles: string[] = [];
   const symlinks: string[] = [];
   content.forEach((c, i) => (infos[i].isSymlink ? symlinks : regfiles).push(c));
@@ -141,12 +168,17 @@ async function plan(repo: Repo, from: string | null, to: string, opts: GenerateD
   const bsdiff = new Map<string, string>();
   // Only from-objects every client can read (bare-user targets with a bare parent).
   const pairs: Array<[string, string]> = [];
-  for (const [toCsum, fromCsum] of modified) if ((await info.get(fromCsum)).header.mode & 0o004) pairs.push([toCsum, fromCsum]);
+  await info.prefetch(modified.values());
+  for (const [toCsum, fromCsum] of modified) if (info.peek(fromCsum).header.mode & 0o004) pairs.push([toCsum, fromCsum]);
+  // Files are matched in memory: past ROLLSUM_MAX_FILE (where ostree would mmap) a pair is not rollsum'd.
+  const fits = (c: string) => info.peek(c).size <= ROLLSUM_MAX_FILE;
+  const matched = pairs.filter(([t, f]) => fits(f) && fits(t));
+  const payloads = new PayloadStream(info, matched.flatMap(([t, f]) => [f, t]));
   const sums = await mapLimit(pairs, 4, async ([toCsum, fromCsum]) => {
     throwAborted(opts.signal);
-    // Files are matched in memory: past ROLLSUM_MAX_FILE (where ostree would mmap) a pair is not rollsum'd.
-    if ((await info.get(fromCsum)).size > ROLLSUM_MAX_FILE || (await info.get(toCsum)).size > ROLLSUM_MAX_FILE) return null;
-    const [a, b] = await Promise.all([info.data(fromCsum), info.data(toCsum)]);
+    if (!fits(fromCsum) || !fits(toCsum)) return null;
+    // Taken in pair order: mapLimit starts items in order, and this runs before any await.
+    const [a, b] = await Promise.all([payloads.next(), payloads.next()]);
     return native().rollsum_matches(a, b);
   });
   for (let i = 0; i < pairs.length; i++) {
@@ -158,8 +190,8 @@ async function plan(repo: Repo, from: string | null, to: string, opts: GenerateD
       continue;
     }
     if (bsdiffMax >= 0) {
-      const fi = await info.get(fromCsum);
-      const ti = await info.get(toCsum);
+      const fi = info.peek(fromCsum);
+      const ti = info.peek(toCsum);
       if (fi.size + ti.size <= bsdiffMax) bsdiff.set(toCsum, fromCsum);
     }
   }
@@ -168,10 +200,13 @@ async function plan(repo: Repo, from: string | null, to: string, opts: GenerateD
   const minFallback = mb(opts.minFallbackSize, 4);
   const fallbacks: string[] = [];
   const plain: string[] = [];
+  // A regular file's header without xattrs has one length whatever its owner and mode.
+  const bareHeaderLen = serializeFileHeader({ uid: 0, gid: 0, mode: 0o100644, symlinkTarget: '', xattrs: [] }).length;
   for (const c of regfiles) {
     if (rollsum.has(c) || bsdiff.has(c)) continue;
-    const i = await info.get(c);
-    const streamLen = 8 + serializeFileHeader(i.header).length + i.size;
+    const i = info.peek(c);
+    const headerLen = i.header.xattrs.length === 0 && i.header.symlinkTarget === '' ? bareHeaderLen : serializeFileHeader(i.header).length;
+    const streamLen = 8 + headerLen + i.size;
     if (minFallback > 0 && streamLen > minFallback) {
       say(`fallback for ${c} (${formatSize(streamLen)})`);
       fallbacks.push(c);
@@ -227,6 +262,9 @@ export async function generateStaticDelta(repo: Repo, opts: GenerateDeltaOptions
   const endianness = opts.endianness ?? HOST_ENDIANNESS;
   const say = opts.onMessage ?? (() => {});
   const maxChunk = mb(opts.maxChunkSize, 32);
+  if (opts.memoryBudget !== undefined && !(Number.isSafeInteger(opts.memoryBudget) && opts.memoryBudget > 0)) {
+    throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Invalid memory budget ${opts.memoryBudget}`);
+  }
   throwAborted(opts.signal);
 
   const hold = await repo.lock('shared', { signal: opts.signal });
@@ -254,6 +292,7 @@ export async function generateStaticDelta(repo: Repo, opts: GenerateDeltaOptions
     const parts = await compileParts(repo, p, info, {
       maxChunk,
       concurrency: compressionSlots(),
+      gate: new CompressionGate(compressionSlots(), opts.memoryBudget),
       inline: !!opts.inline,
       dir,
       signal: opts.signal,
@@ -262,9 +301,9 @@ export async function generateStaticDelta(repo: Repo, opts: GenerateDeltaOptions
     });
 
     try {
-      const fallbacks: FallbackObject[] = await mapLimit(p.fallbacks, 16, async (c) => {
-        const i = await info.get(c);
-        return { type: ObjectType.File, checksum: c, size: BigInt(await storageSize(repo, ObjectType.File, c)), usize: BigInt(i.size) };
+      const fallbacks: FallbackObject[] = p.fallbacks.map((c) => {
+        const i = info.peek(c);
+        return { type: ObjectType.File, checksum: c, size: BigInt(i.storage), usize: BigInt(i.size) };
       });
 
       const metadata: Array<[string, Variant]> = [...(opts.metadata ?? [])];

@@ -7,6 +7,7 @@ import { native } from '../binding';
 import { bswap32, serialize } from '../gvariant/codec';
 import { ObjectType, Xattrs, sha256Hex } from '../objects/formats';
 import type { PartHeader } from './superblock';
+import type { CompressionGate } from './compression';
 
 export const PART_BODY_TYPE = '(a(uuu)aa(ayay)ayay)';
 
@@ -42,10 +43,12 @@ class Blob {
     }
     return off;
   }
-  take(): Buffer {
-    const b = Buffer.concat(this.chunks, this.length);
+  /** The appended buffers, in order (the blob is empty after). */
+  takeChunks(): Buffer[] {
+    const c = this.chunks;
     this.chunks = [];
-    return b;
+    this.length = 0;
+    return c;
   }
 }
 
@@ -54,6 +57,12 @@ export function xattrsVariant(x: Xattrs): Array<[Buffer, Buffer]> {
   return [...x]
     .map(([n, v]): [Buffer, Buffer] => [Buffer.concat([Buffer.from(n, 'utf8'), Buffer.from([0])]), v])
     .sort((a, b) => Buffer.compare(a[0], b[0]));
+}
+
+/** GVariant's framing offset size for a container of `len` content bytes and `n` offsets. */
+function framingWidth(len: number, n: number): number {
+  for (const w of [1, 2, 4]) if (len + n * w <= 2 ** (8 * w) - 1) return w;
+  return 8;
 }
 
 export interface FinishedPart {
@@ -88,7 +97,8 @@ export class PartBuilder {
   /** Xattr table index, deduplicated by the serialized bytes. */
   xattrIdx(x: Xattrs): number {
     const v = xattrsVariant(x);
-    const key = serialize('a(ayay)', v).toString('latin1');
+    // No xattrs serialize to no bytes.
+    const key = v.length ? serialize('a(ayay)', v).toString('latin1') : '';
     let i = this.xattrIndex.get(key);
     if (i === undefined) {
       i = this.xattrs.length;
@@ -103,15 +113,32 @@ export class PartBuilder {
     for (const a of args) writeVarint(this.ops, a);
   }
 
-  /** The uncompressed part body (consumes the payload). */
+  /**
+   * The uncompressed part body (consumes the payload): PART_BODY_TYPE
+   * serialized with the payload copied once. All four members are
+   * variable-size and byte-aligned past the first, so the body is their bytes
+   * in order, then the ends of the first three as framing offsets, last
+   * first (as serialize() writes them; test/deltas-part-builder checks).
+   */
   body(): Buffer {
-    return serialize(PART_BODY_TYPE, [this.modes, this.xattrs, this.payload.take(), Buffer.from(this.ops)]);
+    const modes = serialize('a(uuu)', this.modes);
+    const xattrs = serialize('aa(ayay)', this.xattrs);
+    const payloadLen = this.payload.length;
+    const payload = this.payload.takeChunks();
+    const ops = Buffer.from(this.ops);
+    const ends = [modes.length + xattrs.length + payloadLen, modes.length + xattrs.length, modes.length];
+    const content = ends[0] + ops.length;
+    const w = framingWidth(content, ends.length);
+    const offsets = Buffer.alloc(ends.length * w);
+    ends.forEach((e, i) => (w === 8 ? offsets.writeBigUInt64LE(BigInt(e), i * w) : offsets.writeUIntLE(e, i * w, w)));
+    return Buffer.concat([modes, xattrs, ...payload, ops, offsets], content + offsets.length);
   }
 
-  /** Compress (xz, off the main thread) and checksum the part. */
-  async finish(): Promise<FinishedPart> {
+  /** Compress (xz, off the main thread, when `gate` lets it start) and checksum the part. */
+  async finish(gate?: CompressionGate): Promise<FinishedPart> {
     const body = this.body();
-    const xz = await native().xz_encode(body);
+    const encode = () => native().xz_encode(body);
+    const xz = await (gate ? gate.run(encode) : encode());
     const file = Buffer.concat([Buffer.from([0x78]), xz]);
     return {
       file,

@@ -5,6 +5,7 @@
 import { parseArgs, formatHelp, CommandSpec, ParsedArgs, UsageError, allOptions } from './options';
 import type { Ctx, Builtin } from './context';
 import type { Repo } from '../repo/repo';
+import { setSmallFilesBlocking } from '../repo/small-files';
 
 export type { Ctx, Builtin } from './context';
 
@@ -103,6 +104,8 @@ export function fdWriter(fd: 1 | 2): (s: string) => void {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // A short-lived process with nothing else on its event loop: small files are read with direct syscalls.
+  setSmallFilesBlocking(true);
   const out = fdWriter(1);
   const err = fdWriter(2);
   // The command is the first non-option argument (options may precede it).

@@ -3,6 +3,7 @@ import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, isErrno, withContext } from '../errors';
 import { KeyFile } from './keyfile';
+import { exists, makeDir, readSmallFile } from './small-files';
 import {
   ObjectType,
   OBJECT_TYPE_NAMES,
@@ -140,8 +141,8 @@ export class Repo {
     const abs = path.resolve(repoPath);
     let text: string;
     try {
-      await fsp.access(path.join(abs, 'objects'));
-      text = await fsp.readFile(path.join(abs, 'config'), 'utf8');
+      await exists(path.join(abs, 'objects'));
+      text = await readSmallFile(path.join(abs, 'config'));
     } catch (err) {
       throw new OstreeError('OSTREE_REPO_NOT_FOUND', `opening repo: opendir(objects): No such file or directory`, {
         cause: err,
@@ -150,7 +151,7 @@ export class Repo {
     }
     // As ostree_repo_open: a writable repo gets its tmp/ back if someone removed it to free space.
     try {
-      await fsp.mkdir(path.join(abs, 'tmp'), { mode: 0o775 });
+      await makeDir(path.join(abs, 'tmp'), 0o775);
     } catch (err) {
       if (!isErrno(err, 'EEXIST') && !isErrno(err, 'EACCES') && !isErrno(err, 'EROFS') && !isErrno(err, 'EPERM')) throw err;
     }

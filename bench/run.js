@@ -15,7 +15,7 @@ const os = require('node:os');
 const path = require('node:path');
 const cp = require('node:child_process');
 const { ensureSyntheticTree } = require('./gen-tree');
-const { ensureDebian, ensureLargeFiles } = require('./corpora');
+const { ensureDebian, ensureSystemCopy, ensureLargeFiles } = require('./corpora');
 const { deltaScenarios, DELTA_SCENARIOS } = require('./deltas');
 
 const ROOT = path.resolve(__dirname, '..');
@@ -43,13 +43,16 @@ const SCENARIOS = [
 
 // ---------------------------------------------------------------- options
 
+/** The corpora --corpus selects from, in the order they run. */
+const CORPORA = ['debian', 'system', 'synth'];
+
 function parseOptions(argv) {
   const o = {
     only: null,
     runs: null,
     files: [10000, 100000],
     seed: '1',
-    corpora: ['debian', 'synth'],
+    corpora: [...CORPORA],
     scale: false,
     huge: false,
     json: false,
@@ -96,6 +99,7 @@ function parseOptions(argv) {
     }
   }
   if (o.runs !== null && !(Number.isInteger(o.runs) && o.runs > 0)) throw new Error('--runs must be a positive integer');
+  for (const c of o.corpora) if (!CORPORA.includes(c)) throw new Error(`unknown corpus '${c}' (one of ${CORPORA.join(', ')})`);
   // A private directory inside --work (default <cache>/work), removed at the end unless --keep.
   o.workDir = path.join(o.workDir || path.join(o.cacheDir, 'work'), `run-${process.pid}`);
   return o;
@@ -951,6 +955,7 @@ function main() {
   if (perCorpus.length) {
     const wanted = [];
     if (opts.corpora.includes('debian')) wanted.push(() => ensureDebian({ cacheDir: opts.cacheDir, log }));
+    if (opts.corpora.includes('system')) wanted.push(() => ensureSystemCopy({ cacheDir: opts.cacheDir, log }));
     if (opts.corpora.includes('synth')) {
       for (const n of opts.files) {
         wanted.push(() => {

@@ -19,7 +19,7 @@ const out = (group) => path.join(dist, 'cli', `ostree.${group}.bundle.js`);
 /** Group name -> entries (the builtins import the library lazily, so its modules are listed too). */
 const GROUPS = {
   // rev-parse, refs, config: the driver, the repository and refs.
-  core: ['cli/driver.js', 'cli/builtins/rev-parse.js', 'cli/builtins/refs.js', 'cli/builtins/config.js', 'repo/repo.js', 'refs/refs.js'],
+  core: ['cli/driver.js', 'cli/builtins/rev-parse.js', 'cli/builtins/refs.js', 'cli/builtins/config.js', 'repo/repo.js', 'refs/refs.js', 'ghash.js'],
   // show, cat, ls, log: reading objects and printing them.
   read: [
     'cli/builtins/show.js',

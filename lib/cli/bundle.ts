@@ -53,8 +53,28 @@ function bundlesEnabled(): boolean {
   const dir = cacheDir();
   if (dir && typeof Module.enableCompileCache === 'function') Module.enableCompileCache(path.join(dir, 'node'));
   enabled = !process.env.NODE_OSTREE_NO_BUNDLE && loadGroup('core');
+  if (enabled) serveDiskLoads(Module);
   return enabled;
 }
+
+/**
+ * A module loaded from disk (the rest of the library) that requires a bundled
+ * module not loaded yet would make Node read and compile that file: give Node
+ * the bundled code instead, so each module has one source in the process.
+ */
+function serveDiskLoads(Module: ModuleInternals): void {
+  const exts = (Module as unknown as { _extensions: Record<string, (m: NodeModule, filename: string) => void> })._extensions;
+  const js = exts['.js'];
+  exts['.js'] = function (mod: NodeModule, filename: string) {
+    const rel = path.relative(DIST, filename);
+    const id = rel.startsWith('..') ? undefined : rel.split(path.sep).join('/');
+    const f = id !== undefined && (factories.has(id) || pending.has(id)) ? factory(id) : undefined;
+    if (!f) return js.call(this, mod, filename);
+    run(mod as RunnableModule, id!, f);
+  };
+}
+
+type RunnableModule = NodeModule & { paths: string[]; loaded: boolean };
 
 /** Compile one bundle (with the code cache when there is one) and take its factories; false when it can't be read. */
 function loadGroup(group: string): boolean {
@@ -138,26 +158,32 @@ function load(id: string, f: Factory, parent: NodeModule | undefined): unknown {
   const mod = new Module(filename, parent);
   mod.filename = filename;
   mod.paths = Module._nodeModulePaths(path.dirname(filename));
-  const req = ((request: string) => {
-    if (request.startsWith('.')) {
-      const target = bundledId(id, request);
-      const f = target && factory(target);
-      if (f) return load(target, f, mod);
-    }
-    return mod.require(request);
-  }) as NodeRequire;
-  req.resolve = ((request: string, options?: { paths?: string[] }) => Module._resolveFilename(request, mod, false, options)) as NodeRequire['resolve'];
-  req.main = require.main;
-  req.cache = Module._cache;
   Module._cache[filename] = mod;
   try {
-    f.call(mod.exports, mod.exports, req, mod, filename, path.dirname(filename));
+    run(mod, id, f);
   } catch (e) {
     delete Module._cache[filename];
     throw e;
   }
   mod.loaded = true;
   return mod.exports;
+}
+
+/** Run a bundled module's code for `mod`; its relative requires of bundled modules skip Node's path resolution. */
+function run(mod: RunnableModule, id: string, f: Factory): void {
+  const Module = require('node:module') as ModuleInternals;
+  const req = ((request: string) => {
+    if (request.startsWith('.')) {
+      const target = bundledId(id, request);
+      const tf = target && factory(target);
+      if (tf) return load(target, tf, mod);
+    }
+    return mod.require(request);
+  }) as NodeRequire;
+  req.resolve = ((request: string, options?: { paths?: string[] }) => Module._resolveFilename(request, mod, false, options)) as NodeRequire['resolve'];
+  req.main = require.main;
+  req.cache = Module._cache;
+  f.call(mod.exports, mod.exports, req, mod, mod.filename, path.dirname(mod.filename));
 }
 
 /** Load dist/`id` ('cli/driver.js'): from the bundle when it has it, else from disk. */

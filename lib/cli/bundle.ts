@@ -121,7 +121,7 @@ function factory(id: string): Factory | undefined {
   return factories.get(id);
 }
 
-/** Write the code cache of a bundle (and drop the caches of the group's older builds). */
+/** Write the code cache of a bundle (and drop the group's caches of older builds for this Node). */
 function writeCache(script: import('node:vm').Script, file: string, group: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
@@ -130,7 +130,9 @@ function writeCache(script: import('node:vm').Script, file: string, group: strin
     fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
     fs.renameSync(tmp, file);
     for (const name of fs.readdirSync(dir)) {
-      if (name.startsWith(`cli-${group}-`) && name.endsWith('.v8cache') && name !== path.basename(file)) fs.rmSync(path.join(dir, name), { force: true });
+      // Same group, Node version and architecture: a cache of an older build of the bundle.
+      const stale = name.startsWith(`cli-${group}-`) && name.endsWith(`-${process.version}-${process.arch}.v8cache`) && name !== path.basename(file);
+      if (stale) fs.rmSync(path.join(dir, name), { force: true });
     }
   } catch {
     // A cache that can't be written only costs start-up time.

@@ -11,8 +11,9 @@
 // instance. Without the bundle (NODE_OSTREE_NO_BUNDLE=1, or a build without
 // it) modules load from dist/ as usual. Node 22's module.enableCompileCache()
 // is turned on when present, for the modules loaded from disk.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+// (`import x = require()`: no namespace object copied from each module, which `import * as` costs.)
+import fs = require('node:fs');
+import path = require('node:path');
 
 /** dist/ (this file is dist/cli/bundle.js). */
 const DIST = path.dirname(__dirname);
@@ -29,6 +30,9 @@ interface ModuleInternals {
 }
 
 const debug = process.env.NODE_OSTREE_DEBUG_STARTUP ? (s: string) => process.stderr.write(`startup: ${s}\n`) : undefined;
+
+/** CommonJS's Module class (what node:module exports, without loading that module). */
+const Module = module.constructor as unknown as ModuleInternals;
 
 /** Factories by dist-relative id, of the groups loaded so far. */
 const factories = new Map<string, Factory>();
@@ -49,11 +53,14 @@ export function cacheDir(): string | null {
 /** Whether the bundles are there and used; loads the first one ('core', which indexes the others). */
 function bundlesEnabled(): boolean {
   if (enabled !== undefined) return enabled;
-  const Module = require('node:module') as ModuleInternals;
   const dir = cacheDir();
-  if (dir && typeof Module.enableCompileCache === 'function') Module.enableCompileCache(path.join(dir, 'node'));
+  // node:module is only loaded where it has enableCompileCache (Node >= 22.1): loading it costs start-up time.
+  if (dir && Number(process.versions.node.split('.')[0]) >= 22) {
+    const pub = require('node:module') as ModuleInternals;
+    if (typeof pub.enableCompileCache === 'function') pub.enableCompileCache(path.join(dir, 'node'));
+  }
   enabled = !process.env.NODE_OSTREE_NO_BUNDLE && loadGroup('core');
-  if (enabled) serveDiskLoads(Module);
+  if (enabled) serveDiskLoads();
   return enabled;
 }
 
@@ -62,7 +69,7 @@ function bundlesEnabled(): boolean {
  * module not loaded yet would make Node read and compile that file: give Node
  * the bundled code instead, so each module has one source in the process.
  */
-function serveDiskLoads(Module: ModuleInternals): void {
+function serveDiskLoads(): void {
   const exts = (Module as unknown as { _extensions: Record<string, (m: NodeModule, filename: string) => void> })._extensions;
   const js = exts['.js'];
   exts['.js'] = function (mod: NodeModule, filename: string) {
@@ -153,7 +160,6 @@ function bundledId(from: string, request: string): string | undefined {
 
 /** Run bundled module `id` as a CommonJS module registered in require.cache (or return the one there). */
 function load(id: string, f: Factory, parent: NodeModule | undefined): unknown {
-  const Module = require('node:module') as ModuleInternals;
   const filename = path.join(DIST, id);
   const existing = Module._cache[filename];
   if (existing) return existing.exports;
@@ -173,7 +179,6 @@ function load(id: string, f: Factory, parent: NodeModule | undefined): unknown {
 
 /** Run a bundled module's code for `mod`; its relative requires of bundled modules skip Node's path resolution. */
 function run(mod: RunnableModule, id: string, f: Factory): void {
-  const Module = require('node:module') as ModuleInternals;
   const req = ((request: string) => {
     if (request.startsWith('.')) {
       const target = bundledId(id, request);

@@ -61,8 +61,8 @@ describe.skipIf(SKIP_INTEROP)('CLI start-up', () => {
     // command, its arguments, built-in modules it must not load
     ['rev-parse', ['rev-parse', 'main'], ['crypto', 'child_process', 'stream', 'internal/fs/promises', 'zlib', 'net']],
     ['refs', ['refs'], ['crypto', 'child_process', 'stream', 'zlib', 'net']],
-    ['show', ['show', 'main'], ['crypto', 'child_process', 'zlib', 'net']],
-    ['log', ['log', 'main'], ['crypto', 'child_process', 'zlib', 'net']],
+    ['show', ['show', 'main'], ['crypto', 'child_process', 'stream', 'internal/fs/promises', 'zlib', 'net']],
+    ['log', ['log', 'main'], ['crypto', 'child_process', 'stream', 'internal/fs/promises', 'zlib', 'net']],
     ['ls', ['ls', '-R', 'main'], ['crypto', 'child_process', 'zlib', 'net']],
     // (cat writes through process.stdout, which is a net.Socket on a pipe)
     ['cat', ['cat', 'main', '/hello.txt'], ['crypto', 'child_process', 'zlib']],

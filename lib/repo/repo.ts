@@ -3,7 +3,7 @@ import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, isErrno, withContext } from '../errors';
 import { KeyFile } from './keyfile';
-import { exists, makeDir, readSmallFile } from './small-files';
+import { exists, makeDir, readSmallFile, readSmallFileBytes } from './small-files';
 import {
   ObjectType,
   OBJECT_TYPE_NAMES,
@@ -263,7 +263,9 @@ export class Repo {
     assertChecksum(checksum);
     if (!isMetaType(type)) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `${OBJECT_TYPE_NAMES[type]} is not a metadata type`);
     try {
-      return await fsp.readFile(this.objectPath(checksum, type));
+      // Commit objects and their detached metadata are small (bytes to a few KiB): read as the config is.
+      const file = this.objectPath(checksum, type);
+      return await (type === ObjectType.Commit || type === ObjectType.CommitMeta ? readSmallFileBytes(file) : fsp.readFile(file));
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw withContext(`Loading ${checksum}.${OBJECT_TYPE_NAMES[type]}`, err);
     }
@@ -303,7 +305,7 @@ export class Repo {
   /** True when state/<commit>.commitpartial exists. */
   async isCommitPartial(checksum: string): Promise<boolean> {
     try {
-      await fsp.access(path.join(this.path, 'state', `${checksum}.commitpartial`));
+      await exists(path.join(this.path, 'state', `${checksum}.commitpartial`));
       return true;
     } catch {
       return false;

@@ -1,4 +1,4 @@
-// Reading a repository's small files (its config, ref files): asynchronously
+// Reading a repository's small files (its config, ref files, commit objects): asynchronously
 // through libuv's thread pool by default; in a short-lived process that asked
 // for it (the CLI, with nothing else on its event loop), with direct
 // syscalls. For a file of a few bytes the pool costs far more than the
@@ -34,6 +34,14 @@ export function readSmallFile(file: string): Promise<string> {
   return run(
     () => fs.readFileSync(file, 'utf8'),
     (cb) => fs.readFile(file, 'utf8', cb),
+  );
+}
+
+/** The whole file's bytes. */
+export function readSmallFileBytes(file: string): Promise<Buffer> {
+  return run(
+    () => fs.readFileSync(file),
+    (cb) => fs.readFile(file, cb),
   );
 }
 

@@ -95,7 +95,7 @@ function loadGroup(group: string): boolean {
   // The first line names the bundle's content hash: the cache is per bundle, Node version and architecture.
   const hash = /^\/\/ node-ostree cli bundle ([0-9a-f]+)/.exec(src)?.[1];
   const dir = cacheDir();
-  const cacheFile = dir && hash ? path.join(dir, `cli-${group}-${hash}-${process.version}-${process.arch}.v8cache`) : null;
+  const cacheFile = dir && hash ? path.join(dir, `${cachePrefix(group)}${hash}-${process.version}-${process.arch}.v8cache`) : null;
   let cachedData: Buffer | undefined;
   try {
     if (cacheFile) cachedData = fs.readFileSync(cacheFile);
@@ -128,7 +128,18 @@ function factory(id: string): Factory | undefined {
   return factories.get(id);
 }
 
-/** Write the code cache of a bundle (and drop the group's caches of older builds for this Node). */
+/**
+ * Cache names start with the group and a hash of where this installation is,
+ * so that several checkouts or installs sharing a cache directory each keep
+ * their own (a new build replaces only its own installation's older cache).
+ */
+function cachePrefix(group: string): string {
+  let h = 0x811c9dc5; // FNV-1a (node:crypto would cost more start-up than everything here)
+  for (let i = 0; i < __dirname.length; i++) h = Math.imul(h ^ __dirname.charCodeAt(i), 0x01000193);
+  return `cli-${group}-${(h >>> 0).toString(16).padStart(8, '0')}-`;
+}
+
+/** Write the code cache of a bundle (and drop this installation's caches of older builds of the group for this Node). */
 function writeCache(script: import('node:vm').Script, file: string, group: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
@@ -138,7 +149,7 @@ function writeCache(script: import('node:vm').Script, file: string, group: strin
     fs.renameSync(tmp, file);
     for (const name of fs.readdirSync(dir)) {
       // Same group, Node version and architecture: a cache of an older build of the bundle.
-      const stale = name.startsWith(`cli-${group}-`) && name.endsWith(`-${process.version}-${process.arch}.v8cache`) && name !== path.basename(file);
+      const stale = name.startsWith(cachePrefix(group)) && name.endsWith(`-${process.version}-${process.arch}.v8cache`) && name !== path.basename(file);
       if (stale) fs.rmSync(path.join(dir, name), { force: true });
     }
   } catch {

@@ -1,6 +1,8 @@
 'use strict';
-// Benchmark inputs that live in the cache directory: the Debian minbase root
-// and the large files for the checksum-throughput scenario. (The synthetic
+// Benchmark inputs that live in the cache directory: the Debian minbase root,
+// a copy of this machine's system directories (real libraries, headers and
+// documentation, with the size mix and duplication the generator lacks) and
+// the large files for the checksum-throughput scenario. (The synthetic
 // tree is in gen-tree.js.) Each corpus is a directory plus a `<dir>.json`
 // manifest written last, so an interrupted build is redone, not reused.
 
@@ -123,6 +125,76 @@ function ensureDebian({ cacheDir, suite = 'bookworm', log = () => {} }) {
   return { dir, name, ...manifest };
 }
 
+/** What the system corpus copies, in this order, while the total stays under the cap. */
+const SYSTEM_SOURCES = ['/usr/share', '/usr/include', '/usr/lib/x86_64-linux-gnu'];
+
+/** Apparent size in bytes of a file or tree (du -sb), or 0 when it can't be read. */
+function duBytes(p) {
+  const r = cp.spawnSync('du', ['-sb', p], { encoding: 'utf8' });
+  return Number((r.stdout || '').split('\t')[0]) || 0;
+}
+
+/** cp -a SRC to DEST (DEST's parent is made first); throws with cp's message. */
+function copyTree(src, dest) {
+  fs.mkdirSync(path.dirname(dest), { recursive: true });
+  const r = cp.spawnSync('cp', ['-a', src, dest], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cp -a ${src} ${dest} failed: ${(r.stderr || '').trim()}`);
+}
+
+/**
+ * A copy of system directories of this machine (by default /usr/share,
+ * /usr/include and /usr/lib/x86_64-linux-gnu), cached, at most `capBytes`
+ * (1.5 GiB): sources are taken whole while they fit, then the entries of the
+ * next one in name order while they fit, and the rest is left out. Paths
+ * keep their place (CORPUS/usr/share/…). The manifest records each source,
+ * what of it went in and what was left out; it is a snapshot of the day it
+ * was made (remove the directory to make it again). Device nodes, FIFOs and
+ * sockets are removed, as ostree refuses them.
+ */
+function ensureSystemCopy({ cacheDir, sources = SYSTEM_SOURCES, capBytes = 1.5 * 2 ** 30, log = () => {} }) {
+  const name = 'system-usr';
+  const dir = path.join(cacheDir, name);
+  if (fs.existsSync(`${dir}.json`) && fs.existsSync(dir)) return { dir, name, ...JSON.parse(fs.readFileSync(`${dir}.json`, 'utf8')) };
+  const present = sources.filter((s) => fs.existsSync(s));
+  if (!present.length) return { name, skipped: `none of ${sources.join(', ')} exists here` };
+  const tmp = `${dir}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  const taken = [];
+  let total = 0;
+  for (const src of present) {
+    const bytes = duBytes(src);
+    const dest = path.join(tmp, src);
+    if (total + bytes <= capBytes) {
+      log(`system corpus: cp -a ${src} (${(bytes / 1e6).toFixed(0)} MB)`);
+      copyTree(src, dest);
+      taken.push({ source: src, bytes, whole: true });
+      total += bytes;
+      continue;
+    }
+    // Only part of this source fits: its entries in name order, each whole, while they fit.
+    const entry = { source: src, bytes: 0, whole: false, leftOut: [] };
+    fs.mkdirSync(dest, { recursive: true });
+    for (const n of fs.readdirSync(src).sort()) {
+      const b = duBytes(path.join(src, n));
+      if (total + b > capBytes) {
+        entry.leftOut.push(n);
+        continue;
+      }
+      copyTree(path.join(src, n), path.join(dest, n));
+      entry.bytes += b;
+      total += b;
+    }
+    log(`system corpus: ${src}: ${entry.leftOut.length} entries left out (cap ${(capBytes / 1e6).toFixed(0)} MB)`);
+    taken.push(entry);
+  }
+  const removedSpecial = removeSpecialFiles(tmp);
+  fs.renameSync(tmp, dir);
+  const manifest = { sources: taken, capBytes, removedSpecial, made: new Date().toISOString(), ...treeStats(dir) };
+  fs.writeFileSync(`${dir}.json`, JSON.stringify(manifest, null, 2) + '\n');
+  return { dir, name, ...manifest };
+}
+
 /**
  * `count` files of `mb` MiB each of incompressible bytes (each 1 MiB block
  * stamped with its index so none repeat), for checksum throughput.
@@ -153,4 +225,4 @@ function ensureLargeFiles({ cacheDir, count = 4, mb = 256 }) {
   return { dir, files, bytes: count * mb * 1048576 };
 }
 
-module.exports = { ensureDebian, ensureLargeFiles, finishDebian, treeStats, aptMirror, removeSpecialFiles };
+module.exports = { ensureDebian, ensureSystemCopy, SYSTEM_SOURCES, ensureLargeFiles, finishDebian, treeStats, aptMirror, removeSpecialFiles };

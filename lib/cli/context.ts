@@ -1,4 +1,4 @@
-// What a builtin gets from the CLI driver (lib/cli/main.ts): the repo it
+// What a builtin gets from the CLI driver (lib/cli/driver.ts): the repo it
 // works on, output streams and flags common to every command. Builtins
 // import these types from here, so they never import the driver that loads
 // them.

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors';
 import { Repo, tmpName, writeFileAtomic } from '../repo/repo';
 import { isValidChecksum } from '../objects/formats';
+import { readSmallFile } from '../repo/small-files';
 
 const REF_RE = /^(?:[\p{L}\p{N}_][-._\p{L}\p{N}_]*\/)*[\p{L}\p{N}_][-._\p{L}\p{N}_]*$/u;
 /** One path component of a ref name; also the form of a remote name. */
@@ -68,7 +69,7 @@ export interface RefEntry {
 export async function readRefFile(file: string): Promise<string | null> {
   let text: string;
   try {
-    text = await fsp.readFile(file, 'utf8');
+    text = await readSmallFile(file);
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'EISDIR') || isErrno(err, 'ENOTDIR')) return null;
     throw err;

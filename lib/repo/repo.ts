@@ -3,6 +3,7 @@ import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, isErrno, withContext } from '../errors';
 import { KeyFile } from './keyfile';
+import { exists, makeDir, readSmallFile, readSmallFileBytes } from './small-files';
 import {
   ObjectType,
   OBJECT_TYPE_NAMES,
@@ -141,8 +142,8 @@ export class Repo {
     const abs = path.resolve(repoPath);
     let text: string;
     try {
-      await fsp.access(path.join(abs, 'objects'));
-      text = await fsp.readFile(path.join(abs, 'config'), 'utf8');
+      await exists(path.join(abs, 'objects'));
+      text = await readSmallFile(path.join(abs, 'config'));
     } catch (err) {
       throw new OstreeError('OSTREE_REPO_NOT_FOUND', `opening repo: opendir(objects): No such file or directory`, {
         cause: err,
@@ -151,7 +152,7 @@ export class Repo {
     }
     // As ostree_repo_open: a writable repo gets its tmp/ back if someone removed it to free space.
     try {
-      await fsp.mkdir(path.join(abs, 'tmp'), { mode: 0o775 });
+      await makeDir(path.join(abs, 'tmp'), 0o775);
     } catch (err) {
       if (!isErrno(err, 'EEXIST') && !isErrno(err, 'EACCES') && !isErrno(err, 'EROFS') && !isErrno(err, 'EPERM')) throw err;
     }
@@ -263,7 +264,9 @@ export class Repo {
     assertChecksum(checksum);
     if (!isMetaType(type)) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `${OBJECT_TYPE_NAMES[type]} is not a metadata type`);
     try {
-      return await fsp.readFile(this.objectPath(checksum, type));
+      // Commit objects and their detached metadata are small (bytes to a few KiB): read as the config is.
+      const file = this.objectPath(checksum, type);
+      return await (type === ObjectType.Commit || type === ObjectType.CommitMeta ? readSmallFileBytes(file) : fsp.readFile(file));
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw withContext(`Loading ${checksum}.${OBJECT_TYPE_NAMES[type]}`, err);
     }
@@ -303,7 +306,7 @@ export class Repo {
   /** True when state/<commit>.commitpartial exists. */
   async isCommitPartial(checksum: string): Promise<boolean> {
     try {
-      await fsp.access(path.join(this.path, 'state', `${checksum}.commitpartial`));
+      await exists(path.join(this.path, 'state', `${checksum}.commitpartial`));
       return true;
     } catch {
       return false;

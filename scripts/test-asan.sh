@@ -18,6 +18,11 @@ for f in "$asan" "$ubsan"; do
   [ -e "$f" ] || { echo "test:asan: $f not found (install the compiler's sanitizer runtimes)" >&2; exit 1; }
 done
 export NODE_OSTREE_ADDON="$PWD/build-asan/Release/node_ostree.node"
+# A run against an uninstrumented addon would pass without checking anything.
+if command -v nm >/dev/null 2>&1; then
+  nm -D "$NODE_OSTREE_ADDON" | grep -q ' U __asan_report_load' && nm -D "$NODE_OSTREE_ADDON" | grep -q ' U __ubsan_handle' ||
+    { echo "test:asan: $NODE_OSTREE_ADDON is not instrumented (stale build-asan/?)" >&2; exit 1; }
+fi
 export LD_PRELOAD="$asan:$ubsan"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1:exitcode=86:strict_string_checks=1:detect_stack_use_after_return=0:verify_asan_link_order=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=87"

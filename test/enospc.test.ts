@@ -8,7 +8,7 @@
 // and complete once the ballast is gone, with the same commit as an
 // uninterrupted run. EACCES: a commit run as `nobody` meets a file it may not
 // read. EIO is not injected: without device-mapper or FUSE there is no cheap
-// way to make one file fail with EIO (see the skipped test).
+// way to make one file fail with EIO (see the skipped test's reason).
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -216,5 +216,5 @@ describe.skipIf(!IS_ROOT || SKIP_INTEROP)(`EACCES and EIO in the middle of a com
     expect(results.ostree.stderr).toMatch(/Permission denied/);
   });
 
-  it.skip('EIO on one file in the middle of a commit (skipped: no cheap EIO injection here: dm-error, FUSE and fault-injection debugfs are unavailable in this container)', () => {});
+  it.skip('EIO on one file in the middle of a commit (skipped: no cheap EIO injection: the kernel has no device-mapper for dm-error, there is no FUSE, and a loop device zero-fills reads past a truncated backing file instead of failing)', () => {});
 });

@@ -22,7 +22,8 @@ done
 export NODE_OSTREE_ADDON="$PWD/build-asan/Release/node_ostree.node"
 # A run against an uninstrumented addon would pass without checking anything.
 if command -v nm >/dev/null 2>&1; then
-  nm -D "$NODE_OSTREE_ADDON" | grep -q ' U __asan_report_load' && nm -D "$NODE_OSTREE_ADDON" | grep -q ' U __ubsan_handle' ||
+  syms="$(nm -D "$NODE_OSTREE_ADDON")"
+  grep -q ' U __asan_report_load' <<<"$syms" && grep -q ' U __ubsan_handle' <<<"$syms" ||
     { echo "test:asan: $NODE_OSTREE_ADDON is not instrumented (stale build-asan/?)" >&2; exit 1; }
 fi
 export LD_PRELOAD="$asan:$ubsan"

@@ -84,14 +84,18 @@ describe.skipIf(SKIP_INTEROP)('crash points (NODE_OSTREE_CRASH_AT)', () => {
 });
 
 describe.skipIf(SKIP_INTEROP)('crash consistency: seeded SIGKILLs of every write operation', () => {
-  it('24 kill points over 8 scenarios leave consistent repos and reruns that finish the job', async () => {
+  // Two points per scenario by default (each point is several processes: the
+  // operation, two fscks, ostree's lock probe, the rerun); CRASH_TEST_POINTS
+  // and CRASH_TEST_SEED widen or vary it. `npm run crash-test` runs hundreds.
+  const points = Number(process.env.CRASH_TEST_POINTS ?? 16);
+  it(`${points} kill points over 8 scenarios leave consistent repos and reruns that finish the job`, async () => {
     const seed = Number(process.env.CRASH_TEST_SEED ?? 14);
-    const r = await crashTest({ work: tmpdir(), points: 24, seed });
+    const r = await crashTest({ work: tmpdir(), points, seed });
     const report = r.failures.map((f) => `${f.scenario} at ${f.point}:\n  ${f.problems.join('\n  ')}`).join('\n');
     expect(report, `seed ${seed}`).toBe('');
-    expect(r.tried).toBe(24);
+    expect(r.tried).toBe(points);
     // Most points must really kill the operation, or the run tests nothing.
-    expect(r.killed).toBeGreaterThanOrEqual(16);
-    expect(r.internal).toBeGreaterThan(8);
+    expect(r.killed).toBeGreaterThanOrEqual(Math.ceil(points * 0.6));
+    expect(r.internal).toBeGreaterThanOrEqual(Math.ceil(points * 0.4));
   }, 240_000);
 });

@@ -17,6 +17,7 @@ export async function markCommitPartial(repo: Repo, commit: string, reason: 'fsc
 
 /** Remove state/<commit>.commitpartial if present. */
 export async function clearCommitPartial(repo: Repo, commit: string): Promise<void> {
+  crashPoint();
   await fsp.rm(path.join(repo.path, 'state', `${commit}.commitpartial`), { force: true });
 }
 

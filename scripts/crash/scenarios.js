@@ -152,18 +152,39 @@ async function buildFixtures(work) {
  * loses nothing the kernel has (only power loss needs the syncs), and syncfs
  * on a busy machine costs seconds per run.
  */
-function initRepo(repo, modeArg) {
-  ours(['init', `--repo=${repo}`, modeArg]);
-  return noFsync(repo);
+function noFsync(repo) {
+  // As `config set core.fsync false`, without starting a process.
+  const file = path.join(repo, 'config');
+  const text = fs.readFileSync(file, 'utf8');
+  if (!text.startsWith('[core]\n')) throw new Error(`${file}: [core] is not first`);
+  fs.writeFileSync(file, text.replace('[core]\n', '[core]\nfsync=false\n'));
+  return repo;
 }
 
-function noFsync(repo) {
-  ours(['config', `--repo=${repo}`, 'set', 'core.fsync', 'false']);
-  return repo;
+/**
+ * Templates copy what they share (made once under `cache`): every start
+ * of the CLI costs a second or more on a loaded machine.
+ */
+function cached(cache, name, make) {
+  const dir = path.join(cache, name);
+  if (!fs.existsSync(dir)) {
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    make(dir);
+  }
+  return dir;
 }
 
 /** The scenarios over the fixtures. Each `init(dir)` makes the template state in dir. */
 function scenarios(fx) {
+  const cache = path.join(path.dirname(fx.src), 'cache');
+  const initRepo = (repo, modeArg) =>
+    copyDir(
+      cached(cache, `empty${modeArg}`, (d) => {
+        ours(['init', `--repo=${d}`, modeArg]);
+        noFsync(d);
+      }),
+      repo,
+    );
   const commitScenario = (mode) => ({
     name: `commit-${mode}`,
     init(dir) {
@@ -175,14 +196,16 @@ function scenarios(fx) {
     args: (dir) => ['commit', `--repo=${path.join(dir, 'repo')}`, '-b', 'main', '-s', 'two', `--timestamp=${TS2}`, '--skip-if-unchanged', fx.t2],
     target: (dir) => path.join(dir, 'repo'),
   });
-  const bareUserCopy = (dir) => {
-    const repo = path.join(dir, 'repo');
-    ours(['init', `--repo=${repo}`, '--mode=bare-user']);
-    noFsync(repo);
-    ours(['pull-local', `--repo=${repo}`, fx.src, fx.c1]);
-    ours(['refs', `--repo=${repo}`, `--create=main`, fx.c1]);
-    return repo;
-  };
+  // A bare-user repo with c1 on main (checkout's and apply-offline's start).
+  const bareUserCopy = (dir) =>
+    copyDir(
+      cached(cache, 'bare-user-c1', (d) => {
+        initRepo(d, '--mode=bare-user');
+        ours(['pull-local', `--repo=${d}`, fx.src, fx.c1]);
+        ours(['refs', `--repo=${d}`, `--create=main`, fx.c1]);
+      }),
+      path.join(dir, 'repo'),
+    );
   return [
     commitScenario('bare-user'),
     commitScenario('archive'),

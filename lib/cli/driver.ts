@@ -75,8 +75,9 @@ function topHelp(): string {
  * process.stdout does for files, pipes and terminals on Linux, without
  * creating the stream (its modules cost a few ms of every start-up); as both
  * write synchronously, output through either keeps its order. A reader
- * that went away (EPIPE: `ostree show … | head`) ends the process quietly as
- * ostree does, killed by SIGPIPE (the shell's status 128+13). A non-blocking
+ * that went away (EPIPE: `ostree show … | head`) is ignored as ostree (GLib
+ * ignores SIGPIPE, g_print drops what it cannot write) ignores it: the rest of
+ * the output is dropped and the command ends with its own status. A non-blocking
  * descriptor that fills up (EAGAIN) hands this and all later output to the
  * stream, which waits; so does output that went through the stream already.
  */
@@ -84,7 +85,9 @@ export function fdWriter(fd: 1 | 2): (s: string) => void {
   const fs = require('node:fs') as typeof import('node:fs');
   const stream = () => (fd === 1 ? process.stdout : process.stderr);
   let viaStream = false;
+  let readerGone = false;
   return (s: string) => {
+    if (readerGone) return;
     if (!viaStream) {
       const buf = Buffer.from(s);
       let off = 0;
@@ -93,7 +96,10 @@ export function fdWriter(fd: 1 | 2): (s: string) => void {
         return;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EPIPE') process.exit(128 + 13);
+        if (code === 'EPIPE') {
+          readerGone = true;
+          return;
+        }
         if (code !== 'EAGAIN') throw e;
         viaStream = true;
         stream().write(buf.subarray(off));

@@ -18,7 +18,8 @@ if (stdoutDesc?.get && stdoutDesc.configurable) {
       const stream = stdoutDesc.get!.call(process) as NodeJS.WriteStream;
       Object.defineProperty(process, 'stdout', { configurable: true, enumerable: stdoutDesc.enumerable, writable: false, value: stream });
       stream.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code === 'EPIPE') process.exit(128 + 13);
+        // Reported to the writer's callback (writeStdout), or dropped as ostree drops it.
+        if (e.code === 'EPIPE') return;
         throw e;
       });
       return stream;

@@ -5,14 +5,31 @@ import { promises as fsp } from 'node:fs';
 import { formatHelp, CommandSpec } from './options';
 import type { Ctx } from './context';
 
-/** Write bytes (or a string) to stdout; resolves once the data is handed to the OS or queued without back-pressure. */
+/**
+ * Write bytes (or a string) to stdout; resolves once the data is handed to the OS or queued without back-pressure.
+ * A reader that went away fails the write as ostree's stream writes fail ("Error writing to file descriptor:
+ * Broken pipe", status 1): ostree ignores SIGPIPE.
+ */
 export function writeStdout(data: Buffer | string): Promise<void> {
   return new Promise((resolve, reject) => {
+    const fail = (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EPIPE' ? new Error('Error writing to file descriptor: Broken pipe') : err);
+    if (process.stdout.destroyed) return fail(Object.assign(new Error('EPIPE'), { code: 'EPIPE' }));
+    const onDrain = () => {
+      process.stdout.off('error', fail);
+      resolve();
+    };
     const ok = process.stdout.write(data, (err) => {
-      if (err) reject(err);
+      if (err) {
+        process.stdout.off('drain', onDrain);
+        fail(err);
+      }
     });
     if (ok) resolve();
-    else process.stdout.once('drain', () => resolve());
+    else {
+      process.stdout.once('drain', onDrain);
+      process.stdout.once('error', fail);
+    }
   });
 }
 

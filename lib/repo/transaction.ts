@@ -30,6 +30,7 @@ import { writeRef, checkRefUpdate } from '../refs/refs';
 import { writeCollectionRef, checkCollectionRefUpdate } from '../refs/collection-refs';
 import type { CollectionRef } from '../refs/collection-refs';
 import { cleanupTmpdir } from './tmpdir';
+import { maybeTestError } from './test-error';
 
 /** A content object whose checksum and metadata are known, to be stored from a file or buffer. */
 export interface ContentSource {
@@ -533,6 +534,7 @@ export class Transaction {
   async commit(): Promise<void> {
     this.checkAlive();
     try {
+      maybeTestError('pre-commit');
       const refsMoved = this.refs.size + this.collectionRefs.size;
       if (this.fsync && (this.touchedDirs.size || this.wroteObjects || refsMoved)) {
         await native().fs_syncfs(path.join(this.repo.path, 'objects'));

@@ -95,7 +95,7 @@ export async function deleteObject(repo: Repo, checksum: string, type: ObjectTyp
 }
 
 /** ot_enable_tombstone_commits: set core.tombstone-commits=true in the config if it isn't. */
-async function enableTombstones(repo: Repo): Promise<void> {
+export async function enableTombstones(repo: Repo): Promise<void> {
   if (repo.config.getBoolean('core', 'tombstone-commits', false)) return;
   repo.config.set('core', 'tombstone-commits', 'true');
   await repo.writeConfig();
@@ -212,7 +212,7 @@ export async function pruneStaticDeltas(repo: Repo, commit: string | null): Prom
  */
 export async function prune(repo: Repo, opts: PruneOptions = {}): Promise<PruneResult> {
   if (opts.deleteCommit && opts.noPrune) throw usage('Cannot specify both --delete-commit and --no-prune');
-  if (opts.staticDeltasOnly && !opts.deleteCommit && opts.keepYoungerThan === undefined) {
+  if (opts.staticDeltasOnly && !opts.deleteCommit) {
     throw usage('--static-deltas-only requires --delete-commit; see https://github.com/ostreedev/ostree/issues/1479');
   }
   const cutoff = opts.keepYoungerThan !== undefined ? cutoffSeconds(opts.keepYoungerThan) : null;

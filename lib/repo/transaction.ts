@@ -534,7 +534,7 @@ export class Transaction {
   async commit(): Promise<void> {
     this.checkAlive();
     try {
-      maybeTestError('pre-commit');
+      maybeTestError('pre-commit', 'OSTREE_REPO_TEST_ERROR_PRE_COMMIT specified');
       const refsMoved = this.refs.size + this.collectionRefs.size;
       if (this.fsync && (this.touchedDirs.size || this.wroteObjects || refsMoved)) {
         await native().fs_syncfs(path.join(this.repo.path, 'objects'));

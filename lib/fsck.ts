@@ -90,6 +90,14 @@ export interface FsckOptions {
    * OSTREE_INVALID_REF.
    */
   verifyBackRefs?: boolean;
+  /**
+   * Replace each commit whose parent commit is missing by a tombstone
+   * (fsck --add-tombstones): core.tombstone-commits is turned on and the
+   * commit object deleted, leaving a tombstone-commit object.
+   */
+  addTombstones?: boolean;
+  /** Called as each tombstone is added. */
+  onTombstone?: (commit: string) => void;
 }
 
 export interface FsckResult {
@@ -101,6 +109,8 @@ export interface FsckResult {
   /** The subset marked partial by an earlier fsck (FSCK_PARTIAL). */
   fsckPartialCommits: string[];
   issues: FsckIssue[];
+  /** Commits replaced by tombstones (addTombstones). */
+  tombstones: string[];
   /** Set when the check stopped early (first corrupt object without `all`, or a ref whose commit is missing). */
   fatal: FsckIssue | null;
   /** True when no issue was found and no commit is partial from an earlier fsck. */
@@ -425,7 +435,7 @@ export async function fsck(repo: Repo, opts: FsckOptions = {}): Promise<FsckResu
   const run = () => fsckLocked(repo, opts);
   // Deleting objects must not race with writers or pulls: exclusive. Otherwise
   // a shared hold, like any reader that may write state/ markers.
-  return withRepoLock(repo, opts.delete ? 'exclusive' : 'shared', run, { signal: opts.signal });
+  return withRepoLock(repo, opts.delete || opts.addTombstones ? 'exclusive' : 'shared', run, { signal: opts.signal });
 }
 
 /**
@@ -455,6 +465,7 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
     partialCommits: [],
     fsckPartialCommits: [],
     issues: [],
+    tombstones: [],
     fatal: null,
     ok: false,
   };
@@ -516,9 +527,14 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
   // --- every commit object; partial ones are not verified.
   onProgress?.({ phase: 'commits', loaded: 0, total: null, unit: 'commits' });
   const commits: string[] = [];
+  const tombstones: string[] = [];
   for (const [csum, type] of await listObjectsFast(repo, { parallelism, only: ObjectType.Commit })) {
     if (type !== ObjectType.Commit) continue;
     if (opts.verifyBackRefs) await checkBackRefs(repo, csum);
+    if (opts.addTombstones) {
+      const parent = parseCommit((await repo.loadMetadata(ObjectType.Commit, csum)) as Buffer).parent;
+      if (parent && !(await repo.hasObject(ObjectType.Commit, parent))) tombstones.push(csum);
+    }
     const st = await commitPartialState(repo, csum);
     if (st === 'none') commits.push(csum);
     else {
@@ -636,6 +652,15 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
     await runner;
   }
   result.objectsChecked = done;
+  if (tombstones.length && !result.fatal) {
+    const { enableTombstones, deleteObject } = await import('./prune');
+    await enableTombstones(repo);
+    for (const c of tombstones) {
+      opts.onTombstone?.(c);
+      await deleteObject(repo, c, ObjectType.Commit);
+      result.tombstones.push(c);
+    }
+  }
   result.ok = result.issues.length === 0 && result.fsckPartialCommits.length === 0;
   return result;
 }

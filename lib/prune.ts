@@ -97,7 +97,7 @@ export async function deleteObject(repo: Repo, checksum: string, type: ObjectTyp
 }
 
 /** ot_enable_tombstone_commits: set core.tombstone-commits=true in the config if it isn't. */
-async function enableTombstones(repo: Repo): Promise<void> {
+export async function enableTombstones(repo: Repo): Promise<void> {
   if (repo.config.getBoolean('core', 'tombstone-commits', false)) return;
   repo.config.set('core', 'tombstone-commits', 'true');
   await repo.writeConfig();
@@ -214,7 +214,7 @@ export async function pruneStaticDeltas(repo: Repo, commit: string | null): Prom
  */
 export async function prune(repo: Repo, opts: PruneOptions = {}): Promise<PruneResult> {
   if (opts.deleteCommit && opts.noPrune) throw usage('Cannot specify both --delete-commit and --no-prune');
-  if (opts.staticDeltasOnly && !opts.deleteCommit && opts.keepYoungerThan === undefined) {
+  if (opts.staticDeltasOnly && !opts.deleteCommit) {
     throw usage('--static-deltas-only requires --delete-commit; see https://github.com/ostreedev/ostree/issues/1479');
   }
   const cutoff = opts.keepYoungerThan !== undefined ? cutoffSeconds(opts.keepYoungerThan) : null;
@@ -243,36 +243,41 @@ async function pruneLocked(repo: Repo, opts: PruneOptions, cutoff: number | null
     }
   }
 
-  // Commits older than the cutoff (other than ref heads) are left out of
-  // reachability, so the prune below deletes them (or their deltas only).
-  const heads = new Set([...refs, ...mirrors].map((r) => r.checksum));
-  const isOld = (csum: string, c: Commit) => cutoff !== null && !heads.has(csum) && c.timestamp < BigInt(cutoff);
-  if (cutoff !== null && opts.staticDeltasOnly) {
-    for (const [csum, type] of await listObjectsFast(repo, { parallelism })) {
-      if (type !== ObjectType.Commit) continue;
-      if (isOld(csum, parseCommit((await repo.loadMetadata(ObjectType.Commit, csum)) as Buffer))) {
-        result.deletedDeltas.push(...(await pruneStaticDeltas(repo, csum)));
-      }
-    }
-  }
-  const skipCommit = cutoff !== null && !opts.staticDeltasOnly ? isOld : undefined;
-
   // --- reachability, computed while we hold the exclusive lock.
   const reachable = new Set<string>();
   const trav = (commit: string, d: number) => {
     throwAborted(signal);
-    return traverseCommit(repo, commit, reachable, { maxDepth: d, commitOnly: opts.commitOnly, skipCommit, parallelism });
+    return traverseCommit(repo, commit, reachable, { maxDepth: d, commitOnly: opts.commitOnly, parallelism });
+  };
+  // --keep-younger-than (traverse_keep_younger_than): the ref's commit, then
+  // its ancestors while they are not older than the cutoff.
+  const travYounger = async (head: string, since: bigint) => {
+    await trav(head, 0);
+    for (let c: string | null = head; c; ) {
+      const bytes = await repo.loadMetadata(ObjectType.Commit, c, { allowNoent: true });
+      if (!bytes) break;
+      const commit = parseCommit(bytes);
+      if (commit.timestamp < since) break;
+      await trav(c, 0);
+      c = commit.parent;
+    }
   };
   const onlyBranch = opts.onlyBranch ?? [];
-  if (onlyBranch.length || Object.keys(opts.retainBranchDepth ?? {}).length) {
-    // From refs only: the pruned branches to their depth, every other ref whole.
+  if (onlyBranch.length || Object.keys(opts.retainBranchDepth ?? {}).length || cutoff !== null) {
+    // From refs only (ot-builtin-prune.c): a branch with a retained depth to
+    // that depth (--only-branch retains all of every other branch), else
+    // back to --keep-younger-than, else to --depth.
     // As ostree 2022.7 does, a retained depth of 0 is the same as none.
     const depths = new Map(Object.entries(opts.retainBranchDepth ?? {}).filter(([, d]) => d !== 0));
     for (const b of onlyBranch) if (!refs.some((r) => r.name === b || r.ref === b)) await resolveRev(repo, b);
     for (const r of refs) if (onlyBranch.length && !onlyBranch.includes(r.name) && !depths.has(r.name)) depths.set(r.name, -1);
-    for (const r of refs) await trav(r.checksum, depths.get(r.name) ?? depth);
-  } else if (opts.refsOnly || skipCommit) {
-    // (--keep-younger-than also computes reachability from refs only)
+    for (const r of refs) {
+      const d = depths.get(r.name);
+      if (d !== undefined) await trav(r.checksum, d);
+      else if (cutoff !== null) await travYounger(r.checksum, BigInt(cutoff));
+      else await trav(r.checksum, depth);
+    }
+  } else if (opts.refsOnly) {
     for (const r of refs) await trav(r.checksum, depth);
     for (const m of mirrors) await trav(m.checksum, depth);
   } else {

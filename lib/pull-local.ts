@@ -248,8 +248,9 @@ async function pullObjects(
   for (const r of roots) await pullCommit(r.checksum, r.ref, opts.depth ?? 0, true);
 
   // Content the destination lacks.
+  // As ostree_repo_has_object: content the parent repo (core.parent) has is not copied.
   const missing: string[] = [];
-  for (const c of wanted) if (!(await repo.hasObject(ObjectType.File, c, { includeParent: false }))) missing.push(c);
+  for (const c of wanted) if (!(await repo.hasObject(ObjectType.File, c))) missing.push(c);
   let copied = 0;
   await mapLimit(chunk(missing, CONTENT_BATCH), CONTENT_PARALLEL, async (batch) => {
     throwAborted(signal);

@@ -150,15 +150,18 @@ class ContentWriter {
         return false;
       }
     }
+    // The commit filter (owner, statoverride) first, then canonical
+    // permissions, as _ostree_repo_commit_modifier_apply: a canonical mode
+    // squashes s[ug]id bits a statoverride adds.
+    if (o_.uid >= 0) m.uid = static_cast<uint32_t>(o_.uid);
+    if (o_.gid >= 0) m.gid = static_cast<uint32_t>(o_.gid);
+    if (ov) m.mode = ov->set ? ((m.mode & S_IFMT) | ov->mode) : (m.mode | ov->mode);
     if (o_.canonical) {
       m.uid = 0;
       m.gid = 0;
       if (S_ISREG(m.mode)) m.mode &= (S_IFREG | 0755);
       m.xattrs.clear();
     }
-    if (o_.uid >= 0) m.uid = static_cast<uint32_t>(o_.uid);
-    if (o_.gid >= 0) m.gid = static_cast<uint32_t>(o_.gid);
-    if (ov) m.mode = ov->set ? ((m.mode & S_IFMT) | ov->mode) : (m.mode | ov->mode);
 
     std::string header = BuildFileHeader(m.uid, m.gid, m.mode,
                                          m.is_symlink ? m.target : std::string(), m.xattrs);

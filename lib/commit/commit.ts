@@ -4,7 +4,7 @@
 // builtins/ot-builtin-commit.c option semantics (FORMATS.md §2.12).
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { OstreeError, throwAborted, withContext } from '../errors';
+import { OstreeError, throwAborted, withContext, isErrno } from '../errors';
 import { Repo } from '../repo/repo';
 import { Transaction, MetadataItem, ContentFileOptions, mapLimit } from '../repo/transaction';
 import {
@@ -47,6 +47,12 @@ export interface ScanOptions {
   /** "dev:ino" -> content checksum of repo objects (--link-checkout-speedup). */
   devino?: Map<string, string>;
   /**
+   * The source files are consumed (commit --consume): in a bare or
+   * bare-user-only repo, regular files whose metadata the commit does not
+   * change are adopted, i.e. renamed into the object store, as ostree does.
+   */
+  consume?: boolean;
+  /**
    * Write each directory's dirtree as soon as it is finished and keep it in
    * `tree` only as a stored checksum (default true): memory then grows with
    * the directories being worked on, not with the tree. With false, `tree`
@@ -71,6 +77,8 @@ interface PendingFile {
   /** Path from the tree root, kept only when --statoverride needs it. */
   rel: string;
   size: number;
+  /** A regular file (not a symlink): one that may be adopted. */
+  regular: boolean;
 }
 
 interface PendingDir {
@@ -116,6 +124,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
 
   const stream = opts.streamTrees ?? true;
   const needRel = !!mod.statOverride?.size;
+  const adopt = opts.consume ? await canAdopt(tx.repo, dir, mod) : false;
   const dirs: PendingDir[] = [{ path: dir, rel: '', dir: { tree, parent: null, pending: 1 } }];
   const big: PendingFile[] = [];
   const batches: PendingFile[][] = [];
@@ -152,7 +161,8 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
   };
 
   const dirMeta = (st: ScanDir, rel: string): string => {
-    let mode = st.mode;
+    // The commit filter (owner, statoverride), then canonical permissions.
+    let mode = applyStatOverride(mod, rel, st.mode);
     let uid = mod.ownerUid ?? st.uid;
     let gid = mod.ownerGid ?? st.gid;
     if (canonical) {
@@ -160,7 +170,6 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
       gid = 0;
       mode = mode & (S_IFDIR | 0o755);
     }
-    mode = applyStatOverride(mod, rel, mode);
     const meta: DirMeta = { uid, gid, mode, xattrs: skipXattrs ? [] : st.xattrs };
     const data = serializeDirMeta(meta);
     const checksum = sha256Hex(data);
@@ -215,7 +224,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
             }
           }
           od.pending++;
-          queueFile({ dir: od, name, path: full, rel: needRel ? childRel : '', size: sizes[i] });
+          queueFile({ dir: od, name, path: full, rel: needRel ? childRel : '', size: sizes[i], regular: type === ENTRY_REG });
         } else {
           throw new OstreeError('OSTREE_UNSUPPORTED_FILE_TYPE', `Not a regular file or symlink: ${name}`, { data: { path: full } });
         }
@@ -248,6 +257,7 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
       overrides,
       batch.map((f) => f.size),
     );
+    if (adopt) await adoptFiles(repo, batch, sums);
     for (let i = 0; i < batch.length; i++) {
       await batch[i].dir.tree.replaceFile(repo, batch[i].name, sums[i]);
       release(batch[i].dir);
@@ -326,6 +336,50 @@ export async function writeDirectoryToMtree(tx: Transaction, dir: string, tree: 
   });
 
   await tx.writeMetadataBatch(metaQueue);
+}
+
+/**
+ * Whether commit --consume may adopt files of `dir` (can_adopt in
+ * ostree-repo-commit.c): a bare repo when the commit changes no file
+ * metadata, a bare-user-only repo unless file modes are overridden (its
+ * objects are the files with canonical permissions), never bare-user or archive (their objects are not
+ * the plain files); and `dir` on the repo's filesystem.
+ */
+async function canAdopt(repo: Repo, dir: string, mod: CommitModifier): Promise<boolean> {
+  if (repo.mode === 'bare') {
+    const changesMeta =
+      mod.ownerUid !== undefined || mod.ownerGid !== undefined || !!mod.statOverride?.size || !!mod.roExecutables || !!mod.canonicalPermissions || !!mod.skipXattrs || repo.disableXattrs;
+    if (changesMeta) return false;
+  } else if (repo.mode !== 'bare-user-only') {
+    return false;
+  } else if (mod.statOverride?.size || mod.roExecutables) {
+    return false; // the object's mode would be the overridden one: not worth a special case
+  }
+  const [a, b] = await Promise.all([fsp.stat(dir), fsp.stat(path.join(repo.path, 'objects'))]);
+  return a.dev === b.dev;
+}
+
+/**
+ * Adopt committed files (adopt_and_commit_regfile): each regular file is
+ * renamed over its object, so the object is the file itself (a bare-user-only
+ * object gets its canonical mode first); the copy just stored goes. A file on
+ * another filesystem (a mount below the tree) keeps the copy.
+ */
+async function adoptFiles(repo: Repo, batch: PendingFile[], sums: string[]): Promise<void> {
+  for (let i = 0; i < batch.length; i++) {
+    const f = batch[i];
+    if (!f.regular) continue;
+    const obj = repo.objectPath(sums[i], ObjectType.File);
+    if (repo.mode === 'bare-user-only') {
+      const st = await fsp.lstat(f.path);
+      await fsp.chmod(f.path, st.mode & 0o755);
+    }
+    try {
+      await fsp.rename(f.path, obj);
+    } catch (err) {
+      if (!isErrno(err, 'EXDEV')) throw withContext(`Storing file '${f.name}'`, err);
+    }
+  }
 }
 
 /**
@@ -496,7 +550,7 @@ export async function commit(repo: Repo, opts: CommitOptions): Promise<CommitRes
     const root = new MutableTree();
     for (const t of opts.trees) {
       if ('dir' in t) {
-        await writeDirectoryToMtree(tx, t.dir, root, { modifier: opts.modifier, signal: opts.signal, onProgress: opts.onProgress, devino });
+        await writeDirectoryToMtree(tx, t.dir, root, { modifier: opts.modifier, signal: opts.signal, onProgress: opts.onProgress, devino, consume: opts.consume });
       } else if ('ref' in t) {
         const c = await repo.readCommit(await resolveRev(repo, t.ref) as string);
         // As ostree, the commit filter (owner, permissions, xattrs, skip list) applies to a stored tree too.
@@ -595,8 +649,9 @@ async function mergeStoredTreeModified(tx: Transaction, root: MutableTree, tree:
   await root.ensureLoaded(repo);
   const dm = parseDirMeta((await repo.loadMetadata(ObjectType.DirMeta, meta)) as Buffer);
   const [duid, dgid] = owner(dm.uid, dm.gid);
-  let dmode = canonical ? dm.mode & (S_IFDIR | 0o755) : dm.mode;
-  dmode = applyStatOverride(mod, rel || '/', dmode);
+  // The commit filter (statoverride), then canonical permissions.
+  let dmode = applyStatOverride(mod, rel || '/', dm.mode);
+  if (canonical) dmode &= S_IFDIR | 0o755;
   root.metaChecksum = await tx.writeMetadata(ObjectType.DirMeta, serializeDirMeta({ uid: duid, gid: dgid, mode: dmode, xattrs: skipXattrs ? [] : dm.xattrs }));
   const dt = await repo.readDirTree(tree);
   for (const [name, csum] of dt.files) {
@@ -607,8 +662,8 @@ async function mergeStoredTreeModified(tx: Transaction, root: MutableTree, tree:
     const isReg = (h.mode & 0o170000) === 0o100000;
     const [uid, gid] = owner(h.uid, h.gid);
     let mode = mod.roExecutables ? roExecutableMode(h.mode) : h.mode;
-    if (canonical && isReg) mode &= 0o170000 | 0o755;
     mode = applyStatOverride(mod, childRel, mode);
+    if (canonical && isReg) mode &= 0o170000 | 0o755;
     const header: FileHeader = { ...h, uid, gid, mode, xattrs: skipXattrs ? [] : h.xattrs };
     let checksum = csum;
     if (uid !== h.uid || gid !== h.gid || mode !== h.mode || header.xattrs.length !== h.xattrs.length) {

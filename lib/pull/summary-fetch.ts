@@ -10,6 +10,7 @@ import type { Remote } from '../remotes/remotes';
 import { SUMMARY_TYPE } from '../summary';
 import { HttpSource, PullSource } from './source';
 import { SummaryCache, CacheValidators } from './summary-cache';
+import { maybeTestError } from '../repo/test-error';
 import { VerifyPolicy, verifySummarySign } from './verify';
 
 export interface FetchedSummary {
@@ -86,6 +87,7 @@ export async function fetchRemoteSummary(repo: Repo, remote: Remote, src: PullSo
     } catch (err) {
       if (!fromCache) throw err;
       // A stale cached summary: download it again, unconditionally.
+      maybeTestError('invalid-cache', `Remote ${remote.name} cached summary invalid and OSTREE_REPO_TEST_ERROR_INVALID_CACHE specified`);
       fromCache = false;
       summary = await fetchSummary(false);
       if (!summary) throw err;

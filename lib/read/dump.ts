@@ -11,12 +11,20 @@ import { xattrsToVariantValue } from './repo-file';
 /** Latest instant GLib's GDateTime can represent: 9999-12-31 23:59:59 UTC. */
 const MAX_GDATETIME = 253402300799n;
 
-/** `YYYY-MM-DD HH:MM:SS +0000` for a commit timestamp (seconds since the epoch, UTC). */
+/** Earliest instant GLib's GDateTime can represent: 0001-01-01 00:00:00 UTC. */
+const MIN_GDATETIME = -62135596800n;
+
+/**
+ * `YYYY-MM-DD HH:MM:SS +0000` for a commit timestamp (seconds since the
+ * epoch, UTC). As ostree passes the guint64 to g_date_time_new_from_unix_utc
+ * (a gint64), a value past 2^63 is a date before 1970.
+ */
 export function formatCommitDate(timestamp: bigint): string {
-  if (timestamp > MAX_GDATETIME) {
+  const ts = BigInt.asIntN(64, timestamp);
+  if (ts > MAX_GDATETIME || ts < MIN_GDATETIME) {
     throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Invalid timestamp: ${timestamp}`);
   }
-  const d = new Date(Number(timestamp) * 1000);
+  const d = new Date(Number(ts) * 1000);
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
   return (
     `${p(d.getUTCFullYear(), 4)}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ` +

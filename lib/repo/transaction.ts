@@ -31,6 +31,7 @@ import { writeCollectionRef, checkCollectionRefUpdate } from '../refs/collection
 import type { CollectionRef } from '../refs/collection-refs';
 import { cleanupTmpdir } from './tmpdir';
 import { crashPoint } from '../crash-point';
+import { maybeTestError } from './test-error';
 
 /** A content object whose checksum and metadata are known, to be stored from a file or buffer. */
 export interface ContentSource {
@@ -536,6 +537,7 @@ export class Transaction {
   async commit(): Promise<void> {
     this.checkAlive();
     try {
+      maybeTestError('pre-commit', 'OSTREE_REPO_TEST_ERROR_PRE_COMMIT specified');
       const refsMoved = this.refs.size + this.collectionRefs.size;
       if (this.fsync && (this.touchedDirs.size || this.wroteObjects || refsMoved)) {
         await native().fs_syncfs(path.join(this.repo.path, 'objects'));

@@ -23,6 +23,8 @@ export const spec: CommandSpec = {
     flag('allow-noent', 'Do nothing if specified path does not exist'),
     { long: 'fsync', arg: 'string', argName: 'POLICY', description: 'Specify how to invoke fsync()' },
     flag('require-hardlinks', 'Do not fall back to full copies if hardlinking fails', 'H'),
+    // Hidden and without effect, as in ostree 2022.7: zero-sized files are always copied.
+    { long: 'force-copy-zerosized', short: 'z', arg: 'none', description: 'Do not hardlink zero-sized files', hidden: true },
     flag('force-copy', 'Never hardlink (but may reflink if available)', 'C'),
     flag('bareuseronly-dirs', 'Suppress mode bits outside of 0775 for directories (suid, world writable, etc.)', 'M'),
     { long: 'skip-list', arg: 'filename', argName: 'FILE', description: 'File containing list of files to skip' },

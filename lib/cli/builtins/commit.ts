@@ -58,13 +58,16 @@ export const spec: CommandSpec = {
   ],
 };
 
-/** Parse --timestamp like gnulib's parse_datetime for the forms scripts use. */
+/**
+ * Parse --timestamp like gnulib's parse_datetime for the forms scripts use.
+ * A date before 1970 wraps around as ostree stores it (a guint64).
+ */
 export function parseTimestamp(s: string): bigint {
   const t = s.trim();
-  if (/^@-?\d+$/.test(t)) return BigInt(t.slice(1));
+  if (/^@-?\d+$/.test(t)) return BigInt.asUintN(64, BigInt(t.slice(1)));
   const ms = Date.parse(/(Z|[+-]\d\d:?\d\d|UTC)$/i.test(t) ? t.replace(/ UTC$/i, 'Z') : t + 'Z');
   if (Number.isNaN(ms)) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Could not parse '${s}'`);
-  return BigInt(Math.floor(ms / 1000));
+  return BigInt.asUintN(64, BigInt(Math.floor(ms / 1000)));
 }
 
 function splitKV(s: string, opt: string): [string, string] {

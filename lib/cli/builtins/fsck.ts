@@ -48,6 +48,8 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     delete: !!args.opts.delete,
     verifyBindings: !!args.opts['verify-bindings'],
     verifyBackRefs: !!args.opts['verify-back-refs'],
+    addTombstones: !!args.opts['add-tombstones'],
+    onTombstone: (c) => ctx.out(`Adding tombstone for commit ${c}\n`),
     onIssue,
     onProgress: (p) => {
       switch (p.phase) {
@@ -86,7 +88,7 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     }
     throw new Error(i.commits.length ? `In commits ${i.commits.join(', ')}: ${i.message}` : i.message);
   }
-  if (result.partialCommits.length > 0) ctx.out(`${result.partialCommits.length} partial commits not verified\n`);
+  if (!args.opts['add-tombstones'] && result.partialCommits.length > 0) ctx.out(`${result.partialCommits.length} partial commits not verified\n`);
   if (result.issues.length > 0) throw new Error('Repository corruption encountered');
   if (result.fsckPartialCommits.length > 0) {
     throw new Error(`${result.fsckPartialCommits.length} partial commits from fsck-detected corruption`);

@@ -434,7 +434,7 @@ function scenarioPrune(cw, runs) {
 function pullUnavailable() {
   let commands = [];
   try {
-    commands = require(CLI).COMMANDS.map((c) => c[0]);
+    commands = require(path.join(path.dirname(CLI), 'driver.js')).COMMANDS.map((c) => c[0]);
   } catch {
     // an unbuilt CLI is reported by the other scenarios
   }

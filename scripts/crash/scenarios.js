@@ -376,4 +376,4 @@ function adminDeployScenario(fx, cache) {
   };
 }
 
-module.exports = { CLI, ROOT, run, ours, buildFixtures, scenarios, repoSignature, treeSignature, copyDir };
+module.exports = { CLI, ROOT, run, ours, buildFixtures, scenarios, adminDeployScenario, checkSysroot, repoSignature, treeSignature, copyDir };

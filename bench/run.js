@@ -725,7 +725,7 @@ function scenarioAppDeploy(cw, runs) {
 /**
  * `admin deploy` of the corpus into a fresh sysroot. The template (made once,
  * by ostree, untimed): `admin init-fs` + `os-init bench`, and in its bare repo
- * main = the corpus overlaid with a kernel, an initramfs (usr/lib/modules/VER)
+ * main = the corpus (its /etc moved to usr/etc) with a kernel, an initramfs (usr/lib/modules/VER)
  * and usr/lib/os-release. Every run deploys main into a `cp -a` of it; both
  * tools run with OSTREE_SYSROOT_DEBUG=mutable-deployments (no immutable bit,
  * so the results can be removed).
@@ -733,7 +733,15 @@ function scenarioAppDeploy(cw, runs) {
 function scenarioAdminDeploy(cw, runs) {
   const base = path.join(cw.dir, 'admin-deploy-base');
   if (!fs.existsSync(base)) {
-    const kernel = path.join(cw.dir, 'admin-deploy-kernel');
+    // A deployable tree: /etc as usr/etc (ostree checks out the commit's
+    // /usr/etc as the deployment's /etc), and a kernel.
+    const kernel = path.join(cw.dir, 'admin-deploy-tree');
+    rmrf(kernel);
+    sh('cp', ['-al', cw.corpus.dir, kernel]);
+    if (fs.existsSync(path.join(kernel, 'etc'))) {
+      fs.mkdirSync(path.join(kernel, 'usr'), { recursive: true });
+      fs.renameSync(path.join(kernel, 'etc'), path.join(kernel, 'usr/etc'));
+    }
     const mods = path.join(kernel, 'usr/lib/modules/6.1.0-bench');
     fs.mkdirSync(mods, { recursive: true });
     fs.writeFileSync(path.join(mods, 'vmlinuz'), Buffer.alloc(8 << 20, 0x4b));
@@ -742,7 +750,7 @@ function scenarioAdminDeploy(cw, runs) {
     fs.mkdirSync(base);
     sh('ostree', ['admin', 'init-fs', base]);
     sh('ostree', ['admin', 'os-init', 'bench', `--sysroot=${base}`]);
-    sh('ostree', commitArgs(path.join(base, 'ostree/repo'), cw.corpus.dir, [`--tree=dir=${kernel}`]));
+    sh('ostree', commitArgs(path.join(base, 'ostree/repo'), kernel));
   }
   const sides = contenders().map((label) => ({
     label,

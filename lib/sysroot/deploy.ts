@@ -67,7 +67,11 @@ async function prepareEtc(sysroot: Sysroot, root: string, csum: string, signal?:
     usrEtcExists = true;
   }
   if (usrEtcExists) {
-    await checkout(await sysroot.repo(), csum, etc, { forceCopy: true, subpath: '/usr/etc', signal });
+    try {
+      await checkout(await sysroot.repo(), csum, etc, { forceCopy: true, subpath: '/usr/etc', signal });
+    } catch (e) {
+      throw withContext('Preparing /etc', e);
+    }
   }
 }
 

@@ -14,6 +14,8 @@
 //   - rerunning the operation completes and leaves exactly what a run that
 //     was never killed leaves (refs, objects, commitpartial state; a
 //     checkout's files), so the repo it leaves is the reference run's.
+// A scenario may add its own checks after the kill (check(dir), e.g. the
+// sysroot of admin-deploy), an environment (env) and a reset before the rerun.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');

@@ -296,7 +296,7 @@ function adminStatus(cmd, argsPrefix, sysroot, env) {
 /**
  * The sysroot after a kill: both CLIs' `admin status` succeed, agree, and show
  * the old or the new deployment list complete; boot/loader points at a
- * loader.N whose entries name existing kernels, one per deployment, and every
+ * loader.N with a syslinux.cfg and entries naming existing kernels, one per deployment, and every
  * listed deployment directory exists.
  */
 function checkSysroot(sysroot, env, lists) {
@@ -317,6 +317,7 @@ function checkSysroot(sysroot, env, lists) {
   else {
     const entries = path.join(sysroot, 'boot', loader, 'entries');
     const confs = fs.existsSync(entries) ? fs.readdirSync(entries).filter((f) => f.endsWith('.conf')) : [];
+    if (!fs.existsSync(path.join(sysroot, 'boot', loader, 'syslinux.cfg'))) problems.push(`${loader}/syslinux.cfg is missing`);
     if (confs.length !== theirs.list.length) problems.push(`${loader}/entries has ${confs.length} entries for ${theirs.list.length} deployments`);
     for (const c of confs) {
       const text = fs.readFileSync(path.join(entries, c), 'utf8');
@@ -355,6 +356,12 @@ function adminDeployScenario(fx, cache) {
       const root = sysroot(dir);
       fs.mkdirSync(root, { recursive: true });
       run('ostree', ['admin', 'init-fs', root]);
+      // A syslinux bootloader (libtest's setup_os_boot_syslinux), so the deploy writes its config too.
+      fs.mkdirSync(path.join(root, 'boot/loader.0'), { recursive: true });
+      fs.symlinkSync('loader.0', path.join(root, 'boot/loader'));
+      fs.writeFileSync(path.join(root, 'boot/loader/syslinux.cfg'), '');
+      fs.mkdirSync(path.join(root, 'boot/syslinux'), { recursive: true });
+      fs.symlinkSync('../loader/syslinux.cfg', path.join(root, 'boot/syslinux/syslinux.cfg'));
       run('ostree', ['admin', 'os-init', OSNAME, `--sysroot=${root}`]);
       const repo = path.join(root, 'ostree/repo');
       run('ostree', ['config', `--repo=${repo}`, 'set', 'core.fsync', 'false']);

@@ -39,6 +39,7 @@ const SCENARIOS = [
   ['pull-http-incremental', true, 0.6, 'pull origin main of a next commit (1% files changed + 20 new) into a bare-user repo holding the previous one'],
   ['checksum', false, null, 'content checksums of large files: GB/s'],
   ['app-deploy', true, null, 'AppDeployments deploy + switch of main from a bare-user repo into a fresh install dir (hardlinks, syncfs); ostree side: checkout -U + sync -f + symlink renamed over current'],
+  ['admin-deploy', true, null, 'admin deploy --os=bench main into a fresh sysroot (init-fs + os-init, the corpus plus a kernel in usr/lib/modules committed to its bare repo, untimed); checkout, /etc, BLS entry, kernel into /boot, bootloader swap, syncs, cleanup'],
   // static deltas (bench/deltas.js; targets from issue 10)
   ...DELTA_SCENARIOS,
 ];
@@ -721,6 +722,55 @@ function scenarioAppDeploy(cw, runs) {
   return { sides: runSides(sides, runs), deployMs };
 }
 
+/**
+ * `admin deploy` of the corpus into a fresh sysroot. The template (made once,
+ * by ostree, untimed): `admin init-fs` + `os-init bench`, and in its bare repo
+ * main = the corpus (its /etc moved to usr/etc) with a kernel, an initramfs (usr/lib/modules/VER)
+ * and usr/lib/os-release. Every run deploys main into a `cp -a` of it; both
+ * tools run with OSTREE_SYSROOT_DEBUG=mutable-deployments (no immutable bit,
+ * so the results can be removed).
+ */
+function scenarioAdminDeploy(cw, runs) {
+  const base = path.join(cw.dir, 'admin-deploy-base');
+  if (!fs.existsSync(base)) {
+    // A deployable tree: /etc as usr/etc (ostree checks out the commit's
+    // /usr/etc as the deployment's /etc), and a kernel.
+    const kernel = path.join(cw.dir, 'admin-deploy-tree');
+    rmrf(kernel);
+    sh('cp', ['-al', cw.corpus.dir, kernel]);
+    if (fs.existsSync(path.join(kernel, 'etc'))) {
+      fs.mkdirSync(path.join(kernel, 'usr'), { recursive: true });
+      fs.renameSync(path.join(kernel, 'etc'), path.join(kernel, 'usr/etc'));
+    }
+    const mods = path.join(kernel, 'usr/lib/modules/6.1.0-bench');
+    fs.mkdirSync(mods, { recursive: true });
+    fs.writeFileSync(path.join(mods, 'vmlinuz'), Buffer.alloc(8 << 20, 0x4b));
+    fs.writeFileSync(path.join(mods, 'initramfs.img'), Buffer.alloc(16 << 20, 0x49));
+    fs.writeFileSync(path.join(kernel, 'usr/lib/os-release'), 'NAME=Bench\nID=bench\nPRETTY_NAME="Bench OS"\n');
+    fs.mkdirSync(base);
+    sh('ostree', ['admin', 'init-fs', base]);
+    sh('ostree', ['admin', 'os-init', 'bench', `--sysroot=${base}`]);
+    sh('ostree', commitArgs(path.join(base, 'ostree/repo'), kernel));
+  }
+  const sides = contenders().map((label) => ({
+    label,
+    prepare: (i) => {
+      const sysroot = path.join(cw.dir, `admin-deploy-${label}-${i}`);
+      rmrf(sysroot);
+      sh('cp', ['-a', base, sysroot]);
+      return { sysroot };
+    },
+    argv: ({ sysroot }) => ['env', 'OSTREE_SYSROOT_DEBUG=mutable-deployments', ...tools[label]('admin', 'deploy', `--sysroot=${sysroot}`, '--os=bench', '--karg=root=/dev/vda1', 'main')],
+    after: ({ sysroot }) => {
+      const deployed = fs.readdirSync(path.join(sysroot, 'ostree/deploy/bench/deploy')).filter((n) => !n.endsWith('.origin'));
+      const entries = fs.readdirSync(path.join(sysroot, 'boot/loader/entries'));
+      if (deployed.length !== 1 || entries.length !== 1) throw new Error(`${label}: ${deployed.length} deployments, ${entries.length} BLS entries`);
+      discard(sysroot);
+    },
+  }));
+  return { sides: runSides(sides, runs) };
+}
+
 function scenarioStartup(workRoot, runs) {
   const dir = path.join(workRoot, 'startup');
   rmrf(dir);
@@ -1023,6 +1073,7 @@ function main() {
           'pull-http': () => scenarioPullHttp(cw, runs),
           'pull-http-incremental': () => scenarioPullIncremental(cw, runs),
           'app-deploy': () => scenarioAppDeploy(cw, runs),
+          'admin-deploy': () => scenarioAdminDeploy(cw, runs),
           ...Object.fromEntries(Object.entries(deltas).map(([n, f]) => [n, () => f(cw, runs, opts)])),
         }[name];
         results.push(runOne(name, fn, extra));

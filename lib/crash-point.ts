@@ -7,7 +7,9 @@
 // the repository consistent: before an object's temp file is linked into
 // objects/ (in the native worker threads too), before a ref, the summary or a
 // delta index is renamed into place, before prune deletes a batch of objects,
-// between a pull's and a checkout's batches. One counter covers JS and native
+// between a pull's and a checkout's batches, and at each step of an admin
+// deploy (lib/sysroot/: checkout rename, BLS entries, bootloader config,
+// bootlink and boot/loader swaps, deployment removal, deployment refs). One counter covers JS and native
 // code (it lives in the addon: native/crash_point.cc), so the same run
 // reaches the same sequence of points and a harness can pick any of them.
 //

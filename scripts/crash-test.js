@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm run crash-test [-- --points N] [--seed S] [--only a,b] [--keep] [--work DIR]
-// Crash-consistency run (scripts/crash/harness.js): SIGKILLs commit, pull,
+// Crash-consistency run (scripts/crash/harness.js): SIGKILLs admin deploy, commit, pull,
 // pull-local, checkout, prune and static-delta apply-offline at seeded random
 // points and checks the repository after each kill and after a rerun. Runs
 // dist/ (npm run build first). Exit 1 when any kill point left an

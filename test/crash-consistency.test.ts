@@ -1,7 +1,7 @@
 // Crash consistency (issue 14): a trimmed run of the harness behind
-// `npm run crash-test` (scripts/crash/harness.js). Every scenario (commit in
-// bare-user and archive, pull over HTTP by objects and by delta, pull-local,
-// checkout, prune, static-delta apply-offline) is killed with SIGKILL at
+// `npm run crash-test` (scripts/crash/harness.js). Every scenario (admin
+// deploy, commit in bare-user and archive, pull over HTTP by objects and by
+// delta, pull-local, checkout, prune, static-delta apply-offline) is killed with SIGKILL at
 // seeded points, inside the library (NODE_OSTREE_CRASH_AT) or after a random
 // delay; after each kill our fsck and ostree's pass, refs resolve, the lock is
 // free, and a rerun leaves what an uninterrupted run leaves. The checks
@@ -23,6 +23,13 @@ const { crashTest, checkRepo } = requireCjs('../scripts/crash/harness.js') as {
     failures: Array<{ scenario: string; point: string; problems: string[] }>;
   }>;
   checkRepo(repo: string): Promise<string[]>;
+};
+
+const { adminDeployScenario } = requireCjs('../scripts/crash/scenarios.js') as {
+  adminDeployScenario(
+    fx: null,
+    cache: string,
+  ): { init(dir: string): void; check(dir: string): string[]; target(dir: string): string };
 };
 
 afterAll(cleanupTmp);
@@ -83,12 +90,39 @@ describe.skipIf(SKIP_INTEROP)('crash points (NODE_OSTREE_CRASH_AT)', () => {
   });
 });
 
+describe.skipIf(SKIP_INTEROP)('crash consistency: the sysroot checks of the admin-deploy scenario', () => {
+  it('accept the sysroot ostree deployed, catch a dangling boot/loader, a missing kernel and an incomplete deployment', () => {
+    const d = tmpdir();
+    const s = adminDeployScenario(null, path.join(d, 'cache'));
+    const dir = path.join(d, 'run');
+    s.init(dir);
+    const sysroot = path.join(dir, 'sysroot');
+    expect(s.check(dir)).toEqual([]);
+    // A deployment whose kernel is gone from /boot.
+    const bootOstree = path.join(sysroot, 'boot/ostree');
+    const bootdir = path.join(bootOstree, fs.readdirSync(bootOstree)[0]);
+    const kernel = fs.readdirSync(bootdir).find((n) => n.startsWith('vmlinuz'))!;
+    fs.renameSync(path.join(bootdir, kernel), path.join(d, 'kernel'));
+    expect(s.check(dir).some((p) => p.includes(`linux /ostree/`) && p.endsWith('is missing'))).toBe(true);
+    fs.renameSync(path.join(d, 'kernel'), path.join(bootdir, kernel));
+    // A deployment directory without its tree.
+    const deploy = path.join(sysroot, 'ostree/deploy/testos/deploy');
+    const name = fs.readdirSync(deploy).find((n) => !n.endsWith('.origin'))!;
+    fs.rmSync(path.join(deploy, name, 'usr/lib/modules'), { recursive: true });
+    expect(s.check(dir)).toContain(`deployment ${name} is incomplete`);
+    // boot/loader pointing at a loader.N that is not there (both status commands fail or the link is wrong).
+    fs.rmSync(path.join(sysroot, 'boot/loader'));
+    fs.symlinkSync('loader.7', path.join(sysroot, 'boot/loader'));
+    expect(s.check(dir).length).toBeGreaterThan(0);
+  }, 60_000);
+});
+
 describe.skipIf(SKIP_INTEROP)('crash consistency: seeded SIGKILLs of every write operation', () => {
   // Two points per scenario by default (each point is several processes: the
   // operation, two fscks, ostree's lock probe, the rerun); CRASH_TEST_POINTS
   // and CRASH_TEST_SEED widen or vary it. `npm run crash-test` runs hundreds.
-  const points = Number(process.env.CRASH_TEST_POINTS ?? 16);
-  it(`${points} kill points over 8 scenarios leave consistent repos and reruns that finish the job`, async () => {
+  const points = Number(process.env.CRASH_TEST_POINTS ?? 18);
+  it(`${points} kill points over 9 scenarios leave consistent repos and reruns that finish the job`, async () => {
     const seed = Number(process.env.CRASH_TEST_SEED ?? 14);
     const r = await crashTest({ work: tmpdir(), points, seed });
     const report = r.failures.map((f) => `${f.scenario} at ${f.point}:\n  ${f.problems.join('\n  ')}`).join('\n');

@@ -183,6 +183,20 @@ describe.skipIf(SKIP_INTEROP)('sysroot and ostree admin, against ostree 2022.7',
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('Failed to find kernel in /usr/lib/modules, /usr/lib/ostree-boot or /boot');
     ok(ostree([`--repo=${s.sysroot}/ostree/repo`, 'refs', '--delete', 'nokernel']));
+    // A commit with /etc rather than /usr/etc: ostree moves etc to usr/etc, then fails to check the commit's
+    // /usr/etc out as /etc; both fail with the same message (ostree leaves its partial deployment directory).
+    const etcOnly = path.join(tmpdir(), 'etconly');
+    w(path.join(etcOnly, 'usr/lib/modules/3.6.0/vmlinuz'), 'a kernel\n');
+    w(path.join(etcOnly, 'etc/os-release'), 'ID=testos\n');
+    ok(ostree([`--repo=${s.sysroot}/ostree/repo`, 'commit', '-b', 'etconly', '-s', 'x', etcOnly]));
+    const their = makeSysroot(tmpdir(), ostree, os.repo);
+    ok(ostree([`--repo=${their.sysroot}/ostree/repo`, 'commit', '-b', 'etconly', '-s', 'x', etcOnly]));
+    const e1 = ours(['admin', 'deploy', '--os=testos', 'etconly'], { env: s.env });
+    const e2 = ostree(['admin', 'deploy', '--os=testos', 'etconly'], { env: their.env });
+    expect(e2.status).toBe(1);
+    expect(e1.status).toBe(1);
+    expect(e1.stderr.trim().split('\n').pop()).toBe(e2.stderr.trim().split('\n').pop());
+    ok(ostree([`--repo=${s.sysroot}/ostree/repo`, 'refs', '--delete', 'etconly']));
     // The refs listing changes by the deleted ref only; nothing else did.
     expect(snapshot().entries).toEqual(before.entries);
     expect(snapshot().loader).toBe(before.loader);

@@ -4,6 +4,7 @@
 // (optionally) a depth-0 prune of the system repository.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { crashPoint } from '../crash-point';
 import { OstreeError, isErrno } from '../errors';
 import { formatSize } from '../format-size';
 import { prune } from '../prune';
@@ -46,7 +47,10 @@ async function cleanupOldDeployments(sysroot: Sysroot): Promise<void> {
   const bootcsums = new Set(sysroot.deployments.map((d) => d.bootcsum));
   const overlays = new Set(sysroot.deployments.flatMap((d) => d.bootconfig.overlayInitrds.map((p) => path.basename(p))));
   for (const d of await sysroot.listDeploymentDirs()) {
-    if (!active.has(d.relpath)) await rmrfDeployment(sysroot, d);
+    if (!active.has(d.relpath)) {
+      crashPoint();
+      await rmrfDeployment(sysroot, d);
+    }
   }
   // Leftovers of our own interrupted deploys (temporary checkout names in a stateroot).
   for (const os of await sysroot.stateroots()) {
@@ -84,6 +88,7 @@ async function generateDeploymentRefs(sysroot: Sysroot): Promise<void> {
   const s = sysroot.subbootversion;
   const stale = [`ostree/${b === 0 ? 1 : 0}/0/`, `ostree/${b === 0 ? 1 : 0}/1/`, `ostree/${b}/${s === 0 ? 1 : 0}/`];
   const refs = await listRefsRaw(repo);
+  crashPoint();
   await withTransaction(repo, async (tx) => {
     for (const [name] of refs) if (stale.some((p) => name.startsWith(p))) tx.setRef(name, null);
     sysroot.deployments.forEach((d, i) => tx.setRef(`ostree/${b}/${s}/${i}`, d.csum));

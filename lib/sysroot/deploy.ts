@@ -9,6 +9,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { native } from '../binding';
 import { checkout, CheckoutProgress } from '../checkout/checkout';
+import { crashPoint } from '../crash-point';
 import { OstreeError, throwAborted, withContext } from '../errors';
 import { KeyFile } from '../repo/keyfile';
 import { tmpName, writeFileAtomic } from '../repo/repo';
@@ -66,7 +67,11 @@ async function prepareEtc(sysroot: Sysroot, root: string, csum: string, signal?:
     usrEtcExists = true;
   }
   if (usrEtcExists) {
-    await checkout(await sysroot.repo(), csum, etc, { forceCopy: true, subpath: '/usr/etc', signal });
+    try {
+      await checkout(await sysroot.repo(), csum, etc, { forceCopy: true, subpath: '/usr/etc', signal });
+    } catch (e) {
+      throw withContext('Preparing /etc', e);
+    }
   }
 }
 
@@ -112,6 +117,7 @@ export async function deployTree(sysroot: Sysroot, revision: string, opts: Deplo
     await finalizeDeployment(sysroot, d, tmpPath, opts.mergeDeployment ?? null, signal);
     throwAborted(signal);
     await removeTree(finalPath);
+    crashPoint();
     await fsp.rename(tmpPath, finalPath);
   } catch (e) {
     await removeTree(tmpPath).catch(() => undefined);

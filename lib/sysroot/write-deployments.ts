@@ -6,6 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { native } from '../binding';
+import { crashPoint } from '../crash-point';
 import { OstreeError, withContext } from '../errors';
 import { commitVersion } from '../read/dump';
 import { tmpName, writeFileAtomic } from '../repo/repo';
@@ -86,6 +87,7 @@ async function createBootlinks(sysroot: Sysroot, bootversion: number, list: Depl
 }
 
 async function swapBootlinks(sysroot: Sysroot, bootversion: number, sub: number): Promise<string> {
+  crashPoint();
   const name = `boot.${bootversion}.${sub}`;
   await symlinkReplace(name, path.join(sysroot.path, 'ostree', `boot.${bootversion}`));
   return name;
@@ -225,6 +227,7 @@ async function installDeploymentKernel(sysroot: Sysroot, repo: Repo, newBootvers
   if (d.index !== 0) {
     for (const [k, v] of blsAppend(repo)) bc.set(k, v);
   }
+  crashPoint();
   await writeFileAtomic(path.join(entries, `ostree-${n - d.index}-${d.osname}.conf`), bc.serialize(), { mode: 0o644 });
 }
 
@@ -257,6 +260,7 @@ async function bootswap(sysroot: Sysroot, repo: Repo, list: Deployment[], bootlo
       }
       return e;
     });
+    crashPoint();
     try {
       await bootloader.writeConfig(sysroot.path, newBootversion as 0 | 1, entries, { booted: !!sysroot.booted });
     } catch (e) {
@@ -269,6 +273,7 @@ async function bootswap(sysroot: Sysroot, repo: Repo, list: Deployment[], bootlo
   });
   await symlinkReplace(`loader.${newBootversion}`, path.join(sysroot.path, 'boot/loader.tmp'));
   await fullSync(sysroot);
+  crashPoint();
   await fsp.rename(path.join(sysroot.path, 'boot/loader.tmp'), path.join(sysroot.path, 'boot/loader'));
   await native().fs_fsync(path.join(sysroot.path, 'boot'));
   await bootloader?.postBlsSync?.(sysroot.path, newBootversion as 0 | 1, { booted: !!sysroot.booted });

@@ -14,6 +14,8 @@
 //   - rerunning the operation completes and leaves exactly what a run that
 //     was never killed leaves (refs, objects, commitpartial state; a
 //     checkout's files), so the repo it leaves is the reference run's.
+// A scenario may add its own checks after the kill (check(dir), e.g. the
+// sysroot of admin-deploy), an environment (env) and a reset before the rerun.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -115,7 +117,7 @@ async function crashTest({ work, points, seed, only, log = () => {} }) {
       // Reference run: what a completed operation leaves, how many kill points it passes, how long it takes.
       const ref = path.join(work, 'ref', s.name);
       copyDir(template, ref);
-      const r = await runChild(s.args(ref), { NODE_OSTREE_CRASH_AT: '0' });
+      const r = await runChild(s.args(ref), { ...s.env, NODE_OSTREE_CRASH_AT: '0' });
       if (r.code !== 0) throw new Error(`${s.name}: the reference run failed: ${r.stderr}`);
       const m = /crash points: (\d+)/.exec(r.stderr);
       const count = m ? Number(m[1]) : 0;
@@ -133,12 +135,12 @@ async function crashTest({ work, points, seed, only, log = () => {} }) {
       if (count > 0 && rand() < 0.7) {
         const n = 1 + Math.floor(rand() * count);
         point = `crash-at ${n}/${count}`;
-        r = await runChild(s.args(dir), { NODE_OSTREE_CRASH_AT: String(n) });
+        r = await runChild(s.args(dir), { ...s.env, NODE_OSTREE_CRASH_AT: String(n) });
         result.internal++;
       } else {
         const delay = Math.floor(rand() * ms * 1.1);
         point = `delay ${delay}/${ms} ms`;
-        r = await runChild(s.args(dir), {}, delay);
+        r = await runChild(s.args(dir), { ...s.env }, delay);
         result.delayed++;
       }
       result.tried++;
@@ -146,8 +148,13 @@ async function crashTest({ work, points, seed, only, log = () => {} }) {
       if (r.signal === 'SIGKILL') result.killed++;
       else if (r.code !== 0) problems.push(`the operation failed without a kill: exit ${r.code}: ${r.stderr.trim()}`);
       problems.push(...(await checkRepo(s.target(dir))).map((p) => `after the kill: ${p}`));
-      if (s.reset) s.reset(dir);
-      const again = await runChild(s.args(dir), {});
+      if (s.check) problems.push(...s.check(dir).map((p) => `after the kill: ${p}`));
+      try {
+        if (s.reset) s.reset(dir);
+      } catch (e) {
+        problems.push(`reset before the rerun: ${e.message}`);
+      }
+      const again = await runChild(s.args(dir), { ...s.env });
       if (again.code !== 0) problems.push(`rerun: exit ${again.code}: ${again.stderr.trim()}`);
       else {
         const got = (s.result ?? ((d) => repoSignature(s.target(d))))(dir);

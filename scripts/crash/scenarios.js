@@ -207,6 +207,7 @@ function scenarios(fx) {
       path.join(dir, 'repo'),
     );
   return [
+    adminDeployScenario(fx, cache),
     commitScenario('bare-user'),
     commitScenario('archive'),
     {
@@ -267,4 +268,119 @@ function scenarios(fx) {
   ];
 }
 
-module.exports = { CLI, ROOT, run, ours, buildFixtures, scenarios, repoSignature, treeSignature, copyDir };
+const OSNAME = 'testos';
+const BRANCH = 'testos/buildmain/x86_64-runtime';
+
+/** A tiny bootable OS tree (kernel and initramfs in usr/lib/modules), as libtest's setup_os_repository. */
+function makeOsTree(dir, version) {
+  const w = (rel, data) => {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), data);
+  };
+  fs.rmSync(dir, { recursive: true, force: true });
+  w('usr/lib/modules/3.6.0/vmlinuz', `a kernel ${version}\n`);
+  w('usr/lib/modules/3.6.0/initramfs.img', `an initramfs ${version}\n`);
+  w('usr/etc/os-release', 'NAME=TestOS\nID=testos\nPRETTY_NAME="TestOS"\n');
+  w('usr/etc/aconfigfile', 'a config file\n');
+  for (let i = 0; i < 30; i++) w(`usr/share/data/f${i}`, bytes(`f${i}`, i % 3 === 0 ? version : 1, 200 + i * 50));
+}
+
+/** `admin status` with ostree's or our CLI: null on failure, else { text, list: ['CSUM.SERIAL', …] }. */
+function adminStatus(cmd, argsPrefix, sysroot, env) {
+  const r = spawnSync(cmd, [...argsPrefix, 'admin', 'status', `--sysroot=${sysroot}`], { encoding: 'utf8', env: { ...process.env, ...env } });
+  if (r.status !== 0) return { error: `exit ${r.status}: ${r.stderr.trim()}` };
+  const list = [...r.stdout.matchAll(/^[* ] \S+ ([0-9a-f]{64}\.\d+)/gm)].map((m) => m[1]);
+  return { text: r.stdout, list };
+}
+
+/**
+ * The sysroot after a kill: both CLIs' `admin status` succeed, agree, and show
+ * the old or the new deployment list complete; boot/loader points at a
+ * loader.N with a syslinux.cfg and entries naming existing kernels, one per deployment, and every
+ * listed deployment directory exists.
+ */
+function checkSysroot(sysroot, env, lists) {
+  const problems = [];
+  const theirs = adminStatus('ostree', [], sysroot, env);
+  const mine = adminStatus(process.execPath, [CLI], sysroot, env);
+  if (theirs.error) problems.push(`ostree admin status: ${theirs.error}`);
+  if (mine.error) problems.push(`our admin status: ${mine.error}`);
+  if (theirs.error || mine.error) return problems;
+  if (mine.text !== theirs.text) problems.push(`admin status differs:\n${theirs.text}\n---\n${mine.text}`);
+  const csums = theirs.list.map((n) => n.split('.')[0]).join(',');
+  if (!lists.includes(csums)) problems.push(`deployment list ${csums} is neither the old nor the new one (${lists.join(' | ')})`);
+  for (const n of theirs.list) {
+    if (!fs.existsSync(path.join(sysroot, 'ostree/deploy', OSNAME, 'deploy', n, 'usr/lib/modules'))) problems.push(`deployment ${n} is incomplete`);
+  }
+  const loader = fs.readlinkSync(path.join(sysroot, 'boot/loader'));
+  if (!/^loader\.[01]$/.test(loader)) problems.push(`boot/loader -> ${loader}`);
+  else {
+    const entries = path.join(sysroot, 'boot', loader, 'entries');
+    const confs = fs.existsSync(entries) ? fs.readdirSync(entries).filter((f) => f.endsWith('.conf')) : [];
+    if (!fs.existsSync(path.join(sysroot, 'boot', loader, 'syslinux.cfg'))) problems.push(`${loader}/syslinux.cfg is missing`);
+    if (confs.length !== theirs.list.length) problems.push(`${loader}/entries has ${confs.length} entries for ${theirs.list.length} deployments`);
+    for (const c of confs) {
+      const text = fs.readFileSync(path.join(entries, c), 'utf8');
+      for (const m of text.matchAll(/^(linux|initrd) (\S+)$/gm)) {
+        if (!fs.existsSync(path.join(sysroot, 'boot', m[2]))) problems.push(`${loader}/entries/${c}: ${m[1]} ${m[2]} is missing`);
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * `admin deploy` of a second commit onto a sysroot with one deployment (of the
+ * first), made by ostree. After a kill: checkSysroot; then `admin cleanup` and a
+ * rerun of the deploy must complete with the new commit as the default.
+ */
+function adminDeployScenario(fx, cache) {
+  const env = { OSTREE_SYSROOT_DEBUG: 'mutable-deployments' };
+  const state = {};
+  const sysroot = (dir) => path.join(dir, 'sysroot');
+  return {
+    name: 'admin-deploy',
+    env,
+    init(dir) {
+      const osdata = path.join(cache, 'osdata');
+      const osrepo = path.join(cache, 'osrepo');
+      if (!state.c1) {
+        fs.rmSync(osrepo, { recursive: true, force: true });
+        fs.mkdirSync(cache, { recursive: true });
+        run('ostree', ['init', `--repo=${osrepo}`, '--mode=archive']);
+        makeOsTree(osdata, 1);
+        state.c1 = run('ostree', ['commit', `--repo=${osrepo}`, '--bootable', '-b', BRANCH, '-s', 'one', `--timestamp=${TS1}`, osdata]);
+        makeOsTree(osdata, 2);
+        state.c2 = run('ostree', ['commit', `--repo=${osrepo}`, '--bootable', '-b', BRANCH, '-s', 'two', `--timestamp=${TS2}`, osdata]);
+      }
+      const root = sysroot(dir);
+      fs.mkdirSync(root, { recursive: true });
+      run('ostree', ['admin', 'init-fs', root]);
+      // A syslinux bootloader (libtest's setup_os_boot_syslinux), so the deploy writes its config too.
+      fs.mkdirSync(path.join(root, 'boot/loader.0'), { recursive: true });
+      fs.symlinkSync('loader.0', path.join(root, 'boot/loader'));
+      fs.writeFileSync(path.join(root, 'boot/loader/syslinux.cfg'), '');
+      fs.mkdirSync(path.join(root, 'boot/syslinux'), { recursive: true });
+      fs.symlinkSync('../loader/syslinux.cfg', path.join(root, 'boot/syslinux/syslinux.cfg'));
+      run('ostree', ['admin', 'os-init', OSNAME, `--sysroot=${root}`]);
+      const repo = path.join(root, 'ostree/repo');
+      run('ostree', ['config', `--repo=${repo}`, 'set', 'core.fsync', 'false']);
+      run('ostree', ['pull-local', `--repo=${repo}`, '--remote=testos', osrepo, state.c1]);
+      run('ostree', ['admin', 'deploy', `--sysroot=${root}`, `--os=${OSNAME}`, state.c1], { env: { ...process.env, ...env } });
+      // The branch at c2: what the deploy under test deploys.
+      run('ostree', ['pull-local', `--repo=${repo}`, '--remote=testos', osrepo, BRANCH]);
+    },
+    args: (dir) => ['admin', 'deploy', `--sysroot=${sysroot(dir)}`, `--os=${OSNAME}`, `testos:${BRANCH}`],
+    target: (dir) => path.join(sysroot(dir), 'ostree/repo'),
+    check: (dir) => checkSysroot(sysroot(dir), env, [state.c1, `${state.c2},${state.c1}`]),
+    reset: (dir) => run(process.execPath, [CLI, 'admin', 'cleanup', `--sysroot=${sysroot(dir)}`], { env: { ...process.env, ...env } }),
+    // A rerun after a completed swap deploys c2 again (c2.1 before c2.0): the default and the count are what matter.
+    result: (dir) => {
+      const st = adminStatus('ostree', [], sysroot(dir), env);
+      if (st.error) return `status: ${st.error}`;
+      return `default ${st.list[0]?.split('.')[0] === state.c2 ? 'new' : st.list[0]}, ${st.list.length} deployments; ${checkSysroot(sysroot(dir), env, [`${state.c2},${state.c1}`, `${state.c2},${state.c2}`]).join('; ')}`;
+    },
+  };
+}
+
+module.exports = { CLI, ROOT, run, ours, buildFixtures, scenarios, adminDeployScenario, checkSysroot, repoSignature, treeSignature, copyDir };

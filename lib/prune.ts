@@ -97,7 +97,7 @@ export async function deleteObject(repo: Repo, checksum: string, type: ObjectTyp
 }
 
 /** ot_enable_tombstone_commits: set core.tombstone-commits=true in the config if it isn't. */
-async function enableTombstones(repo: Repo): Promise<void> {
+export async function enableTombstones(repo: Repo): Promise<void> {
   if (repo.config.getBoolean('core', 'tombstone-commits', false)) return;
   repo.config.set('core', 'tombstone-commits', 'true');
   await repo.writeConfig();

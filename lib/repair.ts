@@ -124,6 +124,7 @@ export async function repairRepo(repo: Repo, opts: RepairOptions = {}): Promise<
   const remotes = await listRemotes(repo);
   const result: RepairResult = { issues: [], quarantineDir: null, repaired: [], unrepaired: [], final: null as unknown as FsckResult, ok: false };
   const attempted = new Set<string>();
+  const seen = new Set<string>();
   const failed = new Map<string, Error>();
 
   for (let round = 1; ; round++) {
@@ -137,6 +138,10 @@ export async function repairRepo(repo: Repo, opts: RepairOptions = {}): Promise<
       verifyFsckPartial: true,
       signal,
       onIssue: (i) => {
+        // Once per object: a commit that stays partial shows its missing objects again in each round.
+        const key = `${i.checksum}.${i.type}`;
+        if (seen.has(key)) return;
+        seen.add(key);
         result.issues.push(i);
         if (i.movedTo) result.quarantineDir = quarantine;
         opts.onIssue?.(i);

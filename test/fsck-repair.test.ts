@@ -165,3 +165,30 @@ describe.skipIf(SKIP_INTEROP)('fsck --repair', () => {
     expect(statSync(objPath(repo, ls.get('/run.sh')![1], 'file')).isFile()).toBe(true);
   });
 });
+
+describe.skipIf(SKIP_INTEROP)('fsck --add-tombstones', () => {
+  afterAll(cleanupTmp);
+
+  it('replaces commits whose parent is missing by tombstones, as ostree does', () => {
+    const d = tmpdir();
+    makeTree(path.join(d, 't1'), 1);
+    makeTree(path.join(d, 't2'), 2);
+    const base = path.join(d, 'base');
+    ok(ostree([`--repo=${base}`, 'init', '--mode=archive']));
+    const c1 = ok(ostree([`--repo=${base}`, 'commit', '-b', 'main', '-s', 'one', '--timestamp=@1600000000', path.join(d, 't1')]));
+    const c2 = ok(ostree([`--repo=${base}`, 'commit', '-b', 'main', '-s', 'two', '--timestamp=@1600086400', path.join(d, 't2')]));
+    rmSync(objPath(base, c1, 'commit'));
+    const results = ['ostree', 'ours'].map((who) => {
+      const repo = path.join(d, who);
+      if (spawnSync('cp', ['-a', base, repo]).status !== 0) throw new Error('cp -a failed');
+      const r = (who === 'ostree' ? ostree : ours)([`--repo=${repo}`, 'fsck', '--add-tombstones']);
+      return { r, snap: snapshot(repo) };
+    });
+    expect(results[1].r.status, results[1].r.stderr).toBe(results[0].r.status);
+    expect(results[1].r.stdout).toBe(results[0].r.stdout);
+    expect(results[0].r.stdout).toContain(`Adding tombstone for commit ${c2}`);
+    expect([...results[1].snap.keys()]).toEqual([...results[0].snap.keys()]);
+    expect(results[1].snap.get('config')).toBe(results[0].snap.get('config'));
+    expect(results[1].snap.has(`objects/${c2.slice(0, 2)}/${c2.slice(2)}.tombstone-commit`)).toBe(true);
+  });
+});

@@ -1,5 +1,5 @@
 // ostree fsck (ot-builtin-fsck.c)
-import { str, strs, type CommandSpec, type ParsedArgs } from '../options';
+import { UsageError, str, strs, type CommandSpec, type ParsedArgs } from '../options';
 import type { Ctx } from '../context';
 import type { FsckIssue } from '../../fsck';
 import { OstreeError } from '../../errors';
@@ -24,6 +24,7 @@ export const spec: CommandSpec = {
 
 export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   if (args.opts.repair) return runRepair(args, ctx);
+  if (args.opts.remote !== undefined || args.opts['localcache-repo'] !== undefined) throw new UsageError('--remote and --localcache-repo need --repair');
   const repo = await ctx.openRepo();
   const { fsck } = await import('../../fsck');
   const { ConsoleProgress } = await import('../console');

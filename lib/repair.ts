@@ -103,7 +103,8 @@ function commitsToRepair(res: FsckResult): string[] {
 
 /**
  * `ostree fsck --repair`: check the repository, move corrupt objects into
- * REPO/tmp/corrupt-TIMESTAMP-PID/, and fetch again exactly the corrupt and
+ * REPO/tmp/corrupt-TIMESTAMP-PID/ (kept until tmp/ expiry,
+ * core.tmp-expiry-secs, a day by default), and fetch again exactly the corrupt and
  * missing objects from the remote (or the local cache repos), verifying
  * them as a pull does. Commits that cannot be completed stay marked partial
  * (state/CHECKSUM.commitpartial). Refs are not changed. Rejects with

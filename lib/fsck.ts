@@ -65,6 +65,8 @@ export interface FsckIssue {
   markedPartial: string[];
   /** True when `delete` removed the object. */
   deleted: boolean;
+  /** Where `quarantine` moved the corrupt object. */
+  movedTo?: string;
 }
 
 export interface FsckOptions {
@@ -72,6 +74,24 @@ export interface FsckOptions {
   all?: boolean;
   /** Remove corrupt objects and mark the commits containing them partial. */
   delete?: boolean;
+  /**
+   * Like `delete`, but move each corrupt object into this directory (created
+   * if needed; on the repo's filesystem, e.g. REPO/tmp/corrupt-…) as
+   * CHECKSUM.TYPE, keeping the evidence: what repairRepo does.
+   */
+  quarantine?: string;
+  /**
+   * fsck --add-tombstones, as ostree does it: every commit whose parent
+   * commit is missing is deleted, leaving a tombstone-commit in its place
+   * (core.tombstone-commits is switched on).
+   */
+  addTombstones?: boolean;
+  /**
+   * Verify commits an earlier fsck marked partial (FSCK_PARTIAL) instead of
+   * skipping them; they are still listed in partialCommits and
+   * fsckPartialCommits. Used by repairRepo.
+   */
+  verifyFsckPartial?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: FsckProgress) => void;
   /** Called as each missing or corrupt object is found. */
@@ -90,14 +110,6 @@ export interface FsckOptions {
    * OSTREE_INVALID_REF.
    */
   verifyBackRefs?: boolean;
-  /**
-   * Replace each commit whose parent commit is missing by a tombstone
-   * (fsck --add-tombstones): core.tombstone-commits is turned on and the
-   * commit object deleted, leaving a tombstone-commit object.
-   */
-  addTombstones?: boolean;
-  /** Called as each tombstone is added. */
-  onTombstone?: (commit: string) => void;
 }
 
 export interface FsckResult {
@@ -109,12 +121,12 @@ export interface FsckResult {
   /** The subset marked partial by an earlier fsck (FSCK_PARTIAL). */
   fsckPartialCommits: string[];
   issues: FsckIssue[];
-  /** Commits replaced by tombstones (addTombstones). */
-  tombstones: string[];
   /** Set when the check stopped early (first corrupt object without `all`, or a ref whose commit is missing). */
   fatal: FsckIssue | null;
   /** True when no issue was found and no commit is partial from an earlier fsck. */
   ok: boolean;
+  /** Commits replaced by a tombstone (addTombstones). */
+  tombstonesAdded: string[];
 }
 
 type Check = { ok: true } | { ok: false; missing: boolean; message: string };
@@ -327,6 +339,23 @@ async function deleteObject(repo: Repo, checksum: string, type: ObjectType): Pro
   await fsp.rm(repo.objectPath(checksum, type), { force: true });
 }
 
+/** Move one loose object into `dir` as CHECKSUM.TYPE (a rename: same filesystem). */
+async function quarantineObject(repo: Repo, checksum: string, type: ObjectType, dir: string): Promise<string> {
+  await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
+  const dest = path.join(dir, `${checksum}.${OBJECT_TYPE_NAMES[type]}`);
+  await fsp.rename(repo.objectPath(checksum, type), dest);
+  return dest;
+}
+
+/** Remove a corrupt object the way the options ask (delete or quarantine); false when neither. */
+async function removeCorrupt(repo: Repo, opts: FsckOptions, issue: FsckIssue): Promise<boolean> {
+  if (opts.quarantine) issue.movedTo = await quarantineObject(repo, issue.checksum, issue.type, opts.quarantine);
+  else if (opts.delete) await deleteObject(repo, issue.checksum, issue.type);
+  else return false;
+  issue.deleted = true;
+  return true;
+}
+
 /**
  * The objects to verify, in the order of traverseCommit(repo, c, set,
  * {maxDepth: 0}) over every commit in turn, split as that set's iteration
@@ -435,7 +464,8 @@ export async function fsck(repo: Repo, opts: FsckOptions = {}): Promise<FsckResu
   const run = () => fsckLocked(repo, opts);
   // Deleting objects must not race with writers or pulls: exclusive. Otherwise
   // a shared hold, like any reader that may write state/ markers.
-  return withRepoLock(repo, opts.delete || opts.addTombstones ? 'exclusive' : 'shared', run, { signal: opts.signal });
+  const writes = opts.delete || opts.quarantine || opts.addTombstones;
+  return withRepoLock(repo, writes ? 'exclusive' : 'shared', run, { signal: opts.signal });
 }
 
 /**
@@ -465,9 +495,9 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
     partialCommits: [],
     fsckPartialCommits: [],
     issues: [],
-    tombstones: [],
     fatal: null,
     ok: false,
+    tombstonesAdded: [],
   };
   const report = (issue: FsckIssue) => {
     result.issues.push(issue);
@@ -490,10 +520,7 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
       markedPartial: [],
       deleted: false,
     };
-    if (!chk.missing && opts.delete) {
-      await deleteObject(repo, csum, ObjectType.Commit);
-      issue.deleted = true;
-    }
+    if (!chk.missing) await removeCorrupt(repo, opts, issue);
     report(issue);
     // A missing (or just deleted) commit can't be loaded: ostree stops.
     if (chk.missing || issue.deleted || !opts.all) {
@@ -531,13 +558,10 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
   for (const [csum, type] of await listObjectsFast(repo, { parallelism, only: ObjectType.Commit })) {
     if (type !== ObjectType.Commit) continue;
     if (opts.verifyBackRefs) await checkBackRefs(repo, csum);
-    if (opts.addTombstones) {
-      const parent = parseCommit((await repo.loadMetadata(ObjectType.Commit, csum)) as Buffer).parent;
-      if (parent && !(await repo.hasObject(ObjectType.Commit, parent))) tombstones.push(csum);
-    }
+    if (opts.addTombstones && (await parentMissing(repo, csum))) tombstones.push(csum);
     const st = await commitPartialState(repo, csum);
-    if (st === 'none') commits.push(csum);
-    else {
+    if (st === 'none' || (st === 'fsck' && opts.verifyFsckPartial)) commits.push(csum);
+    if (st !== 'none') {
       result.partialCommits.push(csum);
       if (st === 'fsck') result.fsckPartialCommits.push(csum);
     }
@@ -582,17 +606,14 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
       markedPartial: [],
       deleted: false,
     };
-    if (!chk.missing && !opts.delete && !opts.all) {
+    if (!chk.missing && !opts.delete && !opts.quarantine && !opts.all) {
       stop = true;
       result.fatal = issue;
       report(issue);
       return;
     }
-    if (!chk.missing && opts.delete) {
-      await deleteObject(repo, csum, type);
-      issue.deleted = true;
-    }
-    if (chk.missing || opts.delete) {
+    const removed = !chk.missing && (await removeCorrupt(repo, opts, issue));
+    if (chk.missing || removed) {
       for (const c of commitsOf) await markCommitPartial(repo, c, 'fsck');
       issue.markedPartial = commitsOf;
     }
@@ -652,16 +673,24 @@ async function fsckLocked(repo: Repo, opts: FsckOptions): Promise<FsckResult> {
     await runner;
   }
   result.objectsChecked = done;
-  if (tombstones.length && !result.fatal) {
-    const { enableTombstones, deleteObject } = await import('./prune');
+  if (tombstones.length) {
+    const { enableTombstones, deleteObject: deleteWithTombstone } = await import('./prune');
     await enableTombstones(repo);
     for (const c of tombstones) {
-      opts.onTombstone?.(c);
-      await deleteObject(repo, c, ObjectType.Commit);
-      result.tombstones.push(c);
+      await deleteWithTombstone(repo, c, ObjectType.Commit);
+      result.tombstonesAdded.push(c);
     }
   }
   result.ok = result.issues.length === 0 && result.fsckPartialCommits.length === 0;
   return result;
 }
 
+
+/** A commit (loadable) names a parent whose commit object is absent. */
+async function parentMissing(repo: Repo, csum: string): Promise<boolean> {
+  const bytes = await repo.loadMetadata(ObjectType.Commit, csum, { allowNoent: true });
+  if (!bytes) return false;
+  const parent = parseCommit(bytes).parent;
+  if (!parent) return false;
+  return (await repo.loadMetadata(ObjectType.Commit, parent, { allowNoent: true })) === null;
+}

@@ -41,6 +41,8 @@ export { checksumFiles } from './checksum';
 // Maintenance
 export { fsck } from './fsck';
 export type { FsckOptions, FsckResult, FsckIssue, FsckProgress } from './fsck';
+export { repairRepo } from './repair';
+export type { RepairOptions, RepairResult, RepairProgress } from './repair';
 export { prune } from './prune';
 export type { PruneOptions, PruneResult, PruneProgress } from './prune';
 

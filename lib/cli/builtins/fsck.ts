@@ -1,7 +1,8 @@
 // ostree fsck (ot-builtin-fsck.c)
-import type { CommandSpec, ParsedArgs } from '../options';
+import { UsageError, str, strs, type CommandSpec, type ParsedArgs } from '../options';
 import type { Ctx } from '../context';
 import type { FsckIssue } from '../../fsck';
+import { OstreeError } from '../../errors';
 
 export const spec: CommandSpec = {
   name: 'fsck',
@@ -15,10 +16,15 @@ export const spec: CommandSpec = {
     { long: 'delete', arg: 'none', description: 'Remove corrupted objects' },
     { long: 'verify-bindings', arg: 'none', description: 'Verify ref bindings' },
     { long: 'verify-back-refs', arg: 'none', description: 'Verify back-references (implies --verify-bindings)' },
+    { long: 'repair', arg: 'none', description: 'Move corrupt objects aside and fetch corrupt and missing objects again' },
+    { long: 'remote', arg: 'string', argName: 'NAME', description: 'Remote to repair from (with --repair)' },
+    { long: 'localcache-repo', short: 'L', arg: 'strings', argName: 'REPO', description: 'Local repo to repair from (with --repair)' },
   ],
 };
 
 export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
+  if (args.opts.repair) return runRepair(args, ctx);
+  if (args.opts.remote !== undefined || args.opts['localcache-repo'] !== undefined) throw new UsageError('--remote and --localcache-repo need --repair');
   const repo = await ctx.openRepo();
   const { fsck } = await import('../../fsck');
   const { ConsoleProgress } = await import('../console');
@@ -46,10 +52,9 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   const result = await fsck(repo, {
     all: !!args.opts.all,
     delete: !!args.opts.delete,
+    addTombstones: !!args.opts['add-tombstones'],
     verifyBindings: !!args.opts['verify-bindings'],
     verifyBackRefs: !!args.opts['verify-back-refs'],
-    addTombstones: !!args.opts['add-tombstones'],
-    onTombstone: (c) => ctx.out(`Adding tombstone for commit ${c}\n`),
     onIssue,
     onProgress: (p) => {
       switch (p.phase) {
@@ -88,11 +93,45 @@ export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
     }
     throw new Error(i.commits.length ? `In commits ${i.commits.join(', ')}: ${i.message}` : i.message);
   }
-  if (!args.opts['add-tombstones'] && result.partialCommits.length > 0) ctx.out(`${result.partialCommits.length} partial commits not verified\n`);
+  if (args.opts['add-tombstones']) {
+    for (const c of result.tombstonesAdded) ctx.out(`Adding tombstone for commit ${c}\n`);
+  } else if (result.partialCommits.length > 0) ctx.out(`${result.partialCommits.length} partial commits not verified\n`);
   if (result.issues.length > 0) throw new Error('Repository corruption encountered');
   if (result.fsckPartialCommits.length > 0) {
     throw new Error(`${result.fsckPartialCommits.length} partial commits from fsck-detected corruption`);
   }
   ctx.out(`object fsck of ${result.commitsVerified} commits completed successfully - no errors found.\n`);
+  return 0;
+}
+
+/** fsck --repair: repairRepo, then what was done. */
+async function runRepair(args: ParsedArgs, ctx: Ctx): Promise<number> {
+  const repo = await ctx.openRepo();
+  const { repairRepo } = await import('../../repair');
+  const quiet = !!args.opts.quiet;
+  const caches = strs(args.opts['localcache-repo']);
+  const res = await repairRepo(repo, {
+    remote: str(args.opts.remote),
+    localcacheRepo: caches?.length ? caches : undefined,
+    onIssue: (i) => {
+      const where = i.commits.length ? ` in commits ${i.commits.join(', ')}` : '';
+      if (i.kind === 'missing') ctx.err(`Object missing${where}: ${i.message}\n`);
+      else ctx.err(`${where ? `In commits ${i.commits.join(', ')}: ` : ''}${i.message}\n`);
+      if (i.movedTo) ctx.err(`Moved corrupt object to ${i.movedTo}\n`);
+    },
+    onProgress: (p) => {
+      if (!quiet && p.phase === 'check' && p.loaded > 1) ctx.out('Checking again...\n');
+    },
+  });
+  const n = res.issues.length;
+  if (!quiet || n > 0) {
+    const corrupt = res.issues.filter((i) => i.kind === 'corrupt').length;
+    ctx.out(`Found ${corrupt} corrupt and ${n - corrupt} missing objects\n`);
+    if (res.quarantineDir) ctx.out(`Corrupt objects moved to ${res.quarantineDir}\n`);
+    for (const c of res.repaired) ctx.out(`Repaired commit ${c}\n`);
+  }
+  for (const u of res.unrepaired) ctx.err(`Commit ${u.commit} could not be repaired and is marked partial: ${u.error.message}\n`);
+  if (!res.ok) throw new OstreeError('OSTREE_CORRUPT_OBJECT', `Repository corruption remains: ${res.unrepaired.length} commits could not be repaired`);
+  ctx.out(`object fsck of ${res.final.commitsVerified} commits completed successfully - no errors found.\n`);
   return 0;
 }

@@ -398,3 +398,27 @@ export async function setKargsInPlace(sysroot: Sysroot, d: Deployment, options: 
   const name = `ostree-${sysroot.deployments.length - d.index}-${d.osname}.conf`;
   await writeFileAtomic(path.join(sysroot.path, `boot/loader.${sysroot.bootversion}/entries`, name), d.bootconfig.serialize(), { mode: 0o644 });
 }
+
+/**
+ * Give deployment `d` new kernel arguments by writing a new deployment list
+ * in which a copy of it carries `kargs` as its BLS `options`: a full
+ * bootversion swap (ostree_sysroot_deployment_set_kargs), unlike
+ * {@link setKargsInPlace}. `kargs` are parsed as one argument each
+ * (duplicates kept, in order).
+ *
+ * @example
+ * import { Sysroot, setDeploymentKargs } from 'node-ostree';
+ * const sysroot = await Sysroot.open('/mnt/sysroot');
+ * await sysroot.withLock(() => setDeploymentKargs(sysroot, sysroot.deployments[0], ['root=/dev/vda1', 'quiet']));
+ */
+export async function setDeploymentKargs(sysroot: Sysroot, d: Deployment, kargs: readonly string[], opts: WriteDeploymentsOptions = {}): Promise<void> {
+  if (d.staged) throw new OstreeError('OSTREE_UNSUPPORTED_MODE', 'Staged deployments are not supported yet');
+  if (!sysroot.deployments.includes(d)) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Deployment ${d.name} is not in the sysroot's list`);
+  const copy = d.clone();
+  copy.bootconfig.set('options', new KernelArgs().appendArgv(kargs).toString());
+  await writeDeployments(
+    sysroot,
+    sysroot.deployments.map((x) => (x === d ? copy : x)),
+    opts,
+  );
+}

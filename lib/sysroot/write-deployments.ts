@@ -63,11 +63,9 @@ async function bootconfigsEqual(repo: Repo, a: Deployment, b: Deployment): Promi
   return (await versionOf(repo, a.csum)) === (await versionOf(repo, b.csum));
 }
 
-/** syncfs() of the sysroot and of /boot (the freeze/thaw cycle is left out: FORMATS.md §9.6 allows relying on syncfs). */
+/** full_system_sync: syncfs() of the sysroot and the freeze/thaw cycle of /boot (lib/sysroot/fsfreeze.ts). */
 async function fullSync(sysroot: Sysroot): Promise<void> {
-  if (process.env.OSTREE_SYSROOT_OPTS?.split(',').includes('skip-sync')) return;
-  await native().fs_syncfs(sysroot.path);
-  await native().fs_syncfs(path.join(sysroot.path, 'boot'));
+  await (await import('./fsfreeze')).fullSync(sysroot.path);
 }
 
 /** ostree/boot.B.M' symlink farm for `list`, M' = 1 - current M of B; returns M'. */

@@ -13,6 +13,7 @@
         "native/xattr.cc",
         "native/lock.cc",
         "native/fsutil.cc",
+        "native/fsfreeze.cc",
         "native/objects.cc",
         "native/checkout.cc",
         "native/commit.cc",

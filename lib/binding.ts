@@ -264,6 +264,8 @@ export interface NativeBinding {
   lock_kind(handle: object): string;
   fs_syncfs(path: string): Promise<void>;
   fs_fsync(path: string): Promise<void>;
+  /** FIFREEZE + FITHAW of the filesystem of path under a watchdog (syncfs when freezing is not allowed); resolves -1, or with testWatchdog the watchdog's wait status. */
+  fs_freeze_thaw(path: string, testWatchdog: boolean): Promise<number>;
   /** chattr +i / -i; false when the filesystem or privileges do not allow it (ignored, as ostree does). */
   fs_set_immutable(path: string, immutable: boolean): Promise<boolean>;
   checkout_batch(ops: CheckoutOp[], opts: CheckoutOptions): Promise<CheckoutResult>;

@@ -105,7 +105,7 @@ export type { UnlockedState } from './sysroot/deployment';
 export { BootConfig } from './sysroot/bls';
 export { deploy as deploySysroot, deployTree } from './sysroot/deploy';
 export type { DeployOptions, DeployTreeOptions } from './sysroot/deploy';
-export { writeDeployments, simpleWriteDeployment } from './sysroot/write-deployments';
+export { writeDeployments, simpleWriteDeployment, setDeploymentKargs } from './sysroot/write-deployments';
 export type { WriteDeploymentsOptions, SimpleWriteOptions } from './sysroot/write-deployments';
 export { cleanup as cleanupSysroot } from './sysroot/cleanup';
 export type { CleanupOptions as SysrootCleanupOptions, CleanupResult as SysrootCleanupResult } from './sysroot/cleanup';

@@ -15,6 +15,7 @@
 #include "digest.h"
 #include "errors.h"
 #include "fsutil.h"
+#include "fsfreeze.h"
 #include "lock.h"
 #include "objects.h"
 #include "pull_scan.h"
@@ -52,6 +53,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"lock_kind", LockKind},
       {"fs_syncfs", FsSyncfs},
       {"fs_fsync", FsFsync},
+      {"fs_freeze_thaw", FsFreezeThaw},
       {"fs_set_immutable", FsSetImmutable},
       {"checkout_batch", CheckoutBatch},
       {"content_write_batch", ContentWriteBatch},

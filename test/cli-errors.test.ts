@@ -50,6 +50,11 @@ describe.skipIf(SKIP_INTEROP)('errors and usage match ostree', () => {
     ['ls', 'main', '/nosuch'],
     ['cat', 'main', '/nosuch'],
     ['rev-parse', '--bogus-option', 'main'],
+    // GLib names the whole argument of an unknown option, and ignores a value given to a flag.
+    ['rev-parse', '--bogus-option=1', 'main'],
+    ['refs', '-xl'],
+    ['refs', '--list=0'],
+    ['pull-local', '--gpg-verify=false', 'TREE', 'main'],
     ['commit', '--owner-uid=abc', '-b', 'x', 'TREE'],
     ['commit', '-b', 'x', 'SPECIAL'],
   ];

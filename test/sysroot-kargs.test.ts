@@ -3,11 +3,13 @@
 // the options real `ostree admin deploy` / `instutil set-kargs` / `kargs
 // edit-in-place` write, recomputed with KernelArgs and the instutil helpers.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
 import { KernelArgs } from '../lib/sysroot/kargs';
 import { instutilSetKargs, kargsEditInPlace } from '../lib/sysroot/instutil';
 import { OstreeError } from '../lib/errors';
-import { SKIP_INTEROP, IS_ROOT, cleanupTmp, ostree, ok } from './helpers/interop';
+import { SKIP_INTEROP, IS_ROOT, cleanupTmp, ostree, ours, ok } from './helpers/interop';
 import { makeSysroot, readBlsEntries, TestSysroot, OSNAME, BRANCH } from './helpers/sysroot';
 
 afterAll(() => cleanupTmp());
@@ -211,5 +213,55 @@ describe.skipIf(SKIP_INTEROP || !IS_ROOT)('KernelArgs against ostree admin', () 
     const after = allOptions();
     expect(after).toEqual(before.map((o) => kargsEditInPlace(o, ['TESTARG=TESTVALUE', 'b=2', 'NOKEY'])));
     expect(after[0]).toMatch(/ z ostree=\S+ TESTARG=TESTVALUE b=2 NOKEY$/);
+  });
+});
+
+describe.skipIf(SKIP_INTEROP || !IS_ROOT)('ostree admin instutil: ours against ostree on copies of one sysroot', () => {
+  let t: TestSysroot;
+  /** A copy of t's sysroot; returns its path and the env pointing at it. */
+  const copy = (name: string): { root: string; env: NodeJS.ProcessEnv } => {
+    const root = path.join(t.dir, name);
+    execFileSync('cp', ['-a', t.sysroot, root]);
+    return { root, env: { ...t.env, OSTREE_SYSROOT: root } };
+  };
+  const entries = (root: string) => {
+    const v = readlinkSync(path.join(root, 'boot/loader')) === 'loader.1' ? 1 : 0;
+    return { v, entries: readBlsEntries(root, v) };
+  };
+
+  beforeAll(() => {
+    t = makeSysroot();
+    t.commit('1.0');
+    t.deploy(['--karg=root=LABEL=root', '--karg-append=console=tty0']);
+    t.deploy();
+  });
+
+  it('set-kargs writes the same deployment list, bootversion and entries as ostree', () => {
+    for (const argv of [['FOO=BAZ', 'FOO=BIF', 'KEYWORD', 'EMPTY='], ['--merge', '--replace=FOO=XXX', '--append=console=ttyS0', 'x'], ['--import-proc-cmdline', 'y=1']]) {
+      const a = copy(`theirs-${argv[0]}`);
+      const b = copy(`ours-${argv[0]}`);
+      ok(ostree(['admin', 'instutil', 'set-kargs', ...argv], { env: a.env }), 'ostree set-kargs');
+      ok(ours(['admin', 'instutil', 'set-kargs', ...argv], { env: b.env }), 'our set-kargs');
+      expect(entries(b.root)).toEqual(entries(a.root));
+      expect(entries(b.root).v).not.toBe(t.bootversion());
+    }
+  });
+
+  it('grub2-generate prints ostree\'s menu entries (bootversion argument, env, errors)', () => {
+    const env = { ...t.env, GRUB2_BOOT_DEVICE_ID: 'dev-1234', GRUB2_PREPARE_ROOT_CACHE: "search --fs-uuid --set=root 'x'" };
+    for (const argv of [[], [String(t.bootversion())]]) {
+      const theirs = ok(ostree(['admin', 'instutil', 'grub2-generate', ...argv], { env }), 'ostree grub2-generate');
+      expect(ok(ours(['admin', 'instutil', 'grub2-generate', ...argv], { env }), 'our grub2-generate')).toBe(theirs);
+      expect(theirs).toMatch(/^menuentry 'TestOS 42 1\.0 \(ostree:0\)'/);
+    }
+    const efi = { ...env, _OSTREE_GRUB2_IS_EFI: '1' };
+    expect(ours(['admin', 'instutil', 'grub2-generate'], { env: efi }).stdout).toBe(ostree(['admin', 'instutil', 'grub2-generate'], { env: efi }).stdout);
+    const bad = ours(['admin', 'instutil', 'grub2-generate', '2'], { env });
+    expect([bad.status, bad.stderr.trim()]).toEqual([1, ostree(['admin', 'instutil', 'grub2-generate', '2'], { env }).stderr.trim()]);
+    const unknown = ours(['admin', 'instutil', 'nosuch'], { env });
+    expect(unknown.status).toBe(1);
+    // Debian's ostree is built with SELinux and lists selinux-ensure-labeled, which we do not offer.
+    const theirs = ostree(['admin', 'instutil', 'nosuch'], { env }).stderr.replace(/\/usr\/bin\/ostree/g, 'ostree');
+    expect(unknown.stderr).toBe(theirs.replace(/\n  selinux-ensure-labeled .*/, ''));
   });
 });

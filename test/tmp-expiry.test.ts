@@ -165,9 +165,9 @@ describe.skipIf(SKIP_INTEROP)('tmp/ expiry', () => {
     } finally {
       for (const h of held) await n.lock_close(h);
     }
-    expect(ls(tmp)).toEqual(['cache', `staging-${BOOT}-mine00`, 'staging-other-boot-locked', 'staging-other-boot-locked-lock']);
-    // ostree claims this boot's unlocked dir for its own transaction and deletes it when done.
+    // Both claim this boot's unlocked dir for their own transaction and delete it when done.
     expect(ls(path.join(copy, 'tmp'))).toEqual(['cache', 'staging-other-boot-locked', 'staging-other-boot-locked-lock']);
+    expect(ls(tmp)).toEqual(ls(path.join(copy, 'tmp')));
   });
 
   it('a temp file of our native writers, its mtime zeroed while in flight, is aged by its ctime', () => {
@@ -185,6 +185,15 @@ describe.skipIf(SKIP_INTEROP)('tmp/ expiry', () => {
     const r = await Repo.open(repo);
     const tx = await Transaction.begin(r);
     await tx.abort();
-    expect(ls(path.join(repo, 'tmp'))).toEqual(KEPT);
+    // As ostree's abort: the transaction's staging dir stays (unlocked, its lock file gone) for the next one to reuse.
+    const left = ls(path.join(repo, 'tmp'));
+    const staging = left.filter((n) => n.startsWith('staging-'));
+    expect(staging).toHaveLength(1);
+    expect(staging[0]).toMatch(/^staging-.+-[A-Za-z0-9]{6}$/);
+    expect(left.filter((n) => !n.startsWith('staging-'))).toEqual(KEPT);
+    // The next transaction reuses it and deletes it on commit.
+    const tx2 = await Transaction.begin(r);
+    await tx2.commit();
+    expect(ls(path.join(repo, 'tmp')).filter((n) => n.startsWith('staging-'))).toEqual([]);
   });
 });

@@ -98,9 +98,10 @@ export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
       const eq = a.indexOf('=');
       const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
       const o = byLong.get(name);
-      if (!o) throw new UsageError(`Unknown option ${eq >= 0 ? a.slice(0, eq) : a}`);
+      // GLib names the whole argument, `=value` included.
+      if (!o) throw new UsageError(`Unknown option ${a}`);
       if (o.arg === 'none') {
-        if (eq >= 0) throw new UsageError(`Unexpected argument to option --${name}`);
+        // GLib ignores a value given to a flag: `--gpg-verify=false` still sets it.
         set(o, undefined);
       } else if (eq >= 0) {
         set(o, a.slice(eq + 1));
@@ -113,7 +114,7 @@ export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
     if (a.startsWith('-') && a.length > 1) {
       for (let j = 1; j < a.length; j++) {
         const o = byShort.get(a[j]);
-        if (!o) throw new UsageError(`Unknown option -${a[j]}`);
+        if (!o) throw new UsageError(`Unknown option ${a}`);
         if (o.arg === 'none') {
           set(o, undefined);
           continue;

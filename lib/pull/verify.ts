@@ -215,3 +215,39 @@ export function compareTimestamps(currentRev: string, currentTs: bigint, newRev:
     { data: { checksum: newRev, current: currentRev } },
   );
 }
+
+/**
+ * Check a commit against everything `remote` trusts, GPG and the signature
+ * API alike, and describe what verified it
+ * (ostree_repo_signature_verify_commit_data, as `admin status --verify`
+ * uses it): the GPG signatures (`GPG: ` lines) when the remote has
+ * gpg-verify, then the sign-verify engines' message. Throws when either
+ * check fails, or when the remote asks for neither.
+ */
+export async function signatureVerifyCommitData(repo: Repo, remote: string, checksum: string, commitBytes: Buffer, detached: Metadata | null): Promise<string> {
+  if (!detached) throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', "Can't verify commit without detached metadata", { data: { commit: checksum, remote, reason: 'no-signature' } });
+  const { getRemote } = await import('../remotes/remotes');
+  const policy = verifyPolicy(await getRemote(repo, remote), {});
+  const verifiers = policy.signVerify.length ? await remoteVerifiers(repo, remote, policy.signVerify, 'sign-verify') : [];
+  if (!policy.gpgVerify && !verifiers.length) {
+    throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Cannot verify commit for remote ${remote}; GPG verification disabled, and no signapi verifiers configured`);
+  }
+  let text = '';
+  if (policy.gpgVerify) {
+    const { verifyCommitGpg, describeSignature } = await import('../gpg/verify');
+    const res = await verifyCommitGpg(repo, remote, checksum, commitBytes, detached);
+    text += res.all.map((s) => describeSignature(s, 'GPG: ')).join('');
+  }
+  if (verifiers.length) {
+    const { verifyForRemote } = await import('../sign/engine');
+    let msg: string;
+    try {
+      msg = verifyForRemote(verifiers, commitBytes, detached);
+    } catch (e) {
+      if (!(e instanceof OstreeError)) throw e;
+      throw new OstreeError('OSTREE_SIGN_VERIFY_FAILED', `Can't verify commit: ${e.message}`, { cause: e, data: { ...e.data, commit: checksum, remote } });
+    }
+    text += (text ? '\n' : '') + msg;
+  }
+  return text;
+}

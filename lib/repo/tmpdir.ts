@@ -7,6 +7,7 @@
 // our older versions left in refs/ (`.atomic-*`, a ref write killed half-way)
 // and in the repo root expire by the same rule. With no boot id to tell
 // this boot's staging dirs from others', all of them are kept.
+// Transactions make and hold their own staging dir (claimStagingDir).
 import { promises as fsp, Stats } from 'node:fs';
 import * as path from 'node:path';
 import { isErrno, withContext } from '../errors';
@@ -149,4 +150,67 @@ export async function cleanupTmpdir(repo: Repo): Promise<void> {
   } catch (err) {
     throw withContext('tmpdir cleanup', err);
   }
+}
+
+/** A transaction's staging dir and the lock on its `NAME-lock` file. */
+export interface StagingDir {
+  path: string;
+  /** After a successful commit: delete the dir and its lock file (still locked). */
+  remove(): Promise<void>;
+  /** Unlock (the lock file goes); the dir stays for a later transaction of this boot to reuse. */
+  release(): Promise<void>;
+}
+
+/**
+ * ostree's commit staging dir (_ostree_repo_allocate_tmpdir with prefix
+ * `staging-BOOTID-`): an unlocked one this boot left behind (a failed or
+ * killed transaction) is reused, else a new one is made; its `NAME-lock`
+ * is held until the transaction ends. Null without a boot id.
+ */
+export async function claimStagingDir(repo: Repo): Promise<StagingDir | null> {
+  const boot = await bootId();
+  if (boot === null) return null;
+  const tmp = path.join(repo.path, 'tmp');
+  const prefix = `${STAGING_PREFIX}${boot}-`;
+  const n = native();
+  const tryClaim = async (name: string): Promise<StagingDir | null> => {
+    const lockFile = path.join(tmp, `${name}-lock`);
+    const h = await n.lock_open(lockFile);
+    if (!(await n.lock_try(h, 'exclusive'))) {
+      await n.lock_close(h);
+      return null;
+    }
+    const dir = path.join(tmp, name);
+    return {
+      path: dir,
+      async remove() {
+        await fsp.rm(dir, { recursive: true, force: true });
+        await fsp.rm(lockFile, { force: true });
+      },
+      async release() {
+        // As libglnx drops a lock file it held exclusively.
+        await fsp.rm(lockFile, { force: true }).finally(() => n.lock_close(h));
+      },
+    };
+  };
+  for (const e of await fsp.readdir(tmp, { withFileTypes: true })) {
+    if (!e.isDirectory() || !e.name.startsWith(prefix)) continue;
+    const got = await tryClaim(e.name);
+    if (got) return got;
+  }
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  for (let attempt = 0; attempt < 100; attempt++) {
+    let suffix = '';
+    for (let i = 0; i < 6; i++) suffix += chars[Math.floor(Math.random() * chars.length)];
+    const name = prefix + suffix;
+    try {
+      await fsp.mkdir(path.join(tmp, name), { mode: 0o700 });
+    } catch (err) {
+      if (isErrno(err, 'EEXIST')) continue;
+      throw err;
+    }
+    const got = await tryClaim(name);
+    if (got) return got;
+  }
+  throw new Error(`Could not create a staging directory in ${tmp}`);
 }

@@ -29,7 +29,7 @@ import { repoLock, LockOptions } from '../lock';
 import { writeRef, checkRefUpdate } from '../refs/refs';
 import { writeCollectionRef, checkCollectionRefUpdate } from '../refs/collection-refs';
 import type { CollectionRef } from '../refs/collection-refs';
-import { cleanupTmpdir } from './tmpdir';
+import { cleanupTmpdir, claimStagingDir, StagingDir } from './tmpdir';
 import { crashPoint } from '../crash-point';
 import { maybeTestError } from './test-error';
 
@@ -100,6 +100,8 @@ export class Transaction {
   parallelism = 4;
   /** Blocks content writes may still take before core.min-free-space-* would be crossed (null: unlimited). */
   private budget: FreeSpaceBudget | null = null;
+  /** This transaction's `tmp/staging-BOOTID-XXXXXX` (lib/repo/tmpdir.ts), locked while it runs. */
+  private staging: StagingDir | null = null;
   stats = { metadataTotal: 0, metadataWritten: 0, contentTotal: 0, contentWritten: 0, contentCacheHits: 0, contentBytesWritten: 0 };
 
   private constructor(repo: Repo, signal: AbortSignal | undefined, fsync: boolean) {
@@ -118,6 +120,7 @@ export class Transaction {
     try {
       await fsp.mkdir(path.join(repo.path, 'tmp'), { recursive: true });
       tx.budget = await freeSpaceBudget(repo);
+      tx.staging = await claimStagingDir(repo);
     } catch (err) {
       await lock.pop('shared');
       throw err;
@@ -536,6 +539,10 @@ export class Transaction {
   /** commit_transaction: sync, clean tmp/ (lib/repo/tmpdir.ts), then move refs, then release the lock. */
   async commit(): Promise<void> {
     this.checkAlive();
+    // ostree's OSTREE_REPO_TEST_ERROR=pre-commit: fail before anything moves (the staging dir stays).
+    if ((process.env.OSTREE_REPO_TEST_ERROR ?? '').split(',').includes('pre-commit')) {
+      throw new OstreeError('OSTREE_ABORTED', 'OSTREE_REPO_TEST_ERROR_PRE_COMMIT specified', { data: { reason: 'test-error' } });
+    }
     try {
       maybeTestError('pre-commit', 'OSTREE_REPO_TEST_ERROR_PRE_COMMIT specified');
       const refsMoved = this.refs.size + this.collectionRefs.size;
@@ -548,6 +555,7 @@ export class Transaction {
       for (const { cref, checksum } of this.collectionRefs.values()) await writeCollectionRef(this.repo, cref, checksum, { fsync: false });
       if (this.fsync && refsMoved) await native().fs_syncfs(path.join(this.repo.path, 'refs'));
       if (refsMoved) await (await import('../summary')).maybeRegenerateSummary(this.repo);
+      await this.staging?.remove();
     } finally {
       await this.finish();
     }
@@ -566,6 +574,8 @@ export class Transaction {
 
   private async finish(): Promise<void> {
     this.done = true;
+    await this.staging?.release().catch(() => undefined);
+    this.staging = null;
     const lock = await repoLock(this.repo);
     await lock.pop('shared');
   }

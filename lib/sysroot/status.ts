@@ -95,7 +95,9 @@ export async function formatStatus(sysroot: Sysroot, o: StatusOptions): Promise<
       if (!r) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'No origin/refspec, cannot verify');
       const rem = parseRefspec(r).remote;
       if (!rem) throw new OstreeError('OSTREE_INVALID_ARGUMENT', 'Cannot verify deployment without remote');
-      throw new OstreeError('OSTREE_UNSUPPORTED_MODE', 'admin status --verify is not supported yet');
+      const { signatureVerifyCommitData } = await import('../pull/verify');
+      const bytes = (await repo.loadMetadata(ObjectType.Commit, d.csum)) as Buffer;
+      o.out(`${await signatureVerifyCommitData(repo, rem, d.csum, bytes, await repo.readDetachedMetadata(d.csum))}\n`);
     }
   }
 }

@@ -64,11 +64,9 @@ async function bootconfigsEqual(repo: Repo, a: Deployment, b: Deployment): Promi
   return (await versionOf(repo, a.csum)) === (await versionOf(repo, b.csum));
 }
 
-/** syncfs() of the sysroot and of /boot (the freeze/thaw cycle is left out: FORMATS.md §9.6 allows relying on syncfs). */
+/** full_system_sync: syncfs() of the sysroot and the freeze/thaw cycle of /boot (lib/sysroot/fsfreeze.ts). */
 async function fullSync(sysroot: Sysroot): Promise<void> {
-  if (process.env.OSTREE_SYSROOT_OPTS?.split(',').includes('skip-sync')) return;
-  await native().fs_syncfs(sysroot.path);
-  await native().fs_syncfs(path.join(sysroot.path, 'boot'));
+  await (await import('./fsfreeze')).fullSync(sysroot.path);
 }
 
 /** ostree/boot.B.M' symlink farm for `list`, M' = 1 - current M of B; returns M'. */
@@ -402,4 +400,28 @@ export async function setKargsInPlace(sysroot: Sysroot, d: Deployment, options: 
   d.bootconfig.set('options', options);
   const name = `ostree-${sysroot.deployments.length - d.index}-${d.osname}.conf`;
   await writeFileAtomic(path.join(sysroot.path, `boot/loader.${sysroot.bootversion}/entries`, name), d.bootconfig.serialize(), { mode: 0o644 });
+}
+
+/**
+ * Give deployment `d` new kernel arguments by writing a new deployment list
+ * in which a copy of it carries `kargs` as its BLS `options`: a full
+ * bootversion swap (ostree_sysroot_deployment_set_kargs), unlike
+ * {@link setKargsInPlace}. `kargs` are parsed as one argument each
+ * (duplicates kept, in order).
+ *
+ * @example
+ * import { Sysroot, setDeploymentKargs } from 'node-ostree';
+ * const sysroot = await Sysroot.open('/mnt/sysroot');
+ * await sysroot.withLock(() => setDeploymentKargs(sysroot, sysroot.deployments[0], ['root=/dev/vda1', 'quiet']));
+ */
+export async function setDeploymentKargs(sysroot: Sysroot, d: Deployment, kargs: readonly string[], opts: WriteDeploymentsOptions = {}): Promise<void> {
+  if (d.staged) throw new OstreeError('OSTREE_UNSUPPORTED_MODE', 'Staged deployments are not supported yet');
+  if (!sysroot.deployments.includes(d)) throw new OstreeError('OSTREE_INVALID_ARGUMENT', `Deployment ${d.name} is not in the sysroot's list`);
+  const copy = d.clone();
+  copy.bootconfig.set('options', new KernelArgs().appendArgv(kargs).toString());
+  await writeDeployments(
+    sysroot,
+    sysroot.deployments.map((x) => (x === d ? copy : x)),
+    opts,
+  );
 }

@@ -12,6 +12,7 @@ const SUBCOMMANDS: Array<[string, string, () => Builtin, boolean?]> = [
   ['deploy', 'Checkout revision REFSPEC as the new default deployment', () => require('./admin/deploy')],
   ['finalize-staged', 'Internal command to run at shutdown time', () => require('./admin/finalize-staged'), true],
   ['init-fs', 'Initialize a root filesystem', () => require('./admin/init-fs')],
+  ['instutil', 'Deprecated commands intended for installer programs', () => require('./admin/instutil'), true],
   ['os-init', 'Initialize empty state for given operating system', () => require('./admin/os-init')],
   ['pin', 'Change the "pinning" state of a deployment', () => require('./admin/pin')],
   ['set-origin', 'Set Origin and create a new origin file', () => require('./admin/set-origin')],

@@ -540,11 +540,8 @@ export class Transaction {
   async commit(): Promise<void> {
     this.checkAlive();
     // ostree's OSTREE_REPO_TEST_ERROR=pre-commit: fail before anything moves (the staging dir stays).
-    if ((process.env.OSTREE_REPO_TEST_ERROR ?? '').split(',').includes('pre-commit')) {
-      throw new OstreeError('OSTREE_ABORTED', 'OSTREE_REPO_TEST_ERROR_PRE_COMMIT specified', { data: { reason: 'test-error' } });
-    }
+    maybeTestError('pre-commit', 'OSTREE_REPO_TEST_ERROR_PRE_COMMIT specified');
     try {
-      maybeTestError('pre-commit', 'OSTREE_REPO_TEST_ERROR_PRE_COMMIT specified');
       const refsMoved = this.refs.size + this.collectionRefs.size;
       if (this.fsync && (this.touchedDirs.size || this.wroteObjects || refsMoved)) {
         await native().fs_syncfs(path.join(this.repo.path, 'objects'));

@@ -96,3 +96,16 @@ export function withContext(prefix: string, err: unknown): Error {
 export function throwAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new OstreeError('OSTREE_ABORTED', 'Operation was cancelled', { cause: signal.reason });
 }
+
+/** g_strerror() texts for the errors a local lookup can hit. */
+export function describeErrno(code: string): string {
+  const table: Record<string, string> = {
+    ENOENT: 'No such file or directory',
+    EACCES: 'Permission denied',
+    ENOTDIR: 'Not a directory',
+    ELOOP: 'Too many levels of symbolic links',
+    ENAMETOOLONG: 'File name too long',
+    EISDIR: 'Is a directory',
+  };
+  return table[code] ?? code;
+}

@@ -25,7 +25,8 @@ export type { Commit, DirMeta, DirTree, FileHeader, Metadata, Xattrs } from './o
 export { resolveRev, listRefs, parseRefspec, isValidRefName } from './refs/refs';
 export type { RefEntry } from './refs/refs';
 export { setRef } from './refs/set-ref';
-export { listCollectionRefs, setCollectionRef } from './refs/collection-refs';
+export { listCollectionRefs } from './refs/collection-refs';
+export { setCollectionRef } from './refs/set-ref';
 export type { CollectionRef, CollectionRefEntry, ListCollectionRefsOptions } from './refs/collection-refs';
 export { verifyBindings } from './refs/bindings';
 

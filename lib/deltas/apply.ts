@@ -11,7 +11,7 @@ import { Transaction, TransactionOptions } from '../repo/transaction';
 import type { Progress } from '../progress';
 import { ObjectType, COMMITMETA_TYPE } from '../objects/formats';
 import { serialize } from '../gvariant/codec';
-import { describeErrno } from '../read/local-file';
+import { describeErrno } from '../errors';
 import { Superblock, parseSuperblock, unwrapSignedSuperblock, inlinePart, superblockCommitMeta } from './superblock';
 import { executePart, partComplete, checkPartVersion } from './part';
 import { DeltaSignEngine, verifySignedSuperblock } from './sign';

@@ -9,7 +9,7 @@ import type { Repo } from '../repo/repo';
 import { isValidChecksum } from '../objects/formats';
 import { deserialize } from '../gvariant/codec';
 import { formatSize } from '../format-size';
-import { describeErrno } from '../read/local-file';
+import { describeErrno } from '../errors';
 import { SUPERBLOCK_TYPE, deltaRelDir, parseSuperblock, unwrapSignedSuperblock, type Superblock, type FallbackObject } from './superblock';
 import { executePart } from './part';
 

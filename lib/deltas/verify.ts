@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { OstreeError, isErrno } from '../errors';
 import type { Repo } from '../repo/repo';
-import { describeErrno } from '../read/local-file';
+import { describeErrno } from '../errors';
 import { deltaRelDir, unwrapSignedSuperblock } from './superblock';
 import { parseDeltaId } from './show';
 import { DeltaSignEngine, verifySignedSuperblock } from './sign';

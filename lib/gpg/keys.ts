@@ -158,7 +158,7 @@ async function keysOfKeyPath(entry: string): Promise<Key[]> {
     dir = await fsp.opendir(entry);
   } catch (e) {
     if (isErrno(e, 'ENOTDIR')) return readKeyFile(entry, { importLike: true });
-    const { describeErrno } = await import('../read/local-file');
+    const { describeErrno } = await import('../errors');
     const why = isErrno(e) ? describeErrno(e.code as string) : (e as Error).message;
     throw new OstreeError('OSTREE_NOT_FOUND', `opendir(${entry}): ${why}`, { cause: e, data: { gpgkeypath: entry } });
   }

@@ -3,7 +3,7 @@
 // enumeration order, and the object checksum it would get if committed.
 import { promises as fsp, Stats } from 'node:fs';
 import * as path from 'node:path';
-import { OstreeError, isErrno } from '../errors';
+import { OstreeError, isErrno, describeErrno } from '../errors';
 import { native } from '../binding';
 import { serializeDirMeta, sha256Hex } from '../objects/formats';
 import type { FileInfo, FileType } from './repo-file';
@@ -116,15 +116,3 @@ export class LocalFile {
   }
 }
 
-/** g_strerror() texts for the errors a local lookup can hit. */
-export function describeErrno(code: string): string {
-  const table: Record<string, string> = {
-    ENOENT: 'No such file or directory',
-    EACCES: 'Permission denied',
-    ENOTDIR: 'Not a directory',
-    ELOOP: 'Too many levels of symbolic links',
-    ENAMETOOLONG: 'File name too long',
-    EISDIR: 'Is a directory',
-  };
-  return table[code] ?? code;
-}

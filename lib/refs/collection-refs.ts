@@ -135,25 +135,10 @@ export function checkCollectionRefUpdate(cref: CollectionRef, checksum: string |
 /**
  * Write (or delete, with null) a collection ref atomically, without the repo
  * lock: what a Transaction does at commit. Deleting a missing ref is not an
- * error (as ostree). Callers outside a transaction use setCollectionRef().
+ * error (as ostree). Callers outside a transaction use setCollectionRef() (./set-ref).
  */
 export async function writeCollectionRef(repo: Repo, cref: CollectionRef, checksum: string | null, opts: { fsync?: boolean } = {}): Promise<void> {
   checkCollectionRefUpdate(cref, checksum);
   const label = `(${cref.collectionId}, ${cref.ref})`;
   await writeRefAt(repo, collectionRefFile(repo, cref), label, checksum, { ...opts, missingOk: true });
-}
-
-/**
- * Point a collection ref at `checksum`, or delete it with null
- * (ostree_repo_set_collection_ref_immediate): in a transaction of its own,
- * under the repo lock; with core.auto-update-summary the summary follows.
- *
- * @example
- * import { setCollectionRef } from 'node-ostree';
- * await setCollectionRef(repo, { collectionId: 'org.example.Os', ref: 'os/stable' }, checksum);
- */
-export async function setCollectionRef(repo: Repo, cref: CollectionRef, checksum: string | null): Promise<void> {
-  checkCollectionRefUpdate(cref, checksum);
-  const { withTransaction } = await import('../repo/transaction');
-  await withTransaction(repo, async (tx) => tx.setCollectionRef(cref, checksum));
 }

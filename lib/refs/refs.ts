@@ -290,7 +290,7 @@ export async function listRefsRaw(repo: Repo, o: RawRefsOptions = {}): Promise<A
     try {
       return await fsp.opendir(path.join(repo.path, rel));
     } catch (err) {
-      const { describeErrno } = await import('../read/local-file');
+      const { describeErrno } = await import('../errors');
       const why = isErrno(err) ? describeErrno(err.code as string) : (err as Error).message;
       throw new OstreeError('OSTREE_IO', `Listing refs: opendir(${rel}): ${why}`, { cause: err, data: { path: rel } });
     }

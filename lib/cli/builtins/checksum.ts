@@ -12,7 +12,8 @@ export const spec: CommandSpec = {
 
 export async function run(args: ParsedArgs, ctx: Ctx): Promise<number> {
   if (args.positional.length === 0) throw new Error('A filename must be given');
-  const { LocalFile, checksumLocal, describeErrno } = await import('../../read/local-file');
+  const { LocalFile, checksumLocal } = await import('../../read/local-file');
+  const { describeErrno } = await import('../../errors');
   const p = args.positional[0];
   const ignoreXattrs = !!args.opts['ignore-xattrs'];
   // Without flags ostree goes through GIO (GIO's error text); with them, through fstatat.

@@ -146,7 +146,7 @@ async function refsWithCollections(
     // An abuse of the refspec syntax, as ostree's: COLLECTION-ID:REF.
     const colon = create.indexOf(':');
     const cref = { collectionId: colon >= 0 ? create.slice(0, colon) : create, ref: colon >= 0 ? create.slice(colon + 1) : '' };
-    await cr.setCollectionRef(repo, cref, csum);
+    await (await import('../../refs/set-ref')).setCollectionRef(repo, cref, csum);
     return;
   }
   if (del) {

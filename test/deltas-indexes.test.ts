@@ -117,3 +117,40 @@ describe.skipIf(SKIP_INTEROP)('delta indexes', () => {
     expect(existsSync(path.join(b, 'summary'))).toBe(false);
   });
 });
+
+describe('delta index order', () => {
+  it('does not depend on the order the deltas are listed in (ostree sorts the sources first)', async () => {
+    const { buildDeltaIndex } = await import('../lib/deltas/indexes');
+    const { deltaRelDir } = await import('../lib/deltas/superblock');
+    const { ghashOrder } = await import('../lib/ghash');
+    const { createHash } = await import('node:crypto');
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const hex = (s: string) => createHash('sha256').update(s).digest('hex');
+    // Find a target and a source whose two delta names collide in GLib's 8-slot table, so that insertion order
+    // decides the iteration order.
+    let to = '';
+    let from = '';
+    for (let i = 0; ; i++) {
+      to = hex(`to${i}`);
+      from = hex(`from${i}`);
+      const keys = [`${from}-${to}`, to];
+      if (ghashOrder(keys).join() !== ghashOrder([...keys].reverse()).join()) break;
+    }
+    const repo = tmpdir('didx-order-');
+    for (const f of [from, null]) {
+      const dir = path.join(repo, deltaRelDir(f, to));
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, 'superblock'), `superblock ${f}`);
+    }
+    const r = { path: repo } as unknown as Parameters<typeof buildDeltaIndex>[0];
+    const a = await buildDeltaIndex(r, to, [from, null]);
+    const b = await buildDeltaIndex(r, to, [null, from]);
+    expect(a.equals(b)).toBe(true);
+    // The from-scratch name (g_strcmp0 puts NULL first) is inserted first: the order is that of [to, from-to].
+    const [first] = ghashOrder([to, `${from}-${to}`]);
+    const fromTo = a.indexOf(Buffer.from(`${from}-${to}`));
+    const scratch = a.indexOf(Buffer.concat([Buffer.from(to), Buffer.from([0])]));
+    expect(first === to ? scratch < fromTo : fromTo < scratch).toBe(true);
+    rmSync(repo, { recursive: true, force: true });
+  });
+});

@@ -50,7 +50,10 @@ export async function listDeltaIndexes(repo: Repo): Promise<string[]> {
 /** The bytes of the index file for `to` listing `froms` (null = from scratch). */
 export async function buildDeltaIndex(repo: Repo, to: string, froms: Array<string | null>): Promise<Buffer> {
   const values = new Map<string, Variant>();
-  for (const from of froms) {
+  // ostree sorts the sources (g_strcmp0: from-scratch first, then byte order) before filling the GVariantDict, so the
+  // hash table's order, which depends on insertion order when keys collide, is reproducible.
+  const sorted = [...froms].sort((a, b) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1));
+  for (const from of sorted) {
     const sb = await fsp.readFile(path.join(repo.path, deltaRelDir(from, to), 'superblock'));
     values.set(from ? `${from}-${to}` : to, { type: 'ay', value: crypto.createHash('sha256').update(sb).digest() });
   }

@@ -9,7 +9,17 @@ import { randomBytes } from 'node:crypto';
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
 
-export const HAVE_OSTREE = spawnSync('ostree', ['--version']).status === 0;
+/**
+ * The environment for host tools (ostree, setfattr, sh): without LD_PRELOAD, which `npm run test:asan` sets for
+ * node and our addon; ostree hangs at exit under the preloaded sanitizer runtimes.
+ */
+export function hostEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  delete env.LD_PRELOAD;
+  return env;
+}
+
+export const HAVE_OSTREE = spawnSync('ostree', ['--version'], { env: hostEnv() }).status === 0;
 /** Interop tests may skip only where ostree is missing and CI is unset. */
 export const SKIP_INTEROP = !HAVE_OSTREE && !process.env.CI;
 export const IS_ROOT = process.getuid?.() === 0;
@@ -39,7 +49,7 @@ function wrap(r: SpawnSyncReturns<Buffer>): RunResult {
 }
 
 export function ostree(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): RunResult {
-  return wrap(spawnSync('ostree', args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, maxBuffer: 1 << 28 }));
+  return wrap(spawnSync('ostree', args, { cwd: opts.cwd, env: hostEnv(opts.env), maxBuffer: 1 << 28 }));
 }
 
 export function ours(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): RunResult {
@@ -84,7 +94,7 @@ export function makeTree(dir: string, variant = 1): void {
   mkdirSync(path.join(dir, 'sub', 'deeper'), { recursive: true });
   w('sub/deeper/file', 'deep\n', 0o644);
   w('sub/xattr.txt', 'x\n', 0o644);
-  const r = spawnSync('setfattr', ['-n', 'user.test', '-v', 'value', path.join(dir, 'sub/xattr.txt')]);
+  const r = spawnSync('setfattr', ['-n', 'user.test', '-v', 'value', path.join(dir, 'sub/xattr.txt')], { env: hostEnv() });
   if (r.status !== 0) throw new Error(`setfattr failed (install the attr package): ${r.stderr}`);
   if (variant === 2) {
     w('sub/new.txt', 'new in v2\n', 0o644);
@@ -94,6 +104,6 @@ export function makeTree(dir: string, variant = 1): void {
 
 /** A listing of a checked-out tree: path, type, mode, size, symlink target, content hash. */
 export function describeTree(dir: string): string {
-  const r = spawnSync('sh', ['-c', `cd "${dir}" && find . -printf '%p %y %m %s %l\\n' | sort && find . -type f -print0 | sort -z | xargs -0 -r sha256sum`]);
+  const r = spawnSync('sh', ['-c', `cd "${dir}" && find . -printf '%p %y %m %s %l\\n' | sort && find . -type f -print0 | sort -z | xargs -0 -r sha256sum`], { env: hostEnv() });
   return r.stdout.toString();
 }

@@ -7,7 +7,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { addon, tmpDir, rmrf, isRoot, OSTREE, skipInterop } from './helpers';
+import { addon, tmpDir, rmrf, isRoot, OSTREE, skipInterop, hostEnv } from './helpers';
 import { makeTree } from '../helpers/interop';
 import { Repo } from '../../lib/repo/repo';
 import { ContentInfoCache, PayloadStream } from '../../lib/deltas/content';
@@ -18,7 +18,7 @@ let work: string;
 const repos: Record<string, string> = {};
 
 function ost(...args: string[]): string {
-  return execFileSync(OSTREE as string, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  return execFileSync(OSTREE as string, args, { encoding: 'utf8', maxBuffer: 1 << 26, env: hostEnv() });
 }
 
 interface Listed {

@@ -406,7 +406,13 @@ export async function writeRefAt(repo: Repo, file: string, spec: string, checksu
   }
   try {
     const st = await fsp.lstat(file);
-    if (st.isDirectory()) throw new OstreeError('OSTREE_INVALID_REF', `Ref ${spec} conflicts with existing refs under ${spec}/`);
+    if (st.isDirectory()) {
+      // As ostree's write_checksum_file_at: a directory holding refs is a conflict; an emptied one (left by ref
+      // deletions) is removed and the ref written in its place.
+      const held = (await fsp.readdir(file, { recursive: true, withFileTypes: true })).some((e) => !e.isDirectory());
+      if (held) throw new OstreeError('OSTREE_INVALID_REF', `Ref ${spec} conflicts with existing refs under ${spec}/`);
+      await fsp.rm(file, { recursive: true });
+    }
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
   }
